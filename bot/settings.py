@@ -1,0 +1,183 @@
+"""DealFinder's configuration: read once at the entry point, passed down as one object.
+
+`ghl/`, `matching/` and `store/` never read the environment; they take what they need
+from a `Settings` through their constructors.
+
+    settings = Settings()              # environment and .env
+    settings.require("ghl")            # raises ConfigError naming each missing setting
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GHL_PRODUCTION_URL = "https://services.leadconnectorhq.com"
+
+# Values people leave in .env files copied from examples; treated as "not set".
+_PLACEHOLDERS = {
+    "",
+    "changeme",
+    "change-me",
+    "xxx",
+    "your-api-key",
+    "your_api_key",
+    "todo",
+    "secret",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("Configuration problem:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+_HINTS = {
+    "GHL_API_KEY": "a GHL private integration token (Settings -> Private Integrations)",
+    "GHL_LOCATION_ID": "the GHL sub-account (location) id, e.g. from the URL /location/<id>/",
+    "SLACK_BOT_TOKEN": "the bot token (xoxb-...) from your Slack app's OAuth & Permissions page",
+    "SLACK_SIGNING_SECRET": "the signing secret from your Slack app's Basic Information page",
+    "SLACK_APP_TOKEN": "an app-level token (xapp-...) with connections:write, for Socket Mode",
+}
+
+_NEEDS = {
+    "ghl": ("GHL_API_KEY", "GHL_LOCATION_ID"),
+    "slack": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"),
+    "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+}
+
+
+class Settings(BaseSettings):
+    """Every setting DealFinder reads. Names are the environment variables (case-insensitive)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    ghl_api_key: SecretStr | None = Field(default=None, validation_alias="GHL_API_KEY")
+    ghl_location_id: str | None = Field(default=None, validation_alias="GHL_LOCATION_ID")
+    ghl_base_url: str = Field(default=GHL_PRODUCTION_URL, validation_alias="GHL_BASE_URL")
+    ghl_timeout_seconds: float = Field(default=30.0, gt=0, validation_alias="GHL_TIMEOUT_SECONDS")
+    ghl_max_retries: int = Field(default=3, ge=0, le=10, validation_alias="GHL_MAX_RETRIES")
+    ghl_rate_margin: float = Field(
+        default=0.03,
+        ge=0,
+        lt=0.5,
+        validation_alias="GHL_RATE_MARGIN",
+        description="share of the burst and daily limits kept in reserve",
+    )
+    ghl_rate_backend: Literal["auto", "memory", "database", "redis"] = Field(
+        default="auto", validation_alias="GHL_RATE_BACKEND"
+    )
+
+    database_url: str = Field(default="sqlite:///dealfinder.db", validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    dry_run: bool = Field(
+        default=False, validation_alias=AliasChoices("DEALFINDER_DRY_RUN", "DRY_RUN")
+    )
+    log_level: str = Field(default="INFO", validation_alias="DEALFINDER_LOG_LEVEL")
+    log_json: bool = Field(default=False, validation_alias="DEALFINDER_LOG_JSON")
+
+    @field_validator(
+        "ghl_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
+            return None
+        return value
+
+    @field_validator("ghl_location_id", "redis_url", mode="before")
+    @classmethod
+    def _blank_str_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("ghl_base_url", "slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value.startswith("postgres://"):  # Heroku-style; SQLAlchemy wants the dialect name
+            value = "postgresql://" + value[len("postgres://") :]
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        if not value.startswith(("sqlite:", "postgresql+psycopg:")):
+            raise ValueError(
+                "must be sqlite:///path.db or postgresql://user@host:port/db, got "
+                + value.split("://", 1)[0]
+                + "://..."
+            )
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    # -- checks made by the command that needs them ------------------------------------------
+
+    def missing(self, *groups: str) -> list[str]:
+        """The environment names of the settings `groups` need that are not set."""
+        names: list[str] = []
+        for group in groups:
+            for name in _NEEDS[group]:
+                if getattr(self, name.lower()) is None and name not in names:
+                    names.append(name)
+        return names
+
+    def require(self, *groups: str) -> None:
+        """Raise ConfigError naming every setting `groups` ("ghl", "slack", "socket") need."""
+        names = self.missing(*groups)
+        if names:
+            raise ConfigError([f"{n} is not set: {_HINTS[n]}" for n in names])
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        return Path(self.database_url.split(":///", 1)[1]) if ":///" in self.database_url else None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings, turning pydantic's errors into one ConfigError with a line per setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+            problems.append(f"{name}: {err['msg']}")
+        raise ConfigError(problems) from None

@@ -1,0 +1,50 @@
+"""Build DealFinder's parts from Settings: the one place configuration turns into objects."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.settings import Settings
+from ghl.client import GHLClient, make_rate_backend
+from ghl.retry import RetryPolicy
+
+log = logging.getLogger("dealfinder")
+
+DRY_RUN_LOCATION = "loc_dry_run"
+
+
+def build_ghl_client(settings: Settings) -> GHLClient:
+    """A GHL client for the configured location, or an offline one when DEALFINDER_DRY_RUN is on.
+
+    Dry-run sends nothing over the network: every call goes to an in-process GHL emulator (the
+    same code the tests run against), is logged, and gets a well-formed answer.
+    """
+    retry = RetryPolicy(max_retries=settings.ghl_max_retries)
+    timeout = (min(5.0, settings.ghl_timeout_seconds), settings.ghl_timeout_seconds)
+    if settings.dry_run:
+        from ghl.dryrun import dry_run_session
+
+        location = settings.ghl_location_id or DRY_RUN_LOCATION
+        token = "dry-run-token"  # noqa: S105 - not a secret: the in-process emulator's token
+        return GHLClient(
+            token=token,
+            location_id=location,
+            base_url="http://dry-run.invalid",
+            session=dry_run_session(token=token, location_id=location),
+            retry=retry,
+            timeout=timeout,
+        )
+    settings.require("ghl")
+    assert settings.ghl_api_key is not None and settings.ghl_location_id is not None
+    backend = make_rate_backend(
+        settings.ghl_rate_backend, database_url=settings.database_url, redis_url=settings.redis_url
+    )
+    return GHLClient(
+        token=settings.ghl_api_key.get_secret_value(),
+        location_id=settings.ghl_location_id,
+        base_url=settings.ghl_base_url,
+        rate_backend=backend,
+        rate_margin=settings.ghl_rate_margin,
+        retry=retry,
+        timeout=timeout,
+    )

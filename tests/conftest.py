@@ -1,0 +1,7 @@
+"""Shared test set-up: fixture plugins for the real parts the tests talk to."""
+
+pytest_plugins = [
+    "tests.fixtures.emulator",
+    "tests.fixtures.db",
+    "tests.fixtures.slack",
+]
