@@ -86,6 +86,26 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
 
+    # -- the deal team's GHL map and business rules (data files a user edits) ----------------
+    mapping_file: Path | None = Field(default=None, validation_alias="DEALFINDER_MAPPING_FILE")
+    sms_rules_file: Path | None = Field(default=None, validation_alias="SMS_RULES_FILE")
+    roles_file: Path | None = Field(default=None, validation_alias="DEALFINDER_ROLES_FILE")
+    buyer_cache_minutes: int = Field(default=60, ge=1, validation_alias="BUYER_CACHE_MINUTES")
+    match_min_score: int = Field(default=70, ge=0, le=100, validation_alias="MATCH_MIN_SCORE")
+
+    # -- Slack channels --------------------------------------------------------------------
+    deals_channel: str = Field(default="#deals", validation_alias="SLACK_DEALS_CHANNEL")
+    ops_channel: str = Field(default="#ops-alerts", validation_alias="SLACK_OPS_CHANNEL")
+
+    # -- GHL webhooks ----------------------------------------------------------------------
+    webhook_public_key: str | None = Field(default=None, validation_alias="GHL_WEBHOOK_PUBLIC_KEY")
+    webhook_legacy_rsa: bool = Field(default=False, validation_alias="GHL_WEBHOOK_LEGACY_RSA")
+
+    # -- operations ------------------------------------------------------------------------
+    health_interval_minutes: int = Field(
+        default=5, ge=1, validation_alias="HEALTH_INTERVAL_MINUTES"
+    )
+
     dry_run: bool = Field(
         default=False, validation_alias=AliasChoices("DEALFINDER_DRY_RUN", "DRY_RUN")
     )
@@ -107,6 +127,13 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("mapping_file", "sms_rules_file", "roles_file")
+    @classmethod
+    def _file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file not found: {value}")
+        return value
 
     @field_validator("ghl_base_url", "slack_api_url")
     @classmethod

@@ -48,3 +48,28 @@ def build_ghl_client(settings: Settings) -> GHLClient:
         retry=retry,
         timeout=timeout,
     )
+
+
+def open_store(settings: Settings):
+    """The store's engine for DATABASE_URL, migrated to the current schema (Alembic)."""
+    from store.db import make_engine, migrate
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return engine
+
+
+def load_config(settings: Settings):
+    """The deal team's GHL map (DEALFINDER_MAPPING_FILE, or the packaged default)."""
+    from services.config import load_deal_config
+
+    return load_deal_config(settings.mapping_file)
+
+
+def location_id_for(settings: Settings) -> str:
+    """The GHL location this process works for (the dry-run one when dry-running)."""
+    if settings.dry_run:
+        return settings.ghl_location_id or DRY_RUN_LOCATION
+    settings.require("ghl")
+    assert settings.ghl_location_id is not None
+    return settings.ghl_location_id

@@ -9,8 +9,8 @@ GHL's, and when GHL has counted more requests than the log holds (another client
 the log is topped up so we slow down instead of meeting a 429.
 
     limiter = RateLimiter(MemoryBackend(), key="loc_123")
-    limiter.acquire()                 # blocks until a slot is free
-    limiter.observe(response.headers)
+    slot = limiter.acquire()                       # blocks until a slot is free
+    limiter.observe(response.headers, slot=slot)   # or observe(None, slot=slot) on no answer
     limiter.remaining()               # Headroom(burst_remaining=..., daily_remaining=...)
 """
 
@@ -125,7 +125,7 @@ class RateLimiter:
     # -- the two calls around every request ---------------------------------------------------
 
     def acquire(self, *, max_wait: float | None = None) -> float:
-        """Take a slot, sleeping as long as needed; return the seconds waited.
+        """Take a slot, sleeping as long as needed; return the slot, to pass to `observe`.
 
         Raises GHLDailyLimitError when the day's quota (less the margin) is used: waiting
         seconds would not help, so the caller should defer its work to tomorrow.
@@ -143,7 +143,8 @@ class RateLimiter:
             )
             if result.acquired:
                 self.waited_seconds += waited
-                return waited
+                assert result.slot is not None
+                return result.slot
             if result.daily_exhausted:
                 raise GHLDailyLimitError(
                     "GHL daily request limit nearly used up "
@@ -158,14 +159,20 @@ class RateLimiter:
             self._sleep(wait)
             waited += wait
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Adopt the limits and counts GHL reported on a response."""
-        limits = parse_headers(headers)
-        if limits.burst_max is None and limits.daily_remaining is None:
+    def observe(self, headers: Mapping[str, str] | None, *, slot: float | None = None) -> None:
+        """Adopt the limits and counts GHL reported on a response, and settle its `slot`.
+
+        Call it for every request `acquire` let through, with `headers=None` when no answer
+        came (GHL may still have counted it).
+        """
+        limits = parse_headers(headers) if headers is not None else None
+        if limits is not None and limits.burst_max is None and limits.daily_remaining is None:
+            limits = None
+        if limits is None and slot is None:
             return
         now = self._clock()
         self.backend.observe(
-            self.key, now=now, defaults=self._defaults, limits=limits, day=_day(now)
+            self.key, now=now, defaults=self._defaults, limits=limits, day=_day(now), slot=slot
         )
 
     def remaining(self) -> Headroom:

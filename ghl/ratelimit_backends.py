@@ -7,6 +7,7 @@ only in how they lock, load and save one small record per location.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -42,6 +43,7 @@ class AcquireResult:
     wait: float
     daily_exhausted: bool
     state: WindowState
+    slot: float | None = None  # the stamp taken, to settle when the answer comes
 
 
 def _prune(state: WindowState, now: float) -> None:
@@ -73,15 +75,40 @@ def acquire_step(
     if len(state.stamps) < cap:
         state.stamps.append(now)
         state.daily_remaining -= 1
-        return AcquireResult(True, 0.0, False, state)
+        return AcquireResult(True, 0.0, False, state, slot=now)
     # The slot frees when the oldest request that keeps us at capacity leaves the window.
     oldest = state.stamps[len(state.stamps) - cap]
     return AcquireResult(False, oldest + state.interval - now, False, state)
 
 
-def observe_step(state: WindowState, *, now: float, limits: HeaderLimits, day: str) -> None:
-    """Fold one response's headers into `state`: GHL's figures are the truth."""
+def settle_step(state: WindowState, *, now: float, slot: float) -> None:
+    """Move a finished request's stamp from when it was sent to when its answer came.
+
+    GHL counts a request when it arrives, somewhere between our send and its answer. Holding
+    the slot until a window after the answer means it frees only once GHL's copy has left
+    GHL's window too, however the latencies of concurrent requests vary.
+    """
+    # A slot already slid out of the window (a very slow answer) is simply counted from now.
+    with contextlib.suppress(ValueError):
+        state.stamps.remove(slot)
+    state.stamps.append(now)
+
+
+def observe_step(
+    state: WindowState,
+    *,
+    now: float,
+    limits: HeaderLimits | None,
+    day: str,
+    slot: float | None = None,
+) -> None:
+    """Fold one response's headers into `state` (GHL's figures are the truth), settle `slot`."""
     _roll_day(state, day)
+    if slot is not None:
+        settle_step(state, now=now, slot=slot)
+    if limits is None:
+        _prune(state, now)
+        return
     if limits.interval_seconds:
         state.interval = limits.interval_seconds
     if limits.burst_max:
@@ -117,7 +144,14 @@ class Backend(Protocol):
     ) -> AcquireResult: ...
 
     def observe(
-        self, key: str, *, now: float, defaults: WindowState, limits: HeaderLimits, day: str
+        self,
+        key: str,
+        *,
+        now: float,
+        defaults: WindowState,
+        limits: HeaderLimits | None,
+        day: str,
+        slot: float | None = None,
     ) -> None: ...
 
     def snapshot(
@@ -140,8 +174,12 @@ class _LockedBackend:
             ),
         )
 
-    def observe(self, key, *, now, defaults, limits, day):
-        self._locked(key, defaults, lambda st: observe_step(st, now=now, limits=limits, day=day))
+    def observe(self, key, *, now, defaults, limits, day, slot=None):
+        self._locked(
+            key,
+            defaults,
+            lambda st: observe_step(st, now=now, limits=limits, day=day, slot=slot),
+        )
 
     def snapshot(self, key, *, now, defaults):
         def read(st: WindowState) -> tuple[WindowState, int]:

@@ -147,7 +147,7 @@ class Transport:
         self.session.close()
 
     def _send(self, method, path, *, version, params, json) -> requests.Response:
-        self.limiter.acquire()
+        slot = self.limiter.acquire()
         self.stats.count(requests=1)
         headers = {"Authorization": f"Bearer {self._token}", "Version": version}
         try:
@@ -160,8 +160,9 @@ class Transport:
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
+            self.limiter.observe(None, slot=slot)  # GHL may have counted it all the same
             raise _connection_error(exc, method, path) from None
-        self.limiter.observe(response.headers)
+        self.limiter.observe(response.headers, slot=slot)
         self.stats.count_status(response.status_code)
         return response
 

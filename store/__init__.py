@@ -7,7 +7,8 @@
 
 Data functions live in one module per area (`buyers`, `deals`, `outbox`, `sms`, `webhooks`,
 `state`). They take the session first, keyword-only, and never commit: the caller's
-`session_scope` decides what is one transaction.
+`session_scope` decides what is one transaction. Tables are in `models`, input schemas in
+`schemas`, and `types` keeps every timestamp aware UTC on both engines.
 """
 
 from store.db import make_engine, migrate, session_scope

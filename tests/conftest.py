@@ -4,4 +4,8 @@ pytest_plugins = [
     "tests.fixtures.emulator",
     "tests.fixtures.db",
     "tests.fixtures.slack",
+    "tests.fixtures.pipeline",
+    "tests.fixtures.notify",
+    "tests.fixtures.buyers",
+    "tests.fixtures.bot",
 ]

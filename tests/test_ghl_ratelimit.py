@@ -39,11 +39,28 @@ def make(clock, **kw):
 def test_burst_capacity_then_waits_for_the_oldest_to_leave_the_window():
     clock = Clock()
     limiter = make(clock, burst_max=10, interval_seconds=1.0)
+    start = clock.now
     for _ in range(10):
-        assert limiter.acquire() == 0
+        assert limiter.acquire() == start  # the slot is the request's stamp
     clock.now += 0.25
-    waited = limiter.acquire()
-    assert waited == pytest.approx(0.75)  # the first request leaves the window at t0 + 1 s
+    limiter.acquire()
+    assert clock.slept == [pytest.approx(0.75)]  # the first request leaves the window at t0 + 1 s
+
+
+def test_a_slot_is_held_until_a_window_after_the_answer():
+    """GHL counts a request on arrival, which can be as late as the answer."""
+    clock = Clock()
+    limiter = make(clock, burst_max=2, interval_seconds=1.0)
+    first = limiter.acquire()
+    limiter.acquire()
+    clock.now += 0.4  # the first answer comes 0.4 s after sending
+    limiter.observe(headers(max_=2, remaining=0, interval_ms=1000), slot=first)
+    clock.now += 0.7  # 1.1 s after sending, 0.7 s after the answer
+    limiter.acquire()
+    # the second slot (sent at t0, never answered) freed at t0 + 1 s: no wait for it
+    assert clock.slept == []
+    limiter.acquire()
+    assert clock.slept == [pytest.approx(0.3)]  # the first frees 1 s after its answer
 
 
 def test_margin_keeps_a_reserve():
@@ -105,7 +122,8 @@ def test_daily_quota_comes_back_on_a_new_utc_day():
     with pytest.raises(GHLDailyLimitError):
         limiter.acquire()
     clock.now += 86_400
-    assert limiter.acquire() == 0
+    limiter.acquire()
+    assert clock.slept == []
 
 
 def test_lower_daily_header_wins_higher_one_within_a_burst_does_not():

@@ -18,16 +18,27 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 def defaults():
-    return WindowState(burst_max=50, interval=10.0, daily_max=200_000, daily_remaining=200_000,
-                       daily_day="2027-01-15")
+    return WindowState(
+        burst_max=50,
+        interval=10.0,
+        daily_max=200_000,
+        daily_remaining=200_000,
+        daily_day="2027-01-15",
+    )
 
 
 def grab(backend, key, tries):
     """Try `tries` times at one frozen instant; return how many slots were granted."""
     granted = 0
     for _ in range(tries):
-        result = backend.try_acquire(key, now=NOW, defaults=defaults(), capacity=lambda s: s.burst_max,
-                                     daily_floor=lambda s: 0, day="2027-01-15")
+        result = backend.try_acquire(
+            key,
+            now=NOW,
+            defaults=defaults(),
+            capacity=lambda s: s.burst_max,
+            daily_floor=lambda s: 0,
+            day="2027-01-15",
+        )
         granted += result.acquired
         if not result.acquired:
             assert result.wait == pytest.approx(10.0)  # the earliest slot frees a window later
@@ -42,8 +53,10 @@ def _grab_in_process(kind, url, key, tries, queue):
 def run_processes(kind, url, key, processes=3, tries=30):
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_grab_in_process, args=(kind, url, key, tries, queue))
-             for _ in range(processes)]
+    procs = [
+        ctx.Process(target=_grab_in_process, args=(kind, url, key, tries, queue))
+        for _ in range(processes)
+    ]
     for p in procs:
         p.start()
     results = [queue.get(timeout=60) for _ in procs]

@@ -54,8 +54,10 @@ def test_retry_delay_table(error, idempotent, attempt, expected):
     assert got == expected
 
 
-@pytest.mark.parametrize(("rand", "attempt", "low", "high"), [(0.0, 1, 0.8, 0.8), (1.0, 1, 1.2, 1.2),
-                                                               (0.0, 3, 3.2, 3.2), (1.0, 3, 4.8, 4.8)])
+@pytest.mark.parametrize(
+    ("rand", "attempt", "low", "high"),
+    [(0.0, 1, 0.8, 0.8), (1.0, 1, 1.2, 1.2), (0.0, 3, 3.2, 3.2), (1.0, 3, 4.8, 4.8)],
+)
 def test_backoff_jitter_bounds(rand, attempt, low, high):
     delay = backoff_delay(attempt, policy=POLICY, rand=lambda: rand)
     assert low - 1e-9 <= delay <= high + 1e-9
@@ -68,9 +70,15 @@ def test_backoff_is_capped():
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(400, GHLBadRequestError), (401, GHLAuthError), (404, GHLNotFoundError),
-     (422, GHLValidationError), (429, GHLRateLimitError), (500, GHLServerError),
-     (503, GHLServerError)],
+    [
+        (400, GHLBadRequestError),
+        (401, GHLAuthError),
+        (404, GHLNotFoundError),
+        (422, GHLValidationError),
+        (429, GHLRateLimitError),
+        (500, GHLServerError),
+        (503, GHLServerError),
+    ],
 )
 def test_status_maps_to_class(status, cls):
     err = error_from_response(status=status, body={"message": "m"}, method="GET", path="/x")
@@ -79,8 +87,9 @@ def test_status_maps_to_class(status, cls):
 
 
 def test_429_with_daily_quota_gone_is_a_daily_limit_error():
-    err = error_from_response(status=429, body={}, method="GET", path="/x",
-                              limits=limits(50, daily=0))
+    err = error_from_response(
+        status=429, body={}, method="GET", path="/x", limits=limits(50, daily=0)
+    )
     assert isinstance(err, GHLDailyLimitError)
 
 
@@ -90,7 +99,10 @@ def test_401_names_the_setting_to_fix():
 
 
 def test_validation_error_lists_ghl_messages():
-    body = {"statusCode": 422, "message": ["contactId should not be empty", "name must be a string"]}
+    body = {
+        "statusCode": 422,
+        "message": ["contactId should not be empty", "name must be a string"],
+    }
     err = error_from_response(status=422, body=body, method="POST", path="/opportunities/")
     assert err.messages == ["contactId should not be empty", "name must be a string"]
     assert "contactId should not be empty" in str(err)

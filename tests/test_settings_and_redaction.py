@@ -11,9 +11,18 @@ from ghl.redact import MASK, RedactingFilter, redact, register_secret
 
 @pytest.fixture
 def clean_env(monkeypatch, tmp_path):
-    for name in ["GHL_API_KEY", "GHL_LOCATION_ID", "GHL_BASE_URL", "DATABASE_URL", "REDIS_URL",
-                 "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
-                 "DEALFINDER_DRY_RUN"]:
+    for name in [
+        "GHL_API_KEY",
+        "GHL_LOCATION_ID",
+        "GHL_BASE_URL",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "SLACK_API_URL",
+        "DEALFINDER_DRY_RUN",
+    ]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 
@@ -66,8 +75,10 @@ def test_postgres_urls_get_the_psycopg_dialect(clean_env, monkeypatch):
 
 def test_registered_secret_and_token_shapes_are_masked():
     register_secret("pit-0f3c2b1a-aaaa-bbbb-cccc-1234567890ab")
-    text = redact("token pit-0f3c2b1a-aaaa-bbbb-cccc-1234567890ab and xoxb-123-456-abcdef "
-                  "and Authorization: Bearer abcdefgh12345")
+    text = redact(
+        "token pit-0f3c2b1a-aaaa-bbbb-cccc-1234567890ab and xoxb-123-456-abcdef "
+        "and Authorization: Bearer abcdefgh12345"
+    )
     assert "pit-0f3c" not in text and "xoxb-123" not in text and "abcdefgh12345" not in text
     assert text.count(MASK) == 3
 

@@ -1,0 +1,135 @@
+"""The `dealfinder` command. Each subcommand builds Settings once and passes them down.
+
+Errors a user can fix (configuration, GHL refusing the token, bad input) end with a clear
+message and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from bot.logs import configure_logging
+from bot.settings import ConfigError, Settings, load_settings
+from ghl.errors import GHLAuthError, GHLError, GHLPermissionError
+
+app = typer.Typer(
+    name="dealfinder",
+    help="DealFinder: Slack chat-ops for real-estate deal teams on GoHighLevel.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_CONFIG = 2
+EXIT_GHL = 3
+EXIT_FAILED = 1
+
+
+def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can act on into a message and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
+            err.print(
+                "Set these in the environment or a .env file; see the README's settings table."
+            )
+            raise typer.Exit(EXIT_CONFIG) from None
+        except (GHLAuthError, GHLPermissionError) as exc:
+            err.print(f"[red]{exc}[/red]", highlight=False)
+            raise typer.Exit(EXIT_CONFIG) from None
+        except GHLError as exc:
+            err.print(f"[red]GHL call failed:[/red] {exc}", highlight=False)
+            raise typer.Exit(EXIT_GHL) from None
+
+    return wrapper
+
+
+def settings_from_env() -> Settings:
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    return settings
+
+
+@app.command()
+@friendly
+def emulator(
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8765,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    demo: Annotated[bool, typer.Option(help="seed demo data (pipeline, fields, buyers)")] = True,
+    buyers: Annotated[int, typer.Option(help="demo buyers to seed")] = 200,
+) -> None:
+    """Run the local GHL emulator (GHL API v2, validated against the official OpenAPI files)."""
+    settings_from_env()
+    from ghl.emulator import EmulatorConfig, run_forever
+
+    run_forever(host=host, port=port, config=EmulatorConfig(), demo=demo, buyers=buyers)
+
+
+@app.command()
+@friendly
+def demo(
+    buyers: Annotated[int, typer.Option(help="demo buyers to seed in the emulator")] = 200,
+    faults: Annotated[bool, typer.Option(help="also show retries against injected faults")] = True,
+) -> None:
+    """Sandbox without credentials: the GHL emulator with demo data, driven by the real client."""
+    settings = settings_from_env()
+    from bot.demo import run_demo
+
+    run_demo(settings=settings, console=out, buyers=buyers, faults=faults)
+
+
+@app.command()
+@friendly
+def health(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Check GHL: token and location reachable, rate-limit headroom. Exit 1 when unhealthy."""
+    settings = settings_from_env()
+    from bot.wiring import build_ghl_client
+    from ghl.health import check_ghl
+
+    with build_ghl_client(settings) as client:
+        report = check_ghl(client)
+    if as_json:
+        out.print_json(json.dumps(report.as_dict()))
+    else:
+        out.print(report.render())
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _register_subcommands() -> None:
+    """Subcommands that live in their own modules (one per area), registered on the app."""
+    from bot import cli_match
+
+    for module in (cli_match,):
+        module.register(app)
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""A strict local fake of the Slack Web API, and a driver that sends Slack's signed requests.
+
+Slack cannot run here, so the bot's tests and the sandbox talk over real HTTP to `SlackFake`
+(slack_sdk's `WebClient(base_url=served.api_url)`), and `SlackDriver` plays the Slack client.
+The fake refuses what Slack refuses, so a bot that passes against it works against Slack.
+
+    fake = SlackFake()
+    with fake.serve() as served:
+        client = WebClient(token=BOT_TOKEN, base_url=served.api_url)
+"""
+
+from bot.slack_fake.config import APP_TOKEN, BOT_TOKEN, FakeConfig
+from bot.slack_fake.driver import Delivery, SlackDriver, Tamper
+from bot.slack_fake.fake import SlackFake
+from bot.slack_fake.server import ServedFake
+from bot.slack_fake.signing import sign, verify
+from bot.slack_fake.state import Call, Channel, Message, User, UserGroup
+
+__all__ = [
+    "APP_TOKEN",
+    "BOT_TOKEN",
+    "Call",
+    "Channel",
+    "Delivery",
+    "FakeConfig",
+    "Message",
+    "ServedFake",
+    "SlackDriver",
+    "SlackFake",
+    "Tamper",
+    "User",
+    "UserGroup",
+    "sign",
+    "verify",
+]

@@ -1,0 +1,42 @@
+"""The emulator's settings: tokens and their locations, limits, faults, clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ghl.emulator.faults import Faults
+
+DEMO_LOCATION_ID = "loc_demo"
+# Not secrets: the emulator's own, published tokens, valid against nothing but the emulator.
+DEMO_TOKEN = "emu-demo-token"  # noqa: S105
+DEFAULT_TOKEN = "emu-token"  # noqa: S105
+
+
+def system_clock() -> float:
+    """Epoch seconds. Looks `time.time` up on each call, so freezegun's patch reaches it."""
+    return time.time()
+
+
+@dataclass
+class EmulatorConfig:
+    """How one emulator behaves. Defaults are GHL's real limits and no faults.
+
+    `tokens` maps each accepted bearer token to the one location it may reach (a private
+    integration token of a sub-account). Rate limits count per token.
+    """
+
+    tokens: dict[str, str] = field(default_factory=lambda: {DEFAULT_TOKEN: DEMO_LOCATION_ID})
+    burst_max: int = 100
+    burst_interval_ms: int = 10_000
+    daily_max: int = 200_000
+    send_retry_after: bool = True
+    faults: Faults = field(default_factory=Faults)
+    clock: Callable[[], float] = system_clock
+    sleep: Callable[[float], None] = time.sleep
+    search_page_limit_max: int = 100
+    validate_responses: bool = True
+    id_seed: int | None = None
+    openapi_dir: Path | None = None

@@ -1,0 +1,81 @@
+"""Buyers: the synced copy of GHL contacts that matching reads and SMS goes to.
+
+with session_scope(engine) as session:
+    buyer = upsert_buyer(session=session, buyer_in=BuyerIn(contact_id="c1", location_id="L1"))
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import false, func, or_
+from sqlmodel import Session, select
+
+from store.db import dialect_insert
+from store.models import Buyer
+from store.schemas import BuyerIn
+from store.types import utcnow
+
+
+def upsert_buyer(*, session: Session, buyer_in: BuyerIn, now: datetime | None = None) -> Buyer:
+    """Insert or update a buyer from the sync job; safe when two syncs write the same contact.
+
+    An opt-out is sticky: a sync that says "not opted out" does not undo one recorded here
+    (a STOP reply may reach us before GHL's contact shows it), so re-subscribing is a
+    deliberate act, not a side effect of a sync.
+    """
+    now = now or utcnow()
+    values = buyer_in.model_dump()
+    values["synced_at"] = now
+    values["opted_out_at"] = now if buyer_in.opted_out else None
+    stmt = dialect_insert(session, Buyer).values(**values)
+    table = Buyer.__table__
+    updates = {k: stmt.excluded[k] for k in values if k not in ("contact_id", "opted_out_at")}
+    updates["opted_out"] = or_(table.c.opted_out, stmt.excluded.opted_out)
+    updates["opted_out_at"] = func.coalesce(table.c.opted_out_at, stmt.excluded.opted_out_at)
+    stmt = stmt.on_conflict_do_update(index_elements=["contact_id"], set_=updates)
+    return session.scalars(
+        stmt.returning(Buyer), execution_options={"populate_existing": True}
+    ).one()
+
+
+def get_buyer(*, session: Session, contact_id: str) -> Buyer | None:
+    """The buyer for a GHL contact id, or None."""
+    return session.get(Buyer, contact_id)
+
+
+def _active() -> list[object]:
+    return [Buyer.excluded_reason.is_(None), Buyer.opted_out == false()]  # type: ignore[union-attr]
+
+
+def list_active_buyers(*, session: Session, location_id: str) -> list[Buyer]:
+    """Buyers matching may consider: not excluded and not opted out, in contact id order."""
+    stmt = (
+        select(Buyer).where(Buyer.location_id == location_id, *_active()).order_by(Buyer.contact_id)  # type: ignore[arg-type]
+    )
+    return list(session.exec(stmt).all())
+
+
+def count_buyers(*, session: Session, location_id: str, active_only: bool = False) -> int:
+    """How many buyers a location has (only matchable ones with ``active_only``)."""
+    stmt = select(func.count()).select_from(Buyer).where(Buyer.location_id == location_id)
+    if active_only:
+        stmt = stmt.where(*_active())
+    return session.exec(stmt).one()
+
+
+def mark_opted_out(*, session: Session, contact_id: str, now: datetime) -> bool:
+    """Record that a buyer asked for no more SMS. False if the buyer is unknown.
+
+    The first opt-out time is kept when it is recorded twice. Pending SMS for the contact are
+    the outbox's business: call `store.outbox.cancel_pending_for` in the same session.
+    """
+    buyer = session.get(Buyer, contact_id, with_for_update=True)
+    if buyer is None:
+        return False
+    if not buyer.opted_out:
+        buyer.opted_out = True
+        buyer.opted_out_at = now
+        session.add(buyer)
+        session.flush()
+    return True

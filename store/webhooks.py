@@ -1,0 +1,138 @@
+"""Inbound GHL webhooks: replay rejection by id, and events stored for processing later.
+
+The HTTP handler verifies the signature, calls `remember_webhook_id` (a replay gets False and
+is acknowledged without work), stores the event and returns at once; a job claims stored
+events and processes them, so a slow GHL or Slack never makes the webhook time out.
+
+    with session_scope(engine) as session:
+        if remember_webhook_id(session=session, webhook_id=body["webhookId"], now=now):
+            record_webhook_event(session=session, event_type=body["type"], payload=body)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, update
+from sqlmodel import Session, col, select
+
+from store.db import dialect_insert
+from store.models import WebhookEvent, WebhookEventStatus, WebhookSeen
+from store.types import utcnow
+
+_ERROR_LIMIT = 2000
+
+
+def remember_webhook_id(*, session: Session, webhook_id: str, now: datetime) -> bool:
+    """Note a webhook id as seen: True the first time, False for a replay.
+
+    Race-safe (``INSERT ... ON CONFLICT DO NOTHING``): when two deliveries of one webhook
+    arrive at once, exactly one caller gets True.
+    """
+    stmt = (
+        dialect_insert(session, WebhookSeen)
+        .values(webhook_id=webhook_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=["webhook_id"])
+        .returning(col(WebhookSeen.webhook_id))
+    )
+    return session.execute(stmt).scalar_one_or_none() is not None
+
+
+def prune_webhook_ids(*, session: Session, older_than: datetime) -> int:
+    """Forget ids received before ``older_than``; returns how many.
+
+    Keep them longer than the window in which the signature check still accepts a delivery
+    (its timestamp tolerance), or a replay could pass both checks.
+    """
+    stmt = delete(WebhookSeen).where(col(WebhookSeen.received_at) < older_than)
+    return session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+
+
+def record_webhook_event(
+    *,
+    session: Session,
+    event_type: str,
+    payload: dict[str, Any],
+    webhook_id: str | None = None,
+    now: datetime | None = None,
+) -> WebhookEvent:
+    """Store a verified webhook for processing; it starts as received."""
+    event = WebhookEvent(
+        webhook_id=webhook_id, type=event_type, payload=payload, received_at=now or utcnow()
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def claim_webhook_events(
+    *, session: Session, now: datetime, lease_seconds: float, limit: int
+) -> list[WebhookEvent]:
+    """Take up to ``limit`` events to process, oldest first, each under a lease.
+
+    Received events, and processing ones whose lease expired (the processor died), move to
+    processing with ``attempts + 1``; concurrent claimers never get the same event (as in
+    `store.outbox.claim_due`). Commit the claim before processing.
+    """
+    claimable = or_(
+        WebhookEvent.status == WebhookEventStatus.RECEIVED,
+        and_(
+            WebhookEvent.status == WebhookEventStatus.PROCESSING,
+            col(WebhookEvent.lease_until) <= now,
+        ),
+    )
+    due = (
+        select(WebhookEvent.id)
+        .where(claimable)
+        .order_by(col(WebhookEvent.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(WebhookEvent)
+        .where(col(WebhookEvent.id).in_(due.scalar_subquery()))
+        .values(
+            status=WebhookEventStatus.PROCESSING,
+            attempts=WebhookEvent.attempts + 1,
+            lease_until=now + timedelta(seconds=lease_seconds),
+        )
+        .returning(WebhookEvent)
+    )
+    options = {"synchronize_session": False, "populate_existing": True}
+    events = session.scalars(stmt, execution_options=options).all()
+    return sorted(events, key=lambda event: event.id or 0)
+
+
+def _finish(*, session: Session, event_id: int, values: dict[str, Any]) -> WebhookEvent | None:
+    stmt = (
+        update(WebhookEvent)
+        .where(
+            col(WebhookEvent.id) == event_id,
+            WebhookEvent.status == WebhookEventStatus.PROCESSING,
+        )
+        .values(lease_until=None, **values)
+        .returning(WebhookEvent)
+    )
+    options = {"synchronize_session": False, "populate_existing": True}
+    return session.scalars(stmt, execution_options=options).one_or_none()
+
+
+def mark_webhook_processed(
+    *, session: Session, event_id: int, now: datetime | None = None
+) -> WebhookEvent | None:
+    """Record that an event was handled. None if it was not being processed."""
+    values = {"status": WebhookEventStatus.PROCESSED, "processed_at": now or utcnow()}
+    return _finish(session=session, event_id=event_id, values=values)
+
+
+def mark_webhook_failed(
+    *, session: Session, event_id: int, error: str, retry: bool
+) -> WebhookEvent | None:
+    """Record a failed attempt: back to received when ``retry``, else failed for good.
+
+    ``error`` is stored as given (truncated): a description, never a token or the payload.
+    """
+    status = WebhookEventStatus.RECEIVED if retry else WebhookEventStatus.FAILED
+    values = {"status": status, "last_error": error[:_ERROR_LIMIT]}
+    return _finish(session=session, event_id=event_id, values=values)
