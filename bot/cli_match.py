@@ -62,7 +62,10 @@ def match(
         err.print(str(exc))
         raise typer.Exit(EXIT_FAILED) from None
     matcher = BuyerMatcher(
-        engine=engine, location_id=location_id, cache_minutes=settings.buyer_cache_minutes
+        engine=engine,
+        location_id=location_id,
+        cache_minutes=settings.buyer_cache_minutes,
+        weights=settings.weights(),
     )
     score_floor = settings.match_min_score if min_score is None else min_score
     outcome = matcher.match(facts, min_score=score_floor, limit=limit, offset=offset)

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     roles_file: Path | None = Field(default=None, validation_alias="DEALFINDER_ROLES_FILE")
     buyer_cache_minutes: int = Field(default=60, ge=1, validation_alias="BUYER_CACHE_MINUTES")
     match_min_score: int = Field(default=70, ge=0, le=100, validation_alias="MATCH_MIN_SCORE")
+    match_weights: str = Field(
+        default="40,30,20,10",
+        validation_alias="MATCH_WEIGHTS",
+        description="points for budget, location, property type, bedrooms; they sum to 100",
+    )
 
     # -- Slack channels --------------------------------------------------------------------
     deals_channel: str = Field(default="#deals", validation_alias="SLACK_DEALS_CHANNEL")
@@ -127,6 +132,25 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("match_weights")
+    @classmethod
+    def _weights(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",")]
+        if len(parts) != 4 or not all(p.isdigit() for p in parts):
+            raise ValueError("must be four whole numbers: budget,location,type,bedrooms")
+        if sum(int(p) for p in parts) != 100:
+            raise ValueError(f"must sum to 100, got {sum(int(p) for p in parts)}")
+        return ",".join(parts)
+
+    def weights(self):
+        """The score weights as matching's `Weights`."""
+        from matching.scoring import Weights
+
+        budget, location, property_type, bedrooms = (int(p) for p in self.match_weights.split(","))
+        return Weights(
+            budget=budget, location=location, property_type=property_type, bedrooms=bedrooms
+        )
 
     @field_validator("mapping_file", "sms_rules_file", "roles_file")
     @classmethod

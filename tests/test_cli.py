@@ -197,3 +197,47 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "spec violations: 0 request, 0 response" in out
     assert "429s from our own pacing: 0" in out
     assert not (tmp_path / "dealfinder.db").exists()  # the demo never touches the user's store
+
+
+def test_match_an_imported_property_by_mls_id_with_custom_weights(ghl_env, tmp_path):
+    from store.db import make_engine, migrate, session_scope
+    from store.deals import upsert_property
+
+    _emulator, env = ghl_env
+    assert run(["sync-buyers"], env=env, cwd=tmp_path).returncode == 0
+    engine = make_engine(env["DATABASE_URL"])
+    migrate(engine)
+    with session_scope(engine) as session:
+        upsert_property(
+            session=session,
+            mls_id="TPA-9",
+            location_id=DEMO_LOCATION_ID,
+            deal_score=91,
+            data={
+                "address": "9 Palm Ave",
+                "city": "Tampa",
+                "state": "FL",
+                "zip": "33611",
+                "list_price": 240000,
+                "property_type": "single_family",
+                "beds": 3,
+            },
+        )
+    engine.dispose()
+    default = json.loads(
+        run(["match", "--mls-id", "TPA-9", "--json"], env=env, cwd=tmp_path).stdout
+    )
+    heavy_location = json.loads(
+        run(
+            ["match", "--mls-id", "TPA-9", "--json"],
+            cwd=tmp_path,
+            env={**env, "MATCH_WEIGHTS": "25,55,10,10"},
+        ).stdout
+    )
+    assert default["matches"] and heavy_location["matches"]
+    top = heavy_location["matches"][0]["components"]
+    assert top["location"]["max"] == 55 and top["budget"]["max"] == 25
+    bad = run(
+        ["match", "--mls-id", "TPA-9"], env={**env, "MATCH_WEIGHTS": "50,50,50,50"}, cwd=tmp_path
+    )
+    assert bad.returncode == 2 and "MATCH_WEIGHTS" in bad.stderr and "sum to 100" in bad.stderr
