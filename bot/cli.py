@@ -6,18 +6,22 @@ message and a non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from bot.logs import configure_logging
-from bot.settings import ConfigError, Settings, load_settings
-from ghl.errors import GHLAuthError, GHLError, GHLPermissionError
+# Re-exported for callers that imported them from here before bot.cli_common existed.
+from bot.cli_common import (  # noqa: F401
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_GHL,
+    err,
+    friendly,
+    out,
+    settings_from_env,
+)
 
 app = typer.Typer(
     name="dealfinder",
@@ -26,41 +30,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
-
-EXIT_CONFIG = 2
-EXIT_GHL = 3
-EXIT_FAILED = 1
-
-
-def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the errors a user can act on into a message and an exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
-            err.print(
-                "Set these in the environment or a .env file; see the README's settings table."
-            )
-            raise typer.Exit(EXIT_CONFIG) from None
-        except (GHLAuthError, GHLPermissionError) as exc:
-            err.print(f"[red]{exc}[/red]", highlight=False)
-            raise typer.Exit(EXIT_CONFIG) from None
-        except GHLError as exc:
-            err.print(f"[red]GHL call failed:[/red] {exc}", highlight=False)
-            raise typer.Exit(EXIT_GHL) from None
-
-    return wrapper
-
-
-def settings_from_env() -> Settings:
-    settings = load_settings()
-    configure_logging(level=settings.log_level, json_lines=settings.log_json)
-    return settings
 
 
 @app.command()
@@ -113,9 +82,9 @@ def health(
 
 def _register_subcommands() -> None:
     """Subcommands that live in their own modules (one per area), registered on the app."""
-    from bot import cli_match
+    from bot import cli_deals, cli_match
 
-    for module in (cli_match,):
+    for module in (cli_deals, cli_match):
         module.register(app)
 
 

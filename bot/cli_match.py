@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bot.cli import EXIT_FAILED, err, friendly, out, settings_from_env
+from bot.cli_common import EXIT_FAILED, err, friendly, out, settings_from_env
 
 
 def _load_property(engine, location_id: str, mls_id: str | None, file: Path | None) -> dict:

@@ -56,7 +56,10 @@ def dry_run_session(*, token: str, location_id: str) -> requests.Session:
     """A session whose every request is answered by a fresh, demo-seeded in-process emulator."""
     from ghl.emulator import Emulator, EmulatorConfig
 
-    emulator = Emulator(EmulatorConfig(tokens={token: location_id}))
+    # No burst limit worth waiting for: a dry run shows what would happen, not how long.
+    emulator = Emulator(
+        EmulatorConfig(tokens={token: location_id}, burst_max=1_000_000, burst_interval_ms=1_000)
+    )
     emulator.seed_demo(location_id=location_id)
     session = requests.Session()
     adapter = WSGIAdapter(emulator.wsgi_app)

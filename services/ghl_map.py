@@ -1,0 +1,179 @@
+"""The deal team's names (pipeline, stages, fields, users, workflows) resolved to GHL ids.
+
+GHL's write endpoints take ids; the mapping file speaks in names. `GHLMap.load` asks GHL
+once (five GET calls) and keeps the answer for the life of the process, so a batch of 500
+properties pays for it once.
+
+    ghl_map = GHLMap.load(client, config)
+    ghl_map.stage_ids["good"], ghl_map.opportunity_fields["deal_score"], ghl_map.user_id(email)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar
+
+from ghl.client import GHLClient
+from ghl.models import CustomField, Pipeline, User
+from services.config import DealConfig
+
+FIX_HINT = (
+    "Run `dealfinder validate` to see every check, and `dealfinder validate --fix` to create "
+    "missing custom fields and tags (pipelines, stages, workflows and users must be made in GHL)."
+)
+
+
+class GHLMapError(Exception):
+    """Names in the mapping file that the GHL location does not have; lists each one."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"The GHL location does not match the mapping file:\n{lines}\n{FIX_HINT}")
+
+
+def fold(name: str) -> str:
+    """How names are compared: the mapping file promises case-insensitive matching."""
+    return " ".join(name.split()).casefold()
+
+
+def find_field(fields: list[CustomField], *, key: str, name: str, model: str) -> CustomField | None:
+    """The location's custom field for a mapping entry: by name, else by its key."""
+    of_model = [f for f in fields if f.model in (None, model)]
+    by_name = next((f for f in of_model if fold(f.name) == fold(name)), None)
+    return by_name or next((f for f in of_model if fold(f.key) == fold(key)), None)
+
+
+def find_pipeline(pipelines: list[Pipeline], name: str) -> Pipeline | None:
+    return next((p for p in pipelines if fold(p.name) == fold(name)), None)
+
+
+def configured_user_emails(config: DealConfig) -> list[str]:
+    """Every GHL user the mapping names: territories, task assignees, broker alert recipients."""
+    t = config.territories
+    emails = [
+        *([t.default_user] if t.default_user else []),
+        *t.by_state.values(),
+        *t.by_city.values(),
+        *t.by_zip.values(),
+        *(task.assignee for task in config.tasks if task.assignee),
+        *config.broker_alerts.sms_to_users,
+    ]
+    return list(dict.fromkeys(e.strip().lower() for e in emails))
+
+
+@dataclass(frozen=True)
+class GHLMap:
+    """Ids of one location for one mapping; built by `load`, read by the deal pipeline."""
+
+    location_id: str
+    location_timezone: str | None
+    pipeline_id: str
+    pipeline_name: str
+    stage_ids: Mapping[str, str]  # stage key ("good") -> GHL stage id
+    stage_names: Mapping[str, str]  # stage key -> the stage's name in GHL
+    contact_fields: Mapping[str, str]  # mapping key -> custom field id (those found)
+    opportunity_fields: Mapping[str, str]  # mapping key -> custom field id
+    users: Mapping[str, User]  # lower-case email -> GHL user
+    workflows: Mapping[str, str]  # workflow key ("hot_deal") -> GHL workflow id
+
+    @cached_property
+    def _stage_keys(self) -> dict[str, str]:
+        return {stage_id: key for key, stage_id in self.stage_ids.items()}
+
+    def stage_key(self, stage_id: str | None) -> str | None:
+        """The mapping's key for a GHL stage id, or None for a stage the mapping does not name."""
+        return self._stage_keys.get(stage_id or "")
+
+    def user_id(self, email: str | None) -> str | None:
+        user = self.users.get((email or "").strip().lower())
+        return user.id if user else None
+
+    @classmethod
+    def resolve(cls, client: GHLClient, config: DealConfig) -> GHLMap:
+        """Ask GHL for the ids now (five calls); GHLMapError lists everything missing."""
+        location = client.locations.get()
+        pipeline = find_pipeline(client.opportunities.pipelines(), config.pipeline.name)
+        fields = client.locations.custom_fields(model="all")
+        users = {u.email.strip().lower(): u for u in client.users.list() if u.email}
+        flows = {fold(w.name): w.id for w in client.workflows.list()}
+        problems: list[str] = []
+        stage_ids: dict[str, str] = {}
+        stage_names: dict[str, str] = {}
+        if pipeline is None:
+            problems.append(f"pipeline {config.pipeline.name!r} not found")
+        else:
+            for key, name in config.pipeline.stages.items():
+                stage = pipeline.stage_named(name)
+                if stage is None:
+                    problems.append(f"stage {name!r} ({key}) not in pipeline {pipeline.name!r}")
+                else:
+                    stage_ids[key], stage_names[key] = stage.id, stage.name
+        contact_ids: dict[str, str] = {}
+        for key, spec in config.contact_fields.items():
+            found = find_field(fields, key=key, name=spec.name, model="contact")
+            if found:  # buyer fields: the buyer sync reports them; deals do not need them
+                contact_ids[key] = found.id
+        opportunity_ids: dict[str, str] = {}
+        for key, spec in config.opportunity_fields.items():
+            found = find_field(fields, key=key, name=spec.name, model="opportunity")
+            if found:
+                opportunity_ids[key] = found.id
+            elif spec.source:
+                problems.append(f"opportunity custom field {spec.name!r} ({key}) not found")
+        for email in configured_user_emails(config):
+            if email not in users:
+                problems.append(f"user {email} (named in territories/tasks/alerts) not found")
+        workflow_ids: dict[str, str] = {}
+        for key, name in config.workflows.items():
+            if fold(name) in flows:
+                workflow_ids[key] = flows[fold(name)]
+            else:
+                problems.append(
+                    f"workflow {name!r} ({key}) not found; create it in GHL or drop it from "
+                    "the mapping's workflows"
+                )
+        if problems:
+            raise GHLMapError(problems)
+        assert pipeline is not None
+        return cls(
+            location_id=client.location_id,
+            location_timezone=location.timezone,
+            pipeline_id=pipeline.id,
+            pipeline_name=pipeline.name,
+            stage_ids=stage_ids,
+            stage_names=stage_names,
+            contact_fields=contact_ids,
+            opportunity_fields=opportunity_ids,
+            users=users,
+            workflows=workflow_ids,
+        )
+
+    # -- per-process cache ---------------------------------------------------------------
+
+    _cache: ClassVar[dict[tuple[str, str, str], GHLMap]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    @classmethod
+    def load(cls, client: GHLClient, config: DealConfig, *, refresh: bool = False) -> GHLMap:
+        """The map for this location and mapping, resolved on first use in this process.
+
+        Pipelines, fields and users change rarely and by hand; `refresh=True` (or
+        `GHLMap.clear_cache()`, e.g. after `validate --fix`) asks GHL again.
+        """
+        key = (client.base_url, client.location_id, config.model_dump_json())
+        with cls._lock:
+            if not refresh and key in cls._cache:
+                return cls._cache[key]
+        resolved = cls.resolve(client, config)
+        with cls._lock:
+            cls._cache[key] = resolved
+        return resolved
+
+    @classmethod
+    def clear_cache(cls) -> None:
+        with cls._lock:
+            cls._cache.clear()
