@@ -51,13 +51,14 @@ def emulator(
 @friendly
 def demo(
     buyers: Annotated[int, typer.Option(help="demo buyers to seed in the emulator")] = 200,
-    faults: Annotated[bool, typer.Option(help="also show retries against injected faults")] = True,
+    port: Annotated[int, typer.Option(help="port of the sandbox page")] = 8080,
+    once: Annotated[bool, typer.Option(help="print the summary and stop; no page")] = False,
 ) -> None:
-    """Sandbox without credentials: the GHL emulator with demo data, driven by the real client."""
+    """Sandbox without credentials: GHL emulator, Slack fake, the real bot, and a page to try it."""
     settings = settings_from_env()
     from bot.demo import run_demo
 
-    run_demo(settings=settings, console=out, buyers=buyers, faults=faults)
+    run_demo(settings=settings, console=out, buyers=buyers, port=port, once=once)
 
 
 @app.command()
@@ -82,9 +83,9 @@ def health(
 
 def _register_subcommands() -> None:
     """Subcommands that live in their own modules (one per area), registered on the app."""
-    from bot import cli_deals, cli_match
+    from bot import cli_deals, cli_match, cli_notify, cli_serve
 
-    for module in (cli_deals, cli_match):
+    for module in (cli_deals, cli_match, cli_notify, cli_serve):
         module.register(app)
 
 

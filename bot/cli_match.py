@@ -26,6 +26,7 @@ def _load_property(engine, location_id: str, mls_id: str | None, file: Path | No
             err.print(f"{file} must hold one property as a JSON object")
             raise typer.Exit(EXIT_FAILED)
         return data
+    from services.property import stored_record
     from store.db import session_scope
     from store.deals import get_property
 
@@ -37,7 +38,7 @@ def _load_property(engine, location_id: str, mls_id: str | None, file: Path | No
                 "(dealfinder import FILE) or pass --file"
             )
             raise typer.Exit(EXIT_FAILED)
-        return {"mls_id": row.mls_id, **row.data}
+        return stored_record(row.mls_id, row.data)
 
 
 def match(

@@ -382,3 +382,14 @@ def read_records(path: Path | str) -> ReadResult:
         else:
             result.records.append((line, item))
     return result
+
+
+def stored_record(mls_id: str, data: dict | None) -> dict:
+    """The analysed record inside a stored `Property.data`, with its MLS id.
+
+    The pipeline keeps the record under "record" beside its GHL progress; rows written as a
+    flat record (older stores, tests) are read as they are.
+    """
+    data = data or {}
+    record = data.get("record") if isinstance(data.get("record"), dict) else data
+    return {**record, "mls_id": mls_id}

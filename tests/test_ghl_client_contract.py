@@ -163,6 +163,34 @@ def test_send_sms_uses_the_conversations_version(ghl, seeded_emulator):
     ]
 
 
+def test_conversation_reads_find_what_was_sent(ghl):
+    contact = ghl.contacts.upsert({"email": "reader@example.com", "phone": "+15125550177"}).contact
+    before = datetime.now(UTC) - timedelta(minutes=1)
+    sent = ghl.conversations.send_sms(contact.id, "Deal A. Reply STOP to opt out")
+    ghl.conversations.send_sms(contact.id, "Deal B. Reply STOP to opt out")
+    conversations = ghl.conversations.search(contact_id=contact.id)
+    assert [c.id for c in conversations] == [sent.conversation_id]
+    page = ghl.conversations.messages(sent.conversation_id, limit=1)
+    assert [m.body for m in page.messages] == ["Deal B. Reply STOP to opt out"]  # newest first
+    later = ghl.conversations.messages(
+        sent.conversation_id, limit=1, last_message_id=page.last_message_id
+    )
+    assert [m.body for m in later.messages] == ["Deal A. Reply STOP to opt out"]
+    recent = list(ghl.conversations.recent_messages(contact.id, since=before))
+    assert {m.body for m in recent} == {
+        "Deal A. Reply STOP to opt out",
+        "Deal B. Reply STOP to opt out",
+    }
+    assert (
+        list(
+            ghl.conversations.recent_messages(
+                contact.id, since=datetime.now(UTC) + timedelta(hours=1)
+            )
+        )
+        == []
+    )
+
+
 def test_every_client_method_is_exercised():
     """Runs last in this module: the tests above must cover every public resource method."""
     public = set()

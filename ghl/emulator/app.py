@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from ghl.emulator import (
     handlers_contacts,
+    handlers_conversation_reads,
     handlers_conversations,
     handlers_locations,
     handlers_opportunities,
@@ -38,6 +39,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     **handlers_contacts.ROUTES,
     **handlers_opportunities.ROUTES,
     **handlers_conversations.ROUTES,
+    **handlers_conversation_reads.ROUTES,
     **handlers_locations.ROUTES,
 }
 UNKNOWN_TEMPLATE = "(no route)"

@@ -1,0 +1,98 @@
+"""`dealfinder serve`: run the Slack bot in Socket Mode (SLACK_APP_TOKEN set: no public URL
+needed) or HTTP mode (`--http`, waitress, Slack's requests at `/slack/events`).
+
+Both modes also serve `/healthz` and the operations routes over HTTP on `--port` (GHL webhooks
+need an HTTP endpoint in either mode). With `DEALFINDER_DRY_RUN=1` GHL is the in-process
+emulator, so the bot runs against the Slack fake (`python -m bot.slack_fake`) with no account.
+
+    dealfinder serve                       # Socket Mode when SLACK_APP_TOKEN is set
+    dealfinder serve --http --port 3000    # HTTP mode
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Annotated, Literal
+
+import typer
+
+from bot.cli_common import friendly, settings_from_env
+from bot.settings import ConfigError, Settings
+
+log = logging.getLogger("dealfinder.bot")
+
+Mode = Literal["http", "socket"]
+# Operations routes (webhooks, readiness, metrics) mounted by whoever wires them:
+# `ROUTE_FACTORIES.append(lambda settings, services: {"/metrics": metrics_app})`.
+RouteFactory = Callable[..., Mapping[str, Callable[..., object]]]
+ROUTE_FACTORIES: list[RouteFactory] = []
+# Called with (settings, services) once the app is built, e.g. to start the scheduler.
+STARTUP_HOOKS: list[Callable[..., None]] = []
+
+
+def choose_mode(*, http: bool, has_app_token: bool) -> Mode:
+    """HTTP when asked for or when there is no app-level token; Socket Mode otherwise."""
+    return "http" if http or not has_app_token else "socket"
+
+
+def serve(
+    http: Annotated[bool, typer.Option("--http", help="HTTP mode instead of Socket Mode")] = False,
+    port: Annotated[int, typer.Option(help="HTTP port (Slack in HTTP mode, health)")] = 3000,
+    host: Annotated[str, typer.Option(help="address to bind")] = "0.0.0.0",  # noqa: S104
+) -> None:
+    """Run the Slack bot: slash commands, hot-deal alerts and their buttons."""
+    settings = settings_from_env()
+    mode = choose_mode(http=http, has_app_token=settings.slack_app_token is not None)
+    settings.require("slack" if mode == "http" else "socket")
+    run_bot(settings, mode=mode, host=host, port=port)
+
+
+def run_bot(settings: Settings, *, mode: Mode, host: str, port: int) -> None:
+    """Build every part from Settings and serve until interrupted."""
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackClientError
+
+    from bot.app import build_services, create_app, make_web_client
+    from bot.roles import RolesError
+    from bot.server import build_wsgi_app, serve_http, start_http_in_thread
+    from bot.wiring import build_ghl_client, open_store
+    from matching.notify import RulesError
+    from services.config import DealConfigError
+
+    ghl = build_ghl_client(settings)
+    engine = open_store(settings)
+    web_client = make_web_client(settings)
+    try:
+        services = build_services(settings, ghl=ghl, engine=engine, web_client=web_client)
+        bolt_app = create_app(settings, ghl=ghl, engine=engine, services=services)
+    except (RolesError, DealConfigError, RulesError) as exc:
+        raise ConfigError([str(exc)]) from None
+    except (BoltError, SlackClientError) as exc:
+        # Bolt checks the bot token with auth.test when the app is made.
+        raise ConfigError([f"Slack refused or did not answer (check SLACK_BOT_TOKEN and "
+                           f"SLACK_API_URL): {type(exc).__name__}: {exc}"]) from None  # fmt: skip
+    routes: dict[str, Callable[..., object]] = {}
+    for factory in ROUTE_FACTORIES:
+        routes.update(factory(settings, services))
+    wsgi = build_wsgi_app(bolt_app=bolt_app, extra_routes=routes)  # type: ignore[arg-type]
+    recovered = services.alerts.recover()
+    if recovered:
+        log.info("finished %d deal post(s) an earlier run left unfinished", recovered)
+    for hook in STARTUP_HOOKS:
+        hook(settings, services)
+    if settings.dry_run:
+        log.warning("DRY RUN: GHL calls are answered by an in-process emulator")
+    if mode == "http":
+        serve_http(wsgi, host=host, port=port)
+        return
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    assert settings.slack_app_token is not None
+    with start_http_in_thread(wsgi, host=host, port=port) as running:
+        log.info("Socket Mode; health and webhooks on %s", running.url)
+        SocketModeHandler(bolt_app, app_token=settings.slack_app_token.get_secret_value()).start()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(friendly(serve))

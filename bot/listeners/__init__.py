@@ -1,0 +1,22 @@
+"""Every listener of the bot, registered by one `register(app)` per listener group.
+
+commands        /deal and /ghl (ack, then the work after the ack)
+deal_buttons    Claim, Notify buyers, Open in GHL, Pass on the deal card
+notify_buttons  Confirm / Cancel of the notification step
+views           the add form's submission
+fallback        unknown buttons and modals (last: it matches everything)
+errors          the app's error handler
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+
+def register_listeners(app: App) -> None:
+    # Imported here so that `bot.listeners.desk` (used outside Slack too) does not pull in
+    # every listener.
+    from bot.listeners import commands, deal_buttons, errors, fallback, notify_buttons, views
+
+    for group in (commands, deal_buttons, notify_buttons, views, fallback, errors):
+        group.register(app)

@@ -1,0 +1,139 @@
+"""What every listener shares: the injected services, the caller, permission checks, and the
+guard that turns a failure after the ack into a message for the user.
+
+Bolt runs lazy listeners on a copy of the request's context (`copy.deepcopy`); the services
+object copies as itself, so every thread shares one GHL client, engine and pipeline.
+
+    def show(turn: Turn) -> None:                          # the work after the ack
+        turn.say("…")
+    app.command("/deal")(ack=ack_command, lazy=[guarded(show)])
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk import WebClient
+
+from bot import messages as msg
+from bot.blocks import text_blocks
+from bot.roles import Role, allowed, required_role
+from ghl.errors import GHLError
+from services.ghl_map import GHLMapError
+from store.db import session_scope
+from store.state import latest_health_check
+
+if TYPE_CHECKING:
+    from bot.app import BotServices
+
+log = logging.getLogger("dealfinder.bot")
+
+Lazy = Callable[..., None]
+
+
+@dataclass
+class Turn:
+    """One user's request, as the lazy part of a listener sees it."""
+
+    services: BotServices
+    client: WebClient
+    respond: Callable[..., Any]
+    user_id: str
+    channel_id: str | None
+    role: Role
+    ghl_email: str | None
+    body: dict[str, Any]
+
+    def say(self, text: str, *, blocks: list[dict[str, Any]] | None = None, **kw: Any) -> None:
+        """Answer the user privately through the request's response_url."""
+        self.respond(text=text, blocks=blocks or text_blocks(text), response_type="ephemeral", **kw)
+
+
+def services_of(context: Any) -> BotServices:
+    return context["services"]
+
+
+def turn_of(body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> Turn:
+    channel = context.get("channel_id") or (body.get("channel") or {}).get("id")
+    return Turn(
+        services=services_of(context),
+        client=client,
+        respond=respond,
+        user_id=context.get("user_id") or "",
+        channel_id=channel,
+        role=Role(context.get("role") or Role.NONE),
+        ghl_email=context.get("ghl_email"),
+        body=body,
+    )
+
+
+def refusal(context: Any, permission: str) -> str | None:
+    """The refusal text when the caller's role may not do `permission`, else None."""
+    role = context.get("role")
+    if allowed(role, permission):
+        return None
+    return msg.refused(permission, role, required_role(permission).value)
+
+
+def ghl_trouble(services: BotServices, exc: GHLError) -> str:
+    """What to tell a user when GHL failed: the error and the last health check's verdict."""
+    state = "unreachable"
+    try:
+        with session_scope(services.engine, readonly=True) as session:
+            check = latest_health_check(session=session)
+            if check is not None and check.state != "healthy":
+                state = check.state
+    except Exception:  # the store being down too must not hide the GHL message
+        log.exception("could not read the last health check")
+    return msg.ghl_down(state, [str(exc)])
+
+
+def explain_failure(services: BotServices | None, exc: Exception) -> tuple[str, bool]:
+    """The user's message for a failure, and whether it is a bug to log with a traceback."""
+    if isinstance(exc, GHLMapError):
+        return msg.ghl_map_problem(str(exc)), False
+    if isinstance(exc, GHLError) and services is not None:
+        return ghl_trouble(services, exc), False
+    reference = uuid.uuid4().hex[:8]
+    return msg.internal_error(reference), True
+
+
+ReplyFactory = Callable[[dict[str, Any], Any, WebClient], Callable[..., Any]]
+
+
+def guarded(func: Callable[[Turn], None], *, reply: ReplyFactory | None = None) -> Lazy:
+    """A bolt lazy listener that hands `func(turn)` to the services' work pool.
+
+    Bolt runs lazy listeners on the pool its ack functions use; handing the work on keeps
+    that pool free for acks. A failure is logged (secrets masked by the log filter) and told
+    to the user, never lost: bolt would only log it. `reply` builds the answer channel when
+    the request has no response_url (a modal submit).
+    """
+
+    def lazy(body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> None:
+        answer = reply(body, context, client) if reply is not None else respond
+        turn = turn_of(body, context, client, answer)
+        turn.services.work.submit(_run, func, turn)
+
+    lazy.__name__ = f"lazy_{func.__name__}"
+    lazy.__qualname__ = lazy.__name__
+    return lazy
+
+
+def _run(func: Callable[[Turn], None], turn: Turn) -> None:
+    try:
+        func(turn)
+    except Exception as exc:
+        text, is_bug = explain_failure(turn.services, exc)
+        if is_bug:
+            log.exception("%s failed: %s", func.__name__, text)
+        else:
+            log.warning("%s: %s", func.__name__, exc)
+        try:
+            turn.say(text)
+        except Exception:
+            log.exception("could not tell the user about the failure of %s", func.__name__)

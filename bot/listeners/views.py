@@ -1,0 +1,100 @@
+"""The add form's submission: validated inside the ack (errors shown under the fields), then
+the deal pipeline runs after the ack and the result goes to the user in the channel they
+typed `/deal add` in (privately), or by direct message when that is not possible."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.escape import clip
+from bot.listeners import deal_commands
+from bot.listeners.common import Turn, guarded, refusal
+from services.property import PropertyRecord
+
+log = logging.getLogger("dealfinder.bot")
+
+# Record fields whose errors show under another input (the form asks for one contact field).
+_FIELD_BLOCKS = {
+    "agent_email": "seller_contact",
+    "agent_phone": "seller_contact",
+    "agent_name": "seller_name",
+}
+
+
+def form_values(view: dict[str, Any]) -> dict[str, str]:
+    """The submitted inputs by name (block and action ids are the field names)."""
+    values: dict[str, str] = {}
+    for block_id, inputs in (view.get("state") or {}).get("values", {}).items():
+        for entry in inputs.values():
+            if entry.get("value") not in (None, ""):
+                values[block_id] = str(entry["value"])
+    return values
+
+
+def record_from_form(values: dict[str, str]) -> PropertyRecord | dict[str, str]:
+    """The property the form describes, or errors keyed by the input block to show them under."""
+    raw: dict[str, Any] = {k: v for k, v in values.items() if k != "seller_contact"}
+    contact = values.get("seller_contact", "")
+    raw["agent_email" if "@" in contact else "agent_phone"] = contact
+    raw["agent_name"] = raw.pop("seller_name", None)
+    try:
+        return PropertyRecord.parse(raw)
+    except ValidationError as exc:
+        inputs = {name for name, _, _ in blocks.FORM_FIELDS}
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "seller_contact"
+            block = _FIELD_BLOCKS.get(field, field)
+            block = block if block in inputs else "mls_id"
+            errors.setdefault(block, clip(error["msg"].removeprefix("Value error, "), 150))
+        return errors
+
+
+def ack_add_form(ack: Any, view: dict[str, Any], context: Any) -> None:
+    """Validate within the ack: bad fields keep the form open with a message under each."""
+    refused = refusal(context, "deal.add")
+    if refused is not None:
+        ack(response_action="errors", errors={"mls_id": refused[:150]})
+        return
+    checked = record_from_form(form_values(view))
+    if isinstance(checked, dict):
+        ack(response_action="errors", errors=checked)
+    else:
+        ack()
+
+
+def save_from_form(turn: Turn) -> None:
+    checked = record_from_form(form_values(turn.body["view"]))
+    if isinstance(checked, PropertyRecord):
+        deal_commands.say_added(turn, turn.services.actions.add(checked))
+
+
+def reply_to_submitter(body: dict[str, Any], context: Any, client: WebClient) -> Any:
+    """A modal submit has no response_url: answer privately where the form was opened."""
+    metadata = json.loads(body["view"].get("private_metadata") or "{}")
+    channel, user = metadata.get("channel_id"), body["user"]["id"]
+
+    def send(text: str, blocks: Any = None, **_: Any) -> None:
+        if channel:
+            try:
+                client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+                return
+            except SlackApiError as exc:
+                log.info("cannot answer in %s (%s); sending a direct message", channel, exc)
+        client.chat_postMessage(channel=user, text=text, blocks=blocks)
+
+    return send
+
+
+def register(app: App) -> None:
+    app.view(blocks.ADD_FORM)(
+        ack=ack_add_form, lazy=[guarded(save_from_form, reply=reply_to_submitter)]
+    )

@@ -1,0 +1,81 @@
+"""The sandbox page in a real headless browser (Debian's Chromium driven by Playwright): a
+person types a slash command and clicks Claim on a hot-deal alert; both go to the real bot as
+signed Slack requests, and the page shows the bot's answer and the updated alert."""
+
+import shutil
+
+import pytest
+
+from bot.sandbox.run import run_scenario, start_sandbox
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without these, Chromium reaches for the network at start (this machine has none).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with start_sandbox(buyers=60) as running:
+        run_scenario(running)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):
+        pytest.fail("Chromium is missing: apt-get install chromium (.ci/run installs it)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def test_command_and_claim_through_the_page(sandbox, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(sandbox.page_url)
+    alerts = page.locator("[data-testid=message]", has_text="Hot deal")
+    alerts.first.wait_for(timeout=15_000)
+    assert alerts.count() == len(sandbox.fake.messages("C0DEALS"))
+
+    page.fill("[data-testid=command]", "/deal help")
+    page.press("[data-testid=command]", "Enter")
+    help_message = page.locator("[data-testid=ephemeral]", has_text="/deal")
+    help_message.first.wait_for(timeout=15_000)
+
+    first = alerts.first
+    ts = first.get_attribute("data-ts")
+    assert "nobody yet" in first.inner_text()
+    first.locator("button", has_text="Claim").click()
+    # the same message (same ts) now names the broker who claimed it (Slack shows the name)
+    claimed = page.locator(f"[data-testid=message][data-ts='{ts}']", has_text="@Dana Broker")
+    claimed.wait_for(timeout=15_000)
+    assert "nobody yet" not in claimed.inner_text()
+    assert page.locator("[data-testid=message]", has_text="Hot deal").count() == alerts.count()
+    # and GHL knows: the opportunity is now assigned to the broker's GHL user
+    assigned = [o for o in sandbox.emulator.state.opportunities.values() if o.assigned_to]
+    assert assigned
+    page.screenshot(path=str(tmp_path / "sandbox.png"))
+
+
+def test_hostile_text_is_shown_literally(sandbox, browser):
+    """Markup typed by a user comes back escaped: no @channel ping, no forged link."""
+    page = browser.new_page()
+    page.goto(sandbox.page_url)
+    page.locator("[data-testid=message]").first.wait_for(timeout=15_000)
+    page.fill("[data-testid=command]", "/deal show <!channel> <https://evil.example|click me>")
+    page.press("[data-testid=command]", "Enter")
+    answer = page.locator("[data-testid=ephemeral]", has_text="evil.example")
+    answer.first.wait_for(timeout=15_000)
+    assert answer.first.locator("a[href='https://evil.example']").count() == 0
+    assert "<!channel>" in answer.first.inner_text()
