@@ -1,7 +1,7 @@
 """Slack's 3-second rule while GHL is slow: commands and clicks are acknowledged at once (the
 driver measures the ack over HTTP), and the answer follows when GHL has answered.
 
-GHL is made slow by the emulator's fault injection (3.2 s per affected call, over Slack's
+GHL is made slow by the emulator's fault injection (5 s per affected call, over Slack's
 limit); these tests take about that long, on purpose.
 """
 
@@ -12,7 +12,7 @@ import json
 from bot import blocks
 from tests.fixtures.bot import BotWorld, wait_for
 
-SLOW = 3.2
+SLOW = 5.0  # the issue: "while GHL is slow (emulator delay 5 s)"
 
 
 def test_commands_and_clicks_are_acked_in_time_while_ghl_is_slow(bot_world: BotWorld) -> None:
