@@ -12,6 +12,7 @@ and click is acknowledged well inside Slack's 3 seconds however slow or rate-lim
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -147,7 +148,9 @@ def create_app(
     secret = settings.slack_signing_secret
     app = App(
         client=client,
-        signing_secret=secret.get_secret_value() if secret else "",
+        # Socket Mode alone needs no signing secret, but bolt would still verify HTTP requests
+        # with an empty key, which anyone can sign with; a random key refuses them all.
+        signing_secret=secret.get_secret_value() if secret else secrets.token_hex(32),
         process_before_response=False,
         # Bolt runs ack functions and lazy listeners on this pool; our lazy listeners only hand
         # their work to `services.work`, so an ack never queues behind GHL calls (which the

@@ -12,6 +12,7 @@ emulator, so the bot runs against the Slack fake (`python -m bot.slack_fake`) wi
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Mapping
 from typing import Annotated, Literal
 
@@ -45,7 +46,18 @@ def serve(
     settings = settings_from_env()
     mode = choose_mode(http=http, has_app_token=settings.slack_app_token is not None)
     settings.require("slack" if mode == "http" else "socket")
+    stop_on_sigterm()
     run_bot(settings, mode=mode, host=host, port=port)
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (docker stop, systemd, Kubernetes) stop the bot as Ctrl-C does: by default
+    it kills the process at once, losing work already acked to Slack users."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def run_bot(settings: Settings, *, mode: Mode, host: str, port: int) -> None:
@@ -89,9 +101,38 @@ def run_bot(settings: Settings, *, mode: Mode, host: str, port: int) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     assert settings.slack_app_token is not None
+    handler = SocketModeHandler(bolt_app, app_token=settings.slack_app_token.get_secret_value())
     with start_http_in_thread(wsgi, host=host, port=port) as running:
         log.info("Socket Mode; health and webhooks on %s", running.url)
-        SocketModeHandler(bolt_app, app_token=settings.slack_app_token.get_secret_value()).start()
+        try:
+            handler.start()
+        finally:
+            # Hang up before the acked work drains at exit: while the websocket is open, Slack
+            # keeps sending envelopes here that nobody acks (the user sees operation_timeout)
+            # instead of sending them to another connection of the app.
+            handler.close()
+
+
+def _ops_routes(settings: Settings, services: object) -> Mapping[str, Callable[..., object]]:
+    """`/ghl/webhooks`, `/readyz` and `/metrics` beside Slack's endpoint."""
+    from bot.jobs_wiring import ops_for_bot
+
+    return ops_for_bot(settings, services).routes()
+
+
+def _start_ops(settings: Settings, services: object) -> None:
+    """The scheduled jobs (health, SMS release, buyer refresh, webhooks, alert recovery)."""
+    import atexit
+
+    from bot.jobs_wiring import ops_for_bot
+
+    scheduler = ops_for_bot(settings, services).scheduler
+    scheduler.start()
+    atexit.register(scheduler.shutdown, wait=False)
+
+
+ROUTE_FACTORIES.append(_ops_routes)
+STARTUP_HOOKS.append(_start_ops)
 
 
 def register(app: typer.Typer) -> None:

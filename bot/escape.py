@@ -29,8 +29,10 @@ MAX_MESSAGE_TEXT = 40_000  # Slack cuts `text` beyond this; we cut first, with a
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _SPECIAL = re.compile(r"[&<>]")
-# Control characters (except newline and tab) break nothing in Slack but show as boxes.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Control characters (except newline and tab) break nothing in Slack but show as boxes;
+# bidirectional overrides and zero-width characters can make a name or address display as
+# something else (a right-to-left override flips the rest of a line), so they go too.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def escape(text: object) -> str:

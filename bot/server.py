@@ -12,15 +12,18 @@ process answers), each extra route by exact path, and a JSON 404 for anything el
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
 
 log = logging.getLogger("dealfinder.bot.server")
@@ -47,10 +50,76 @@ def healthz(environ: dict[str, Any], start_response: StartResponse) -> list[byte
     return json_response(start_response, "200 OK", {"status": "ok"})
 
 
+MAX_SLACK_BODY = 1_000_000  # Slack's payloads are a few kB; a view with 100 blocks stays far below
+
+
+def _malformed(body: bytes) -> str | None:
+    """Why a body cannot be a Slack request (None when it may be one; bolt checks the rest)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if text.lstrip().startswith("{"):
+        try:
+            return None if isinstance(json.loads(text), dict) else "the JSON body is not an object"
+        except (ValueError, RecursionError):
+            return "the body is not valid JSON"
+    payload = parse_qs(text).get("payload")
+    if payload:
+        try:
+            if not isinstance(json.loads(payload[0]), dict):
+                return "payload is not a JSON object"
+        except (ValueError, RecursionError):
+            return "payload is not valid JSON"
+    return None
+
+
+def reject_malformed(slack_app: WSGIApp, *, signing_secret: str | None) -> WSGIApp:
+    """Refuse what cannot be Slack's before bolt's adapter trips over it.
+
+    Bolt parses `payload` before it verifies the signature and raises on a payload that is not
+    a JSON object or a body that is not UTF-8, which would be a 500 for anyone's junk. So the
+    signature is checked first (401, as bolt would), then the body's shape (400).
+    """
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+
+    def guarded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_SLACK_BODY:
+            return json_response(start_response, "413 Payload Too Large", {"error": "too_large"})
+        body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:  # Slack signs text; slack_sdk's verifier cannot read this
+            return json_response(start_response, "400 Bad Request", {"error": "not UTF-8"})
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+        if verifier is not None and not (
+            timestamp.isdigit()
+            and signature
+            and verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+        ):
+            return json_response(start_response, "401 Unauthorized", {"error": "invalid_request"})
+        problem = _malformed(body)
+        if problem:
+            return json_response(start_response, "400 Bad Request", {"error": problem})
+        environ["wsgi.input"] = io.BytesIO(body)
+        return slack_app(environ, start_response)
+
+    return guarded
+
+
 def build_wsgi_app(*, bolt_app: App, extra_routes: Mapping[str, WSGIApp] = NO_ROUTES) -> WSGIApp:
     """Dispatch by exact path: Slack's events to bolt, `/healthz`, the extra routes, else 404."""
     routes: dict[str, WSGIApp] = {
-        SLACK_PATH: SlackRequestHandler(bolt_app, path=SLACK_PATH),
+        SLACK_PATH: reject_malformed(
+            SlackRequestHandler(bolt_app, path=SLACK_PATH),
+            # bolt keeps the secret it verifies with; the guard verifies with the same one
+            signing_secret=getattr(bolt_app, "_signing_secret", None),
+        ),
         HEALTH_PATH: healthz,
     }
     for path, route in extra_routes.items():
@@ -102,13 +171,23 @@ class RunningHTTP:
     def stop(self) -> None:
         """Stop accepting, finish the worker threads, and free the port.
 
-        The serving loop notices within a second (waitress polls once a second) and its
-        daemon thread ends by itself; nobody needs to wait for that.
+        The serving loop closes the sockets itself (its trigger wakes it): closed from this
+        thread under its running select(), they made it die with EBADF and print a traceback.
         """
-        self._server.task_dispatcher.shutdown(timeout=5)
-        self._server.close()
-        for channel in list(self._server._map.values()):  # open keep-alive connections
-            channel.close()
+        server = self._server
+        server.task_dispatcher.shutdown(timeout=5)
+
+        def close_all() -> None:
+            # The listening socket, open keep-alive connections and the trigger: with nothing
+            # left to watch, the loop ends.
+            for channel in list(server._map.values()):
+                channel.close()
+
+        if self._thread.is_alive():
+            server.trigger.pull_trigger(close_all)
+            self._thread.join(timeout=5)
+        else:
+            close_all()
 
     def __enter__(self) -> RunningHTTP:
         return self

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     health_interval_minutes: int = Field(
         default=5, ge=1, validation_alias="HEALTH_INTERVAL_MINUTES"
     )
+    alert_reminder_minutes: int = Field(default=60, ge=1, validation_alias="ALERT_REMINDER_MINUTES")
+    outbox_stuck_minutes: int = Field(default=30, ge=1, validation_alias="OUTBOX_STUCK_MINUTES")
+    digest_hour: int | None = Field(default=None, ge=0, le=23, validation_alias="DIGEST_HOUR")
+    digest_timezone: str = Field(default="America/New_York", validation_alias="DIGEST_TIMEZONE")
 
     dry_run: bool = Field(
         default=False, validation_alias=AliasChoices("DEALFINDER_DRY_RUN", "DRY_RUN")
@@ -132,6 +136,22 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}") from None
+        return value
+
+    @field_validator("digest_hour", mode="before")
+    @classmethod
+    def _blank_hour(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("match_weights")
     @classmethod

@@ -43,7 +43,20 @@ class SQLBackend(_LockedBackend):
         else:
             self._sqlite_path = None
             self._engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5)
-            _metadata.create_all(self._engine, checkfirst=True)
+            self._ensure_pg()
+
+    def _ensure_pg(self) -> None:
+        # Processes starting together on a fresh database would race a check-then-create
+        # (create_all) into duplicate-type errors; one transaction-scoped advisory lock makes
+        # the CREATE ... IF NOT EXISTS theirs one at a time.
+        with self._engine.begin() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": TABLE})
+            conn.execute(
+                sa.text(
+                    f"CREATE TABLE IF NOT EXISTS {TABLE} "
+                    "(key VARCHAR(200) PRIMARY KEY, state TEXT NOT NULL)"
+                )
+            )
 
     # -- SQLite: plain sqlite3 so BEGIN IMMEDIATE is ours to issue -------------------------
 

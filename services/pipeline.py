@@ -44,6 +44,7 @@ from services.pipeline_progress import DealState, load_state, save_state
 from services.pipeline_result import NO_HISTORY, DealResult, HotHook, explain_error
 from services.property import PropertyRecord
 from store.deals import OpportunityLinkIn
+from store.locks import named_lock
 from store.types import utcnow
 
 __all__ = [
@@ -56,6 +57,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("dealfinder.pipeline")
+
+
+IN_PROGRESS = "another DealFinder process is working on this deal right now"
 
 
 class DealPipeline:
@@ -108,8 +112,15 @@ class DealPipeline:
         result = DealResult(mls_id=record.mls_id, record=record)
         result.hot = record.deal_score >= self.config.thresholds.hot
         before = self.client.stats.calls
+        lock = named_lock(self.engine, f"deal:{self.location_id}:{record.mls_id}")
         try:
-            self._process(record, result)
+            with lock as held:
+                if not held:
+                    # Two runs of one property at once would both make its note and tasks
+                    # (GHL has no idempotency key for them); the other run finishes it.
+                    result.action, result.reason = "skipped", IN_PROGRESS
+                    return result
+                self._process(record, result)
         except (GHLDailyLimitError, GHLAuthError, GHLPermissionError):
             raise
         except GHLError as exc:

@@ -336,6 +336,9 @@ def _rows(path: Path, handle: TextIO) -> Iterator[tuple[int, Any]]:
                 except json.JSONDecodeError as exc:
                     yield number, RecordError(number, None, f"not valid JSON: {exc.msg}")
     else:
+        # Python's csv refuses fields over 128 kB and would lose the rest of the file; the
+        # record model caps long notes itself, with a reason.
+        csv.field_size_limit(max(csv.field_size_limit(), 16 * 1024 * 1024))
         reader = csv.reader(handle)
         header = [re.sub(r"[\s-]+", "_", h.strip().lower()) for h in next(reader, [])]
         start = reader.line_num + 1

@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fixtures.notify",
     "tests.fixtures.buyers",
     "tests.fixtures.bot",
+    "tests.fixtures.ops",
 ]

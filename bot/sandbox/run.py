@@ -20,7 +20,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,8 @@ def evening_clock(start: datetime | None = None) -> Callable[[], datetime]:
     """
     real_start = datetime.now(UTC)
     anchor = start or real_start.replace(hour=1, minute=30, second=0, microsecond=0)
+    if anchor > real_start:  # before 01:30 UTC: yesterday's evening, never a clock ahead of GHL
+        anchor -= timedelta(days=1)
     return lambda: anchor + (datetime.now(UTC) - real_start)
 
 

@@ -3,6 +3,8 @@
 Slack cannot run here, so the bot's tests and the sandbox talk over real HTTP to `SlackFake`
 (slack_sdk's `WebClient(base_url=served.api_url)`), and `SlackDriver` plays the Slack client.
 The fake refuses what Slack refuses, so a bot that passes against it works against Slack.
+It also speaks Socket Mode: `apps.connections.open` with the app-level token hands out a
+websocket URL, and `SlackDriver.socket_mode(fake)` pushes envelopes to the connected app.
 
     fake = SlackFake()
     with fake.serve() as served:
@@ -10,10 +12,12 @@ The fake refuses what Slack refuses, so a bot that passes against it works again
 """
 
 from bot.slack_fake.config import APP_TOKEN, BOT_TOKEN, FakeConfig
-from bot.slack_fake.driver import Delivery, SlackDriver, Tamper
+from bot.slack_fake.delivery import Delivery, Via
+from bot.slack_fake.driver import SlackDriver, Tamper
 from bot.slack_fake.fake import SlackFake
 from bot.slack_fake.server import ServedFake
 from bot.slack_fake.signing import sign, verify
+from bot.slack_fake.socket_mode import Envelope, NoSocketConnection, SocketModeHub
 from bot.slack_fake.state import Call, Channel, Message, User, UserGroup
 
 __all__ = [
@@ -22,14 +26,18 @@ __all__ = [
     "Call",
     "Channel",
     "Delivery",
+    "Envelope",
     "FakeConfig",
     "Message",
+    "NoSocketConnection",
     "ServedFake",
     "SlackDriver",
     "SlackFake",
+    "SocketModeHub",
     "Tamper",
     "User",
     "UserGroup",
+    "Via",
     "sign",
     "verify",
 ]

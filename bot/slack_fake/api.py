@@ -5,6 +5,9 @@ reply = dispatch(store, method="chat.postMessage", args={"channel": "C0DEALS"}, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from bot.slack_fake import api_chat, api_directory, api_views
 from bot.slack_fake.elements import problem
 from bot.slack_fake.replies import Handler, Reply, fail
@@ -18,24 +21,52 @@ HANDLERS: dict[str, Handler] = {
     **api_directory.HANDLERS,
 }
 
+NO_HANDLERS: Mapping[str, Handler] = MappingProxyType({})
+
 
 def _missing(method: str, args: JSON) -> list[str]:
     return [name for name in required_args(method) if args.get(name) in (None, "")]
 
 
-def dispatch(store: SlackStore, *, method: str, args: JSON, token: str | None) -> Reply:
-    """Answer one Web API call the way Slack would."""
-    handler = HANDLERS.get(method)
+# Methods that take the app-level token (xapp-...) and refuse a bot token; every other method
+# refuses the app-level token (api.slack.com/authentication/token-types#app-level).
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+
+
+def token_problem(*, method: str, token: str | None, bot_token: str, app_token: str) -> str | None:
+    """The error Slack answers for calling `method` with `token`, or None when it may."""
+    if not token:
+        return "not_authed"
+    if token not in (bot_token, app_token):
+        return "invalid_auth"
+    if (token == app_token) != (method in APP_LEVEL_METHODS):
+        return "not_allowed_token_type"
+    return None
+
+
+def dispatch(
+    store: SlackStore,
+    *,
+    method: str,
+    args: JSON,
+    token: str | None,
+    extra_handlers: Mapping[str, Handler] = NO_HANDLERS,
+) -> Reply:
+    """Answer one Web API call the way Slack would.
+
+    `extra_handlers` answer methods whose state lives outside the store (Socket Mode's
+    apps.connections.open lives with the fake's websocket).
+    """
+    handler = HANDLERS.get(method) or extra_handlers.get(method)
     if handler is None:
         why = "in Slack's API but not in the fake" if in_spec(method) else "not a Slack method"
         return fail("unknown_method", req_method=method, messages=[f"[ERROR] {method} is {why}"])
-    if not token:
-        return fail("not_authed")
-    if token == store.config.app_token:
-        # App-level tokens only open Socket Mode connections; Web API methods refuse them.
-        return fail("not_allowed_token_type")
-    if token != store.config.bot_token:
-        return fail("invalid_auth")
+    config = store.config
+    error = token_problem(
+        method=method, token=token, bot_token=config.bot_token, app_token=config.app_token
+    )
+    if error is not None:
+        return fail(error)
     missing = _missing(method, args)
     if missing:
         return fail(

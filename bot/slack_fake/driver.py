@@ -1,12 +1,14 @@
 """Drive a Slack app the way Slack does: signed slash commands, button clicks, modal submits.
 
-The driver posts Slack's exact request bodies to the app's `/slack/events` URL, then does what
-Slack would do with the answer: show an ack's message, close or update a modal, or count a
-late ack (over 3 s) as a failure in the fake, so the `slack_fake` fixture fails the test.
+The driver posts Slack's exact request bodies to the app's `/slack/events` URL, or pushes them
+as Socket Mode envelopes to the app's websocket (`via="socket"`), then does what Slack would do
+with the answer: show an ack's message, close or update a modal, or count a late or missing
+ack (over 3 s) as a failure in the fake, so the `slack_fake` fixture fails the test.
 
     driver = SlackDriver("http://127.0.0.1:3000/slack/events", signing_secret, fake)
     sent = driver.slash_command(command="/deal", text="list")
     assert sent.status == 200 and sent.acked_in_time
+    sent = SlackDriver.socket_mode(fake).slash_command(command="/deal", text="help")
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
 
+from bot.slack_fake.delivery import REAL_PERF_COUNTER, Delivery, Via
 from bot.slack_fake.fake import SlackFake
 from bot.slack_fake.payloads import (
     block_actions_payload,
@@ -34,47 +36,15 @@ from bot.slack_fake.state import JSON, Channel, Message, User
 from bot.slack_fake.view_responses import apply_view_response
 from bot.slack_fake.view_state import find_element, state_values
 
-__all__ = ["Delivery", "SlackDriver", "Tamper", "sign"]
+__all__ = ["Delivery", "SlackDriver", "Tamper", "Via", "sign"]
 
 # How a negative test spoils a request: a timestamp over 5 minutes old, the wrong secret, or
 # no signature headers at all.
 Tamper = Literal["stale", "bad_signature", "no_signature"]
 
-# freezegun swaps time.perf_counter while a test freezes time, but the 3-second ack deadline is
-# about real seconds; a reference kept inside a tuple is not found and patched.
-_REAL_PERF_COUNTER = (time.perf_counter,)
-
 
 def _wall_clock() -> float:
     return time.time()  # looked up per call so freezegun's time is used for signing
-
-
-@dataclass
-class Delivery:
-    """One request the driver sent and what the app answered."""
-
-    response: requests.Response
-    elapsed: float
-    ack_timeout: float
-    payload: Any
-    trigger_id: str | None = None
-    response_url: str | None = None
-
-    @property
-    def status(self) -> int:
-        return self.response.status_code
-
-    @property
-    def acked_in_time(self) -> bool:
-        """Answered 200 within Slack's 3-second limit."""
-        return self.status == 200 and self.elapsed <= self.ack_timeout
-
-    def json(self) -> Any:
-        """The answer's JSON body, or None when it was empty or not JSON."""
-        try:
-            return self.response.json()
-        except ValueError:
-            return None
 
 
 class SlackDriver:
@@ -88,13 +58,22 @@ class SlackDriver:
         *,
         clock: Callable[[], float] = _wall_clock,
         timeout_seconds: float = 10.0,
+        via: Via = "http",
     ):
         self.bot_url = bot_url
         self.fake = fake
+        self.via: Via = via
         self._signing_secret = signing_secret
         self._clock = clock
         self._timeout = timeout_seconds
         self._http = requests.Session()
+
+    @classmethod
+    def socket_mode(
+        cls, fake: SlackFake, *, clock: Callable[[], float] = _wall_clock
+    ) -> SlackDriver:
+        """A driver for an app connected to the fake over Socket Mode (no URL, no secret)."""
+        return cls("", "", fake, clock=clock, via="socket")
 
     # -- what Slack sends ----------------------------------------------------------------------
 
@@ -106,6 +85,7 @@ class SlackDriver:
         user_id: str = "U0BROKER1",
         channel_id: str = "C0DEALS",
         tamper: Tamper | None = None,
+        via: Via | None = None,
     ) -> Delivery:
         """A user typed `command text` in a channel."""
         user, channel = self._user(user_id), self._channel(channel_id)
@@ -120,7 +100,7 @@ class SlackDriver:
             response_url=response_url,
             trigger_id=trigger_id,
         )
-        sent = self.post_signed(form_body(form), tamper=tamper, payload=form)
+        sent = self._deliver("slash_commands", form, tamper=tamper, via=via)
         sent.trigger_id, sent.response_url = trigger_id, response_url
         if tamper is None and self._acked(sent, source=f"slash_command {command}"):
             self._show_ack_message(sent, source=f"slash_command {command}", form=form)
@@ -134,6 +114,7 @@ class SlackDriver:
         value: str | None = None,
         user_id: str = "U0BROKER1",
         tamper: Tamper | None = None,
+        via: Via | None = None,
     ) -> Delivery:
         """A user clicked the button `action_id` in a message the fake holds."""
         current = self.fake.find_message(message.channel, message.ts)
@@ -165,7 +146,7 @@ class SlackDriver:
             response_url=response_url,
             trigger_id=trigger_id,
         )
-        sent = self._post_payload(payload, tamper=tamper)
+        sent = self._deliver("interactive", payload, tamper=tamper, via=via)
         sent.trigger_id, sent.response_url = trigger_id, response_url
         if tamper is None:
             self._acked(sent, source=f"block_actions {action_id}")
@@ -178,6 +159,7 @@ class SlackDriver:
         *,
         user_id: str = "U0BROKER1",
         tamper: Tamper | None = None,
+        via: Via | None = None,
     ) -> Delivery:
         """A user pressed Submit on an open modal, with `values[block_id][action_id]` filled in."""
         user = self._user(user_id)
@@ -193,7 +175,7 @@ class SlackDriver:
             state_values=state_values(current, values),
             trigger_id=trigger_id,
         )
-        sent = self._post_payload(payload, tamper=tamper)
+        sent = self._deliver("interactive", payload, tamper=tamper, via=via)
         sent.trigger_id = trigger_id
         source = f"view_submission {current.get('callback_id', '')}"
         if tamper is None and self._acked(sent, source=source):
@@ -201,7 +183,12 @@ class SlackDriver:
         return sent
 
     def shortcut(
-        self, callback_id: str, *, user_id: str = "U0BROKER1", tamper: Tamper | None = None
+        self,
+        callback_id: str,
+        *,
+        user_id: str = "U0BROKER1",
+        tamper: Tamper | None = None,
+        via: Via | None = None,
     ) -> Delivery:
         """A user picked the app's global shortcut `callback_id`."""
         user = self._user(user_id)
@@ -213,7 +200,7 @@ class SlackDriver:
             trigger_id=trigger_id,
             action_ts=self._now_ts(),
         )
-        sent = self._post_payload(payload, tamper=tamper)
+        sent = self._deliver("interactive", payload, tamper=tamper, via=via)
         sent.trigger_id = trigger_id
         if tamper is None:
             self._acked(sent, source=f"shortcut {callback_id}")
@@ -235,9 +222,9 @@ class SlackDriver:
         }
         if tamper != "no_signature":
             headers |= sign(signing_secret=secret, body=body, timestamp=timestamp)
-        started = _REAL_PERF_COUNTER[0]()
+        started = REAL_PERF_COUNTER[0]()
         response = self._http.post(self.bot_url, data=body, headers=headers, timeout=self._timeout)
-        elapsed = _REAL_PERF_COUNTER[0]() - started
+        elapsed = REAL_PERF_COUNTER[0]() - started
         return Delivery(
             response=response,
             elapsed=elapsed,
@@ -247,12 +234,37 @@ class SlackDriver:
 
     # -- what Slack does with the answer -------------------------------------------------------
 
-    def _post_payload(self, payload: JSON, *, tamper: Tamper | None) -> Delivery:
-        body = form_body({"payload": json.dumps(payload)})
-        return self.post_signed(body, tamper=tamper, payload=payload)
+    def _deliver(
+        self, envelope_type: str, payload: JSON, *, tamper: Tamper | None, via: Via | None
+    ) -> Delivery:
+        """Send what Slack sends: a signed POST (a form, or a form's `payload` field for
+        interactions), or over Socket Mode the same fields in an envelope."""
+        if (via or self.via) == "http":
+            if envelope_type == "slash_commands":
+                return self.post_signed(form_body(payload), tamper=tamper, payload=payload)
+            body = form_body({"payload": json.dumps(payload)})
+            return self.post_signed(body, tamper=tamper, payload=payload)
+        if tamper is not None:
+            raise ValueError("Socket Mode envelopes are not signed: there is nothing to tamper")
+        ack_timeout = self.fake.config.ack_timeout_seconds
+        started = REAL_PERF_COUNTER[0]()
+        # Slack waits for the ack only as long as its deadline, then gives up on the request.
+        envelope = self.fake.socket_mode.push(envelope_type, payload, wait=ack_timeout)
+        waited = REAL_PERF_COUNTER[0]() - started
+        return Delivery(
+            response=None,
+            elapsed=waited if envelope.elapsed is None else envelope.elapsed,
+            ack_timeout=ack_timeout,
+            payload=payload,
+            envelope=envelope,
+        )
 
     def _acked(self, sent: Delivery, *, source: str) -> bool:
         """Whether Slack counts the answer as an ack; if not, note the failure in the fake."""
+        if sent.envelope is not None and not sent.acked_in_time:
+            detail = f"no ack within {sent.ack_timeout:.0f}s over Socket Mode"
+            self.fake.note_rejection(source=source, error="operation_timeout", detail=detail)
+            return False
         if sent.status != 200:
             detail = f"the app answered HTTP {sent.status}"
             self.fake.note_rejection(source=source, error="dispatch_failed", detail=detail)
@@ -264,11 +276,11 @@ class SlackDriver:
         return True
 
     def _show_ack_message(self, sent: Delivery, *, source: str, form: dict[str, str]) -> None:
-        if not sent.response.content:
+        if not sent.body:
             return
         message = sent.json()
         if not isinstance(message, dict):
-            message = {"text": sent.response.text}  # a plain-text ack is the message text
+            message = {"text": sent.body.decode("utf-8", "replace")}  # plain text: the message
         reply = post_ack_message(
             self.fake.store, channel_id=form["channel_id"], user_id=form["user_id"], payload=message
         )
@@ -278,8 +290,8 @@ class SlackDriver:
     def _apply_view_answer(
         self, sent: Delivery, *, source: str, user_id: str, view_id: str
     ) -> None:
-        answer = sent.json() if sent.response.content else None
-        if sent.response.content and not isinstance(answer, dict):
+        answer = sent.json() if sent.body else None
+        if sent.body and not isinstance(answer, dict):
             detail = "a view_submission answer must be empty or a JSON object"
             self.fake.note_rejection(source=source, error="invalid_response", detail=detail)
             return

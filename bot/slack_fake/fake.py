@@ -22,6 +22,7 @@ from bot.slack_fake.faults import FaultQueue
 from bot.slack_fake.replies import Reply, fail
 from bot.slack_fake.response_urls import post_to_response_url
 from bot.slack_fake.server import ServedFake
+from bot.slack_fake.socket_mode import SocketModeHub
 from bot.slack_fake.state import JSON, Call, Channel, Message, User
 from bot.slack_fake.store import SlackStore
 
@@ -55,6 +56,8 @@ class SlackFake:
         self._expected: list[tuple[str, str | None]] = []
         self._base_url: str | None = None
         self._lock = threading.Lock()
+        # Socket Mode: apps.connections.open tickets, the app's websockets, pushed envelopes.
+        self.socket_mode = SocketModeHub(self.config, note_rejection=self.note_rejection)
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -82,7 +85,16 @@ class SlackFake:
         """Answer one Web API call in-process (the HTTP layer calls this)."""
         if body_error is not None:
             return fail(body_error)
-        return dispatch(self.store, method=method, args=args, token=token)
+        return dispatch(
+            self.store,
+            method=method,
+            args=args,
+            token=token,
+            extra_handlers={"apps.connections.open": self._open_socket_connection},
+        )
+
+    def _open_socket_connection(self, store: SlackStore, args: JSON) -> Reply:
+        return self.socket_mode.open_connection()
 
     def post_to_response_url(self, url_id: str, raw_body: bytes) -> Reply:
         return post_to_response_url(self.store, url_id, raw_body)
@@ -153,10 +165,12 @@ class SlackFake:
     def reset(self) -> None:
         """Back to the seeded workspace: no messages, views, calls or queued faults.
 
-        Declared `expect_rejection`s stay: they belong to the test, not to the workspace.
+        Declared `expect_rejection`s stay: they belong to the test, not to the workspace, and
+        so do open Socket Mode connections: they belong to the app.
         """
         self.store.reset()
         self.faults.clear()
+        self.socket_mode.clear_history()
 
     # -- looking at what happened --------------------------------------------------------------
 

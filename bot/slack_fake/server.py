@@ -5,7 +5,11 @@ Routes:
   POST     /response/<id>       response_urls handed out in payloads
   GET      /_fake/state         channels, messages, ephemerals and views as JSON
   GET      /_fake/calls         every Web API call seen
+  GET      /_fake/socket_mode   open Socket Mode connections and the envelopes pushed
   POST     /_fake/reset         back to the seeded workspace
+
+Socket Mode's websocket (`ws://HOST:PORT2/link/?ticket=...`, the URL apps.connections.open
+hands out) is served by `bot.slack_fake.socket_server` on a second port.
 
     with SlackFake().serve() as served:
         WebClient(token=BOT_TOKEN, base_url=served.api_url).auth_test()
@@ -23,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 
 from bot.slack_fake.faults import RESPONSE_URL, Fault
 from bot.slack_fake.replies import Reply, ratelimited
+from bot.slack_fake.socket_server import SocketModeServer
 from bot.slack_fake.state import JSON
 
 if TYPE_CHECKING:
@@ -108,6 +113,8 @@ class FakeSlackApp:
             return _json_response(self.fake.snapshot(), headers=cors)
         if name == "calls" and request.method == "GET":
             return _json_response([call.to_json() for call in self.fake.calls], headers=cors)
+        if name == "socket_mode" and request.method == "GET":
+            return _json_response(self.fake.socket_mode.snapshot(), headers=cors)
         if name == "reset" and request.method == "POST":
             self.fake.reset()
             return _json_response({"ok": True}, headers=cors)
@@ -175,6 +182,7 @@ class ServedFake:
         self.port: int = self._server.socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
         self.api_url = f"{self.url}/api/"
+        self.socket_mode = SocketModeServer(fake.socket_mode, host=host)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             # A short poll keeps stop() quick; fixtures start and stop a server per test.
@@ -185,7 +193,8 @@ class ServedFake:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop answering and free the port."""
+        """Stop answering and free the ports (Socket Mode connections are closed)."""
+        self.socket_mode.stop()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

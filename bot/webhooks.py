@@ -1,0 +1,287 @@
+"""`/ghl/webhooks`: verify, store, answer at once; the work happens later, from the store.
+
+One request:
+1. the signature over the raw body (`bot.webhook_verify`) -> 401 without reading further;
+2. the body: JSON object with a ``type`` -> else 400; ``timestamp`` within 5 minutes -> else
+   401 (a replay or a forged clock), ``webhookId`` present -> else 400;
+3. a ``webhookId`` seen before -> 200, acknowledged and not stored again;
+4. an event type nothing here handles -> 200, counted, not stored;
+5. stored (`store.webhooks.record_webhook_event`) -> 200. `process_webhook_events` (a job
+   every few seconds) hands it to `bot.webhook_handlers`, retrying failures from the store.
+
+GHL retries a delivery only when answered 429 (ghl-api README), never on 5xx: so 429 is the
+answer when the store itself is unavailable, and only then, because the event would be lost.
+Bodies carry names, phones and messages: they are never logged; ids and types are.
+
+    app = make_webhook_app(engine=engine, verifier=SignatureVerifier.from_settings(...),
+                           metrics=metrics)
+    routes = {"/ghl/webhooks": app}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.metrics import Metrics
+from bot.webhook_handlers import HANDLED_TYPES, WebhookHandlers, type_label
+from bot.webhook_verify import FRESHNESS, SignatureVerifier, freshness_problem
+from services.notify_common import describe_error
+from store.db import session_scope
+from store.models import WebhookEvent
+from store.types import utcnow
+from store.webhooks import (
+    claim_webhook_events,
+    mark_webhook_failed,
+    mark_webhook_processed,
+    record_webhook_event,
+    remember_webhook_id,
+)
+
+log = logging.getLogger("dealfinder.webhooks")
+
+MAX_BODY_BYTES = 1_000_000  # GHL's payloads are a few kB; anything near this is not GHL
+STORE_RETRY_AFTER = 60  # seconds; GHL retries a 429 about every 10 minutes anyway
+
+
+class WebhookApp:
+    """The WSGI app behind `/ghl/webhooks` (any mount path: PATH_INFO is not read)."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        verifier: SignatureVerifier,
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        tolerance: timedelta = FRESHNESS,
+        handled_types: frozenset[str] = HANDLED_TYPES,
+    ) -> None:
+        self.engine = engine
+        self.verifier = verifier
+        self.metrics = metrics
+        self.clock = clock
+        self.tolerance = tolerance
+        self.handled_types = handled_types
+        if not verifier.configured:
+            log.error(
+                "GHL webhooks will all be refused: set GHL_WEBHOOK_PUBLIC_KEY (Ed25519) "
+                "or, for the retired RSA scheme, GHL_WEBHOOK_LEGACY_RSA=1"
+            )
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        status, body, extra = self.handle(environ)
+        payload = json.dumps(body).encode()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        start_response(status, headers + extra)
+        return [payload]
+
+    def handle(self, environ: dict[str, Any]) -> tuple[str, dict[str, Any], list]:
+        if environ.get("REQUEST_METHOD", "GET").upper() != "POST":
+            return "405 Method Not Allowed", {"error": "POST only"}, [("Allow", "POST")]
+        raw = _read_body(environ)
+        if raw is None:
+            return "413 Payload Too Large", {"error": "body too large"}, []
+        verdict = self.verifier.verify(raw, _headers(environ))
+        if not verdict.ok:
+            log.warning("webhook refused: %s", verdict.reason)
+            self._count("unverified", "bad_signature")
+            return "401 Unauthorized", {"error": "invalid signature"}, []
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
+            self._count("unknown", "malformed")
+            return "400 Bad Request", {"error": "expected a JSON object with a type"}, []
+        event_type = body["type"]
+        label = type_label(event_type)
+        now = self.clock()
+        stale = freshness_problem(body.get("timestamp"), now=now, tolerance=self.tolerance)
+        if stale is not None:
+            log.warning("webhook %s refused: %s", label, stale)
+            self._count(label, "stale")
+            return "401 Unauthorized", {"error": f"timestamp refused ({stale})"}, []
+        webhook_id = body.get("webhookId")
+        if not isinstance(webhook_id, str) or not webhook_id.strip():
+            self._count(label, "malformed")
+            return "400 Bad Request", {"error": "no webhookId"}, []
+        return self._store(body, event_type=event_type, webhook_id=webhook_id, now=now)
+
+    def _store(
+        self, body: dict[str, Any], *, event_type: str, webhook_id: str, now: datetime
+    ) -> tuple[str, dict[str, Any], list]:
+        label = type_label(event_type)
+        handled = event_type in self.handled_types
+        try:
+            with session_scope(self.engine) as session:
+                first = remember_webhook_id(session=session, webhook_id=webhook_id, now=now)
+                event_id = None
+                if first and handled:
+                    event = record_webhook_event(
+                        session=session,
+                        event_type=event_type,
+                        payload=body,
+                        webhook_id=webhook_id,
+                        now=now,
+                    )
+                    event_id = event.id
+        except SQLAlchemyError as exc:
+            # The one case GHL must deliver again: we could not keep the event.
+            log.error(
+                "webhook %s %s not stored (%s); answering 429 so GHL retries",
+                label,
+                webhook_id,
+                type(exc).__name__,
+            )
+            self._count(label, "store_unavailable")
+            retry = [("Retry-After", str(STORE_RETRY_AFTER))]
+            return "429 Too Many Requests", {"error": "store unavailable, retry later"}, retry
+        if not first:
+            log.info("webhook %s %s is a replay; acknowledged, not processed", label, webhook_id)
+            self._count(label, "duplicate")
+            return "200 OK", {"status": "duplicate"}, []
+        if not handled:
+            log.info("webhook %s %s: no handler for this type; acknowledged", label, webhook_id)
+            self._count(label, "ignored")
+            return "200 OK", {"status": "ignored"}, []
+        log.info("webhook %s %s stored as event %s", label, webhook_id, event_id)
+        self._count(label, "accepted")
+        return "200 OK", {"status": "accepted"}, []
+
+    def _count(self, event_type: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.count_webhook(event_type, outcome)
+
+
+def make_webhook_app(
+    *,
+    engine: Engine,
+    verifier: SignatureVerifier,
+    metrics: Metrics | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    tolerance: timedelta = FRESHNESS,
+) -> WebhookApp:
+    """The WSGI app to mount at `/ghl/webhooks`."""
+    return WebhookApp(
+        engine=engine, verifier=verifier, metrics=metrics, clock=clock, tolerance=tolerance
+    )
+
+
+def _read_body(environ: dict[str, Any]) -> bytes | None:
+    """The raw body, exactly as sent (the signature covers these bytes); None if too large."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY_BYTES:
+        return None
+    stream = environ["wsgi.input"]
+    if length > 0:
+        return stream.read(length)
+    # No Content-Length: only a server that ends the stream itself (chunked) may be read to EOF.
+    if not environ.get("wsgi.input_terminated"):
+        return b""
+    data = stream.read(MAX_BODY_BYTES + 1)
+    return None if len(data) > MAX_BODY_BYTES else data
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    """Request headers by lower-case name ("x-ghl-signature"), from the WSGI environ."""
+    return {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+
+
+@dataclass
+class ProcessReport:
+    """One pass of the webhook job."""
+
+    processed: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def process_webhook_events(
+    *,
+    engine: Engine,
+    handlers: WebhookHandlers,
+    now: datetime,
+    limit: int = 50,
+    lease_seconds: float = 120.0,
+    max_attempts: int = 30,
+    metrics: Metrics | None = None,
+) -> ProcessReport:
+    """Claim stored events and handle each; a failure is retried from the store.
+
+    A failed event keeps its lease, so it is claimed again when the lease ends (about every
+    `lease_seconds`, which spaces retries out while GHL or Slack is down) and given up, with
+    the error recorded, after `max_attempts` attempts: about an hour with the defaults, as
+    long as GHL itself keeps retrying a delivery.
+    """
+    report = ProcessReport()
+    with session_scope(engine) as session:
+        events = claim_webhook_events(
+            session=session, now=now, lease_seconds=lease_seconds, limit=limit
+        )
+    for event in events:
+        outcome = _process_one(
+            event, engine=engine, handlers=handlers, now=now, max_attempts=max_attempts
+        )
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        if metrics is not None:
+            metrics.count_webhook(type_label(event.type), outcome)
+    return report
+
+
+def _process_one(
+    event: WebhookEvent,
+    *,
+    engine: Engine,
+    handlers: WebhookHandlers,
+    now: datetime,
+    max_attempts: int,
+) -> str:
+    """Handle one claimed event: "processed", "retrying" (lease kept) or "failed" (for good)."""
+    assert event.id is not None
+    label = type_label(event.type)
+    try:
+        detail = handlers.handle(event.type, event.payload, now)
+    except Exception as exc:
+        # A description only (GHL errors are redacted, others named): never the payload.
+        error = describe_error(exc)
+        if event.attempts < max_attempts:
+            log.warning(
+                "webhook event %s (%s) failed (attempt %d), retried later: %s",
+                event.id,
+                label,
+                event.attempts,
+                error,
+            )
+            log.debug("webhook event %s traceback", event.id, exc_info=True)
+            return "retrying"
+        with session_scope(engine) as session:
+            mark_webhook_failed(session=session, event_id=event.id, error=error, retry=False)
+        log.error(
+            "webhook event %s (%s) failed for good after %d attempts: %s",
+            event.id,
+            label,
+            event.attempts,
+            error,
+        )
+        return "failed"
+    with session_scope(engine) as session:
+        mark_webhook_processed(session=session, event_id=event.id, now=now)
+    log.info("webhook event %s (%s): %s", event.id, label, detail)
+    return "processed"

@@ -1,0 +1,85 @@
+"""Named locks across threads and processes that vanish with the process holding them.
+
+Two DealFinder processes importing the same property at once would each create its note and
+tasks (GHL has no idempotency key for them). A lease row would outlive a killed worker and
+block the re-run; these locks do not: PostgreSQL's session advisory locks end with the
+connection, and on SQLite (one machine) a byte-range `lockf` on one file beside the database
+ends with the process. Within a process a thread lock per name does the same job.
+
+    with named_lock(engine, f"deal:{location_id}:{mls_id}") as held:
+        if not held:
+            ...  # another process is on it right now
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+_local_lock = threading.Lock()
+_held_here: set[str] = set()
+
+
+def _sqlite_lock_file(engine: Engine) -> Path:
+    database = engine.url.database or ""
+    if not database or database == ":memory:":
+        raise ValueError("named locks on SQLite need a database file")
+    return Path(f"{database}.locks")
+
+
+@contextlib.contextmanager
+def _process_lock(engine: Engine, name: str) -> Iterator[bool]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            key = zlib.crc32(name.encode()) - 2**31  # a signed 32-bit key per name
+            held = bool(
+                conn.execute(text("SELECT pg_try_advisory_lock(1, :k)"), {"k": key}).scalar()
+            )
+            conn.commit()
+            try:
+                yield held
+            finally:
+                if held:
+                    conn.execute(text("SELECT pg_advisory_unlock(1, :k)"), {"k": key})
+                    conn.commit()
+        return
+    path = _sqlite_lock_file(engine)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    offset = zlib.crc32(name.encode())  # one byte per name in a sparse file
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def named_lock(engine: Engine, name: str) -> Iterator[bool]:
+    """Try to hold `name` without waiting; yields whether this caller holds it."""
+    with _local_lock:
+        busy = name in _held_here
+        if not busy:
+            _held_here.add(name)
+    if busy:
+        yield False
+        return
+    try:
+        with _process_lock(engine, name) as held:
+            yield held
+    finally:
+        with _local_lock:
+            _held_here.discard(name)
