@@ -28,8 +28,9 @@ Mode = Literal["http", "socket"]
 # `ROUTE_FACTORIES.append(lambda settings, services: {"/metrics": metrics_app})`.
 RouteFactory = Callable[..., Mapping[str, Callable[..., object]]]
 ROUTE_FACTORIES: list[RouteFactory] = []
-# Called with (settings, services) once the app is built, e.g. to start the scheduler.
-STARTUP_HOOKS: list[Callable[..., None]] = []
+# Called with (settings, services) once the app is built, e.g. to start the scheduler; a hook
+# may return a callable, which `serve` calls when it stops.
+STARTUP_HOOKS: list[Callable[..., Callable[[], None] | None]] = []
 
 
 def choose_mode(*, http: bool, has_app_token: bool) -> Mode:
@@ -67,7 +68,7 @@ def run_bot(settings: Settings, *, mode: Mode, host: str, port: int) -> None:
 
     from bot.app import build_services, create_app, make_web_client
     from bot.roles import RolesError
-    from bot.server import build_wsgi_app, serve_http, start_http_in_thread
+    from bot.server import build_wsgi_app
     from bot.wiring import build_ghl_client, open_store
     from matching.notify import RulesError
     from services.config import DealConfigError
@@ -91,8 +92,24 @@ def run_bot(settings: Settings, *, mode: Mode, host: str, port: int) -> None:
     recovered = services.alerts.recover()
     if recovered:
         log.info("finished %d deal post(s) an earlier run left unfinished", recovered)
-    for hook in STARTUP_HOOKS:
-        hook(settings, services)
+    shutdown: list[Callable[[], None]] = []
+    try:
+        for hook in STARTUP_HOOKS:
+            stop = hook(settings, services)
+            if callable(stop):
+                shutdown.append(stop)
+        _run(settings, bolt_app, wsgi, mode=mode, host=host, port=port)
+    finally:
+        # Stop the jobs while the process still has its thread pools (atexit is too late:
+        # a job due at that moment would find them gone and log a traceback).
+        for stop in reversed(shutdown):
+            stop()
+
+
+def _run(settings: Settings, bolt_app, wsgi, *, mode: Mode, host: str, port: int) -> None:
+    """Serve until interrupted: HTTP on waitress, or Socket Mode (health and webhooks on HTTP)."""
+    from bot.server import serve_http, start_http_in_thread
+
     if settings.dry_run:
         log.warning("DRY RUN: GHL calls are answered by an in-process emulator")
     if mode == "http":
@@ -120,15 +137,14 @@ def _ops_routes(settings: Settings, services: object) -> Mapping[str, Callable[.
     return ops_for_bot(settings, services).routes()
 
 
-def _start_ops(settings: Settings, services: object) -> None:
-    """The scheduled jobs (health, SMS release, buyer refresh, webhooks, alert recovery)."""
-    import atexit
-
+def _start_ops(settings: Settings, services: object) -> Callable[[], None]:
+    """Start the scheduled jobs (health, SMS release, buyer refresh, webhooks, alert
+    recovery); return how to stop them, which `serve` calls on its way out."""
     from bot.jobs_wiring import ops_for_bot
 
     scheduler = ops_for_bot(settings, services).scheduler
     scheduler.start()
-    atexit.register(scheduler.shutdown, wait=False)
+    return lambda: scheduler.shutdown(wait=True)
 
 
 ROUTE_FACTORIES.append(_ops_routes)
