@@ -118,30 +118,9 @@ def deliver_due(
     return report
 
 
-def release_due(
-    *,
-    engine: Engine,
-    client: GHLClient,
-    rules: NotifyRules,
-    config: DealConfig,
-    now: datetime,
-    worker_id: str,
-    limit: int = 50,
-    location_timezone: str | None = None,
-    clock: Callable[[], datetime] | None = None,
-) -> DeliveryReport:
-    """The every-minute job: deferred texts whose time has come go out (same as `deliver_due`)."""
-    return deliver_due(
-        engine=engine,
-        client=client,
-        rules=rules,
-        config=config,
-        now=now,
-        worker_id=worker_id,
-        limit=limit,
-        location_timezone=location_timezone,
-        clock=clock,
-    )
+# The every-minute job's name for the same work: deferred texts whose time has come are just
+# items whose `not_before` has passed, so releasing them is delivering what is due.
+release_due = deliver_due
 
 
 def _deliver_one(ctx: DeliveryContext, item: OutboxItem) -> ItemOutcome:

@@ -249,16 +249,13 @@ def _sms_outcomes(engine: Any) -> Counter:
     return Counter({str(status): count for status, count in rows})
 
 
-def _drain_outbox(sandbox: Sandbox, *, rounds: int = 20) -> None:
-    """What the worker's every-minute release job does: deliver every item that is due."""
-    from services.notify_delivery import deliver_due
+def _drain_outbox(sandbox: Sandbox) -> None:
+    """Run the worker's every-minute release job once: deliver every item that is due."""
+    from bot.jobs import release_deferred_sms
 
     desk = sandbox.services.desk
-    for _ in range(rounds):
-        report = deliver_due(
-            engine=sandbox.engine, client=sandbox.ghl, rules=desk.rules, config=desk.config,
-            now=sandbox.clock(), worker_id="sandbox-release", limit=200,
-            location_timezone=desk.location_timezone(),
-        )  # fmt: skip
-        if not report.outcomes:
-            return
+    release_deferred_sms(
+        engine=sandbox.engine, client=sandbox.ghl, rules=desk.rules, config=desk.config,
+        now=sandbox.clock(), worker_id="sandbox-release", limit=200,
+        location_timezone=desk.location_timezone(),
+    )  # fmt: skip
