@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     ghl_base_url: str = Field(default=GHL_PRODUCTION_URL, validation_alias="GHL_BASE_URL")
     ghl_timeout_seconds: float = Field(default=30.0, gt=0, validation_alias="GHL_TIMEOUT_SECONDS")
     ghl_max_retries: int = Field(default=3, ge=0, le=10, validation_alias="GHL_MAX_RETRIES")
+    ghl_retry_base_delay: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        validation_alias="GHL_RETRY_BASE_DELAY",
+        description="first retry wait in seconds; later ones double (1, 2, 4 s by default)",
+    )
     ghl_rate_margin: float = Field(
         default=0.03,
         ge=0,

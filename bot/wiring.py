@@ -19,7 +19,9 @@ def build_ghl_client(settings: Settings) -> GHLClient:
     Dry-run sends nothing over the network: every call goes to an in-process GHL emulator (the
     same code the tests run against), is logged, and gets a well-formed answer.
     """
-    retry = RetryPolicy(max_retries=settings.ghl_max_retries)
+    retry = RetryPolicy(
+        max_retries=settings.ghl_max_retries, base_delay=settings.ghl_retry_base_delay
+    )
     timeout = (min(5.0, settings.ghl_timeout_seconds), settings.ghl_timeout_seconds)
     if settings.dry_run:
         from ghl.dryrun import dry_run_session

@@ -82,25 +82,11 @@ def evening_anchor(now: datetime, *, behind: timedelta = timedelta(hours=3)) -> 
 
 
 def soak_client(settings: Settings, *, base_delay: float) -> GHLClient:
-    """`bot.wiring.build_ghl_client`, with a shorter retry backoff: at 17 % injected faults the
+    """`bot.wiring.build_ghl_client` with a shorter retry backoff: at 17 % injected faults the
     production 1-2-4 s waits would make the soak mostly sleeping, not working."""
-    from ghl.client import make_rate_backend
-    from ghl.retry import RetryPolicy
+    from bot.wiring import build_ghl_client
 
-    settings.require("ghl")
-    assert settings.ghl_api_key is not None and settings.ghl_location_id is not None
-    backend = make_rate_backend(
-        settings.ghl_rate_backend, database_url=settings.database_url, redis_url=settings.redis_url
-    )
-    return GHLClient(
-        token=settings.ghl_api_key.get_secret_value(),
-        location_id=settings.ghl_location_id,
-        base_url=settings.ghl_base_url,
-        rate_backend=backend,
-        rate_margin=settings.ghl_rate_margin,
-        retry=RetryPolicy(max_retries=settings.ghl_max_retries, base_delay=base_delay),
-        timeout=(min(5.0, settings.ghl_timeout_seconds), settings.ghl_timeout_seconds),
-    )
+    return build_ghl_client(settings.model_copy(update={"ghl_retry_base_delay": base_delay}))
 
 
 class NotifyHook:
