@@ -12,6 +12,7 @@ process answers), each extra route by exact path, and a JSON 404 for anything el
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -155,7 +156,15 @@ def serve_http(
 
 
 class RunningHTTP:
-    """A WSGI app served by waitress in a background thread; `url`, `port`, `stop()`."""
+    """A WSGI app served by waitress in a background thread; `url`, `port`, `stop()`.
+
+    The serving loop is waitress's own poll, run a step at a time so that it can see a stop
+    request and close its sockets itself: sockets closed from another thread under its running
+    select() made it die with EBADF, and a stop that depended on the loop's wake-up pipe failed
+    with EBADF whenever that pipe had already gone.
+    """
+
+    POLL_SECONDS = 0.2  # how long a stop may wait for the loop to notice when it cannot be woken
 
     def __init__(self, wsgi_app: WSGIApp, *, host: str, port: int, threads: int):
         self._server = create_server(
@@ -163,31 +172,37 @@ class RunningHTTP:
         )
         self.port = int(self._server.effective_port)
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(
-            target=self._server.run, name=f"http-{self.port}", daemon=True
-        )
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=f"http-{self.port}", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop accepting, finish the worker threads, and free the port.
-
-        The serving loop closes the sockets itself (its trigger wakes it): closed from this
-        thread under its running select(), they made it die with EBADF and print a traceback.
-        """
+    def _serve(self) -> None:
         server = self._server
-        server.task_dispatcher.shutdown(timeout=5)
+        try:
+            while not self._stopping.is_set() and server._map:
+                server.asyncore.loop(
+                    timeout=self.POLL_SECONDS, map=server._map,
+                    use_poll=server.adj.asyncore_use_poll, count=1,
+                )  # fmt: skip
+        finally:
+            self._close_channels()
 
-        def close_all() -> None:
-            # The listening socket, open keep-alive connections and the trigger: with nothing
-            # left to watch, the loop ends.
-            for channel in list(server._map.values()):
+    def _close_channels(self) -> None:
+        # The listening socket, open keep-alive connections and the wake-up pipe.
+        for channel in list(self._server._map.values()):
+            with contextlib.suppress(OSError):
                 channel.close()
 
+    def stop(self) -> None:
+        """Stop accepting, finish the worker threads, and free the port."""
+        self._server.task_dispatcher.shutdown(timeout=5)
+        self._stopping.set()
         if self._thread.is_alive():
-            server.trigger.pull_trigger(close_all)
+            with contextlib.suppress(OSError):  # the pipe may be gone: the loop's poll times out
+                self._server.trigger.pull_trigger()
             self._thread.join(timeout=5)
         else:
-            close_all()
+            self._close_channels()
 
     def __enter__(self) -> RunningHTTP:
         return self

@@ -8,8 +8,9 @@ costs no GHL call at all.
     pipeline = DealPipeline(client, engine, config, GHLMap.load(client, config))
     result = pipeline.process(record)      # DealResult: created / updated / skipped / failed
 
-GHL calls for a new property: contact upsert (tags inside), opportunity create (custom fields,
-stage and owner inside), note, one per task; a hot deal adds the workflow enrolment. Finding
+GHL calls for a new property: contact upsert, tags added (only those the contact lacks: tags
+in an upsert would replace a CRM contact's own), opportunity create (custom fields, stage and
+owner inside), note, one per task; a hot deal adds the workflow enrolment. Finding
 an unlinked deal costs a search, or nothing after `prefetch` listed the pipeline for the
 batch. `bench/import.py` measures it.
 """
@@ -81,7 +82,6 @@ class DealPipeline:
         self.clock = clock
         self.on_hot_deal = list(on_hot_deal)
         self.location_id = client.location_id
-        self._contact_tags: dict[str, list[str]] = {}  # contact key -> tags seen this process
         self.lookup = OpportunityLookup(client=client, engine=engine, ghl_map=ghl_map)
         self.stages = StageAdvancer(
             client=client, engine=engine, config=config, ghl_map=ghl_map, clock=clock
@@ -189,13 +189,13 @@ class DealPipeline:
     # -- steps --------------------------------------------------------------------------------
 
     def _create(self, record: PropertyRecord, state: DealState, result: DealResult) -> Opportunity:
-        key = rules.contact_key(record)
-        tags = rules.deal_tags(self.config, score=record.deal_score)
-        # A contact this run already tagged (an agent with several listings) keeps those tags:
-        # the upsert replaces the whole list.
-        tags = list(dict.fromkeys([*self._contact_tags.get(key, []), *tags]))
-        contact = self.client.contacts.upsert(rules.contact_body(record, tags=tags)).contact
-        self._contact_tags[key] = contact.tags
+        # The seller may already be in the CRM with tags of its own (another listing, another
+        # team's campaign): `tags` in an upsert would replace them all, so they are added.
+        contact = self.client.contacts.upsert(rules.contact_body(record)).contact
+        wanted = rules.deal_tags(self.config, score=record.deal_score)
+        missing = [t for t in wanted if t not in contact.tags]
+        if missing:
+            self.client.contacts.add_tags(contact.id, missing)
         state.progress.quality_tag = self.config.quality_tag(score=record.deal_score)
         stage_key = rules.initial_stage_key(self.config, score=record.deal_score)
         owner_email = self.config.owner_email_for(
@@ -224,7 +224,7 @@ class DealPipeline:
     ) -> Opportunity:
         # The contact exists: refresh its details without `tags` (that would replace them all)
         # and add the quality tag on its own if it is not there yet.
-        contact = self.client.contacts.upsert(rules.contact_body(record, tags=None)).contact
+        contact = self.client.contacts.upsert(rules.contact_body(record)).contact
         quality = self.config.quality_tag(score=record.deal_score)
         if contact.id == opp.contact_id:
             wanted = rules.deal_tags(self.config, score=record.deal_score)

@@ -81,11 +81,11 @@ def custom_field_values(
     return items
 
 
-def contact_body(record: PropertyRecord, *, tags: Sequence[str] | None) -> dict[str, Any]:
-    """The seller/listing contact's upsert body; `tags=None` leaves the contact's tags alone.
+def contact_body(record: PropertyRecord) -> dict[str, Any]:
+    """The seller/listing contact's upsert body, never with `tags`.
 
-    UpsertContactDto: "tags ... will overwrite all current tags", so tags go in only when the
-    contact is being made for this deal; an existing one gets `add_tags` instead.
+    UpsertContactDto: "tags ... will overwrite all current tags", and the contact may already be
+    in the CRM with tags of its own, so deal tags go through `add_tags`.
     """
     body: dict[str, Any] = {}
     if record.agent_email:
@@ -95,14 +95,7 @@ def contact_body(record: PropertyRecord, *, tags: Sequence[str] | None) -> dict[
     if record.agent_name:
         first, _, last = record.agent_name.partition(" ")
         body |= {"firstName": first, "lastName": last or None, "name": record.agent_name}
-    if tags is not None:
-        body["tags"] = list(dict.fromkeys(tags))
     return body
-
-
-def contact_key(record: PropertyRecord) -> str:
-    """How GHL's upsert matches the contact: email first, then phone."""
-    return record.agent_email or record.agent_phone or ""
 
 
 def deal_tags(config: DealConfig, *, score: int) -> list[str]:

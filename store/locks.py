@@ -6,6 +6,10 @@ block the re-run; these locks do not: PostgreSQL's session advisory locks end wi
 connection, and on SQLite (one machine) a byte-range `lockf` on one file beside the database
 ends with the process. Within a process a thread lock per name does the same job.
 
+POSIX record locks belong to the process and ALL of them on a file go when the process closes
+ANY descriptor of that file, so the lock file is opened once per process and kept open: a
+thread releasing one name must not release the names other threads hold.
+
     with named_lock(engine, f"deal:{location_id}:{mls_id}") as held:
         if not held:
             ...  # another process is on it right now
@@ -25,6 +29,7 @@ from sqlalchemy import Engine, text
 
 _local_lock = threading.Lock()
 _held_here: set[str] = set()
+_lock_files: dict[Path, int] = {}  # one descriptor per lock file, open for the process's life
 
 
 def _sqlite_lock_file(engine: Engine) -> Path:
@@ -50,21 +55,26 @@ def _process_lock(engine: Engine, name: str) -> Iterator[bool]:
                     conn.execute(text("SELECT pg_advisory_unlock(1, :k)"), {"k": key})
                     conn.commit()
         return
-    path = _sqlite_lock_file(engine)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = _lock_file_descriptor(_sqlite_lock_file(engine))
     offset = zlib.crc32(name.encode())  # one byte per name in a sparse file
     try:
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
-        except OSError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+    except OSError:
+        yield False
+        return
+    try:
+        yield True
     finally:
-        os.close(fd)
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+
+
+def _lock_file_descriptor(path: Path) -> int:
+    key = path.resolve()
+    with _local_lock:
+        fd = _lock_files.get(key)
+        if fd is None:
+            fd = _lock_files[key] = os.open(key, os.O_RDWR | os.O_CREAT, 0o600)
+        return fd
 
 
 @contextlib.contextmanager

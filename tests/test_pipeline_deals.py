@@ -52,7 +52,7 @@ def test_a_hot_property_becomes_a_worked_deal(deal_env):
     assert len(opp.custom_fields) == 15  # every mapped field the record has a value for
     contact = emu.state.contacts[opp.contact_id]
     assert contact.tags == ["automated", "dealfinder", "hot_deal"]
-    assert emu.count("POST", "/contacts/{contactId}/tags") == 0  # tags rode in the upsert
+    assert emu.count("POST", "/contacts/{contactId}/tags") == 1  # added, never upserted
     [note] = [n for n in emu.state.notes.values() if n.contact_id == contact.id]
     assert note.body.startswith(note_marker(hot.mls_id, hot.version()))
     tasks = {t.title: t for t in emu.state.tasks.values() if t.contact_id == contact.id}
@@ -71,8 +71,23 @@ def test_a_hot_property_becomes_a_worked_deal(deal_env):
     assert sms.payload["purpose"] == "broker_alert" and hot.mls_id in sms.payload["message"]
     assert sms.contact_id == sms.payload["contact_id"] != contact.id
     assert hooked == [result] and result.hot and result.warnings == []
-    # upsert, search, create, note, 3 tasks, enrolment, and the broker's contact (once)
-    assert result.ghl_calls == 9 and result.opportunity_url.endswith(opp.id)
+    # upsert, add tags, search, create, note, 3 tasks, enrolment, the broker's contact (once)
+    assert result.ghl_calls == 10 and result.opportunity_url.endswith(opp.id)
+
+
+def test_a_seller_already_in_the_crm_keeps_its_own_tags(deal_env):
+    emu, pipeline = deal_env.emulator, deal_env.make_pipeline()
+    hot = record(0)
+    assert hot.agent_email
+    crm = pipeline.client.contacts.upsert(
+        {"email": hot.agent_email, "firstName": "Known", "tags": ["past-client", "dealfinder"]}
+    ).contact
+    pipeline.process(hot)
+    [opp] = opportunities(emu)
+    assert opp.contact_id == crm.id
+    # Nothing replaced; what the contact lacked added once.
+    assert emu.state.contacts[crm.id].tags == ["past-client", "dealfinder", "automated", "hot_deal"]
+    assert emu.count("POST", "/contacts/{contactId}/tags") == 1
 
 
 def test_unchanged_rerun_costs_nothing_and_creates_nothing(deal_env):

@@ -93,9 +93,8 @@ def test_note_is_deterministic_and_marked_with_the_version():
     assert "Needs roof." in body and "$" in body
 
 
-def test_contact_body_sends_tags_only_when_asked():
+def test_contact_body_never_sends_tags_which_would_replace_the_contacts_own():
     record = PropertyRecord.parse(property_row(4, agent_name="Ana María Soto"))
-    assert "tags" not in contact_body(record, tags=None)
-    body = contact_body(record, tags=["automated", "dealfinder", "automated"])
-    assert body["tags"] == ["automated", "dealfinder"]
+    body = contact_body(record)
+    assert "tags" not in body
     assert (body["firstName"], body["lastName"]) == ("Ana", "María Soto")

@@ -1,0 +1,120 @@
+"""Named locks (`store.locks`): held across threads and processes, gone with their holder.
+
+Each test runs on SQLite (a byte-range lock on a file) and PostgreSQL (advisory locks); the
+other process is a real Python process on the same database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from store.locks import named_lock
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The other process: tries each name on argv[2:], prints "name=held" per name, and with
+# `hold` as argv[1] keeps the first lock until it is killed.
+_OTHER = textwrap.dedent(
+    """
+    import sys, time
+    from store.db import make_engine
+    from store.locks import named_lock
+    engine = make_engine(sys.argv[1])
+    mode, names = sys.argv[2], sys.argv[3:]
+    if mode == "hold":
+        with named_lock(engine, names[0]) as held:
+            print(f"{names[0]}={held}", flush=True)
+            time.sleep(600)
+    for name in names:
+        with named_lock(engine, name) as held:
+            print(f"{name}={held}", flush=True)
+    """
+)
+
+
+def _other_process(url: str, mode: str, *names: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _OTHER, url, mode, *names],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+
+
+def _tried_elsewhere(url: str, *names: str) -> dict[str, bool]:
+    child = _other_process(url, "try", *names)
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 0, out
+    return {k: v == "True" for k, v in (line.split("=") for line in out.split())}
+
+
+def _name() -> str:
+    return f"deal:test:{secrets.token_hex(4)}"
+
+
+def test_a_held_name_is_busy_for_another_process_and_free_once_released(
+    engine: Engine, db_url: str
+) -> None:
+    name, other = _name(), _name()
+    with named_lock(engine, name) as held:
+        assert held
+        assert _tried_elsewhere(db_url, name, other) == {name: False, other: True}
+    assert _tried_elsewhere(db_url, name) == {name: True}
+
+
+def test_a_held_name_is_busy_for_another_thread_of_the_same_process(engine: Engine) -> None:
+    name = _name()
+    seen: list[bool] = []
+    with named_lock(engine, name) as held:
+        assert held
+        worker = threading.Thread(target=lambda: seen.append(_try(engine, name)))
+        worker.start()
+        worker.join()
+    assert seen == [False]
+    assert _try(engine, name)  # released
+
+
+def _try(engine: Engine, name: str) -> bool:
+    with named_lock(engine, name) as held:
+        return held
+
+
+def test_releasing_one_name_keeps_the_others_held(engine: Engine, db_url: str) -> None:
+    # POSIX record locks all go when a process closes any descriptor of the file: a thread
+    # taking and releasing another name must not free this one for other processes.
+    name = _name()
+    with named_lock(engine, name) as held:
+        assert held
+        for _ in range(3):
+            assert _try(engine, _name())
+        assert _tried_elsewhere(db_url, name) == {name: False}
+
+
+def test_a_lock_dies_with_a_killed_holder(engine: Engine, db_url: str) -> None:
+    name = _name()
+    holder = _other_process(db_url, "hold", name)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == f"{name}=True"
+        assert not _try(engine, name)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    assert _try(engine, name)
+
+
+def test_sqlite_in_memory_has_no_named_locks() -> None:
+    from store.db import make_engine
+
+    engine = make_engine("sqlite://")
+    with pytest.raises(ValueError, match="database file"), named_lock(engine, "x"):
+        pass
