@@ -3,8 +3,9 @@
 Runs `services.importer.run_import` (every contact, opportunity, note, task, tag, hot-deal
 workflow and broker alert) against the GHL emulator at 100 requests per 10 s, with the
 client's default limiter (3 % margin: 97 per 10 s). Scores are mixed so about a quarter of
-the properties are hot (7 calls: upsert, create, note, 3 tasks, workflow), a third good (4:
-one task) and the rest below "good" (3). The batch's own look-ups (5 map calls, 1 pipeline
+the properties are hot (8 calls: upsert, add tags, create, note, 3 tasks, workflow), a third
+good (5: one task) and the rest below "good" (4). Tags are added, never sent in the upsert
+(which would replace a CRM contact's own). The batch's own look-ups (5 map calls, 1 pipeline
 listing, 1 broker contact) are counted too.
 Target: >= 95 properties per minute with zero 429s.
 

@@ -34,7 +34,7 @@ from sqlmodel import select
 
 from bot.blocks import CARD_BLOCK_PREFIX, card_block_id, deal_card_blocks, deal_card_text
 from bot.escape import MAX_SECTION_TEXT, safe
-from bot.listeners.desk import DealCard
+from services.desk import DealCard
 from store import outbox
 from store import state as store_state
 from store.db import session_scope

@@ -26,8 +26,6 @@ from sqlalchemy import Engine
 
 from bot.alerts import DealAlerts
 from bot.listeners import register_listeners
-from bot.listeners.desk import DealDesk
-from bot.listeners.desk_actions import DeskActions
 from bot.roles import (
     EXAMPLE_ROLES_FILE,
     RoleDirectory,
@@ -39,6 +37,8 @@ from bot.settings import Settings
 from ghl.client import GHLClient
 from matching.notify import NotifyRules, load_rules
 from services.config import DealConfig, load_deal_config
+from services.desk import DealDesk
+from services.desk_actions import DeskActions
 from services.matcher import BuyerMatcher
 from store.types import utcnow
 

@@ -28,7 +28,7 @@ from bot.escape import (
 )
 
 if TYPE_CHECKING:
-    from bot.listeners.desk import DealCard
+    from services.desk import DealCard
 
 Block = dict[str, Any]
 

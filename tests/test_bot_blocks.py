@@ -10,10 +10,10 @@ import pytest
 
 from bot import blocks, messages
 from bot.escape import ELLIPSIS, clip, escape, one_line, safe
-from bot.listeners.desk import BuyerLine, DealCard
 from bot.slack_fake.blocks import message_block_problems, view_problems
 from ghl.health import GHLHealth
 from matching.models import MatchResult, ScoreComponent
+from services.desk import BuyerLine, DealCard
 from services.notify_plan import NotifyPlan, PlannedNotification
 from services.validator import CheckRow, ValidationReport
 

@@ -17,8 +17,8 @@ from slack_bolt.listener import Listener
 
 from bot import blocks
 from bot.listeners import register_listeners
-from bot.listeners.desk import BuyerLine, DealCard
 from bot.listeners.grammar import COMMANDS
+from services.desk import BuyerLine, DealCard
 from services.notify_plan import NotifyPlan, PlannedNotification
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"

@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 from sqlmodel import select
 
 from bot.alerts import DealAlerts
-from bot.listeners.desk import DealCard
 from bot.slack_fake import BOT_TOKEN
 from bot.webhook_handlers import WebhookHandlers
 from bot.webhooks import process_webhook_events
+from services.desk import DealCard
 from services.optout import handle_dnd_update, handle_inbound_message
 from store import buyers, outbox
 from store.db import session_scope

@@ -14,8 +14,7 @@ from slack_bolt import App
 
 
 def register_listeners(app: App) -> None:
-    # Imported here so that `bot.listeners.desk` (used outside Slack too) does not pull in
-    # every listener.
+    # Imported here: importing `bot.listeners` for one helper does not pull in every listener.
     from bot.listeners import commands, deal_buttons, errors, fallback, notify_buttons, views
 
     for group in (commands, deal_buttons, notify_buttons, views, fallback, errors):

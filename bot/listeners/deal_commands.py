@@ -14,8 +14,8 @@ import json
 from bot import blocks
 from bot import messages as msg
 from bot.listeners.common import Turn
-from bot.listeners.desk import day_start
 from bot.listeners.grammar import Parsed
+from services.desk import day_start
 from services.pipeline import DealResult
 
 

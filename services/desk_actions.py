@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.listeners.desk import DealDesk, desk_key
 from matching.models import MatchResult
+from services.desk import DealDesk, desk_key
 from services.ghl_map import GHLMap
 from services.notifier import (
     DeliveryReport,
