@@ -31,7 +31,7 @@ from services.config import DealConfigError, load_deal_config
 from services.ghl_map import GHLMap, GHLMapError
 from services.importer import ImportSummary, run_import
 from services.pipeline import DealResult
-from services.property import ReadError
+from services.property_files import ReadError
 from services.validator import ValidationReport, validate_setup
 from store.db import make_engine, migrate
 

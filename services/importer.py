@@ -28,7 +28,8 @@ from matching.notify import NotifyRules
 from services.config import DealConfig
 from services.ghl_map import GHLMap
 from services.pipeline import DealPipeline, DealResult, HotHook
-from services.property import PropertyRecord, RecordError, iter_records
+from services.property import PropertyRecord
+from services.property_files import RecordError, iter_records
 from store.types import utcnow
 
 Progress = Callable[[int, int, DealResult | None], None]  # (done, total, latest result)

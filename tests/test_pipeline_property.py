@@ -5,14 +5,8 @@ import time
 
 import pytest
 
-from services.property import (
-    NOTES_MAX,
-    PropertyRecord,
-    ReadError,
-    clean_text,
-    iter_records,
-    read_records,
-)
+from services.property import NOTES_MAX, PropertyRecord, clean_text
+from services.property_files import ReadError, iter_records, read_records
 from tests.fixtures.pipeline import BAD_ROWS, MARKUP_ROW, property_row, property_rows, write_batch
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from services.importer import run_import
-from services.property import NOTES_MAX, PropertyRecord, iter_records
+from services.property import NOTES_MAX, PropertyRecord
+from services.property_files import iter_records
 from tests.fixtures.bot import BotWorld, deal_row, wait_for
 from tests.fixtures.pipeline import DealEnv, property_row, property_rows, write_batch
 
