@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 
 from bot import messages as msg
 from bot.blocks import text_blocks
+from bot.replies import PrivateReply
 from bot.roles import Role, allowed, required_role
 from ghl.errors import GHLError
 from services.ghl_map import GHLMapError
@@ -49,7 +50,7 @@ class Turn:
     body: dict[str, Any]
 
     def say(self, text: str, *, blocks: list[dict[str, Any]] | None = None, **kw: Any) -> None:
-        """Answer the user privately through the request's response_url."""
+        """Answer the user privately: the request's response_url, else an ephemeral or a DM."""
         self.respond(text=text, blocks=blocks or text_blocks(text), response_type="ephemeral", **kw)
 
 
@@ -110,13 +111,19 @@ def guarded(func: Callable[[Turn], None], *, reply: ReplyFactory | None = None) 
 
     Bolt runs lazy listeners on the pool its ack functions use; handing the work on keeps
     that pool free for acks. A failure is logged (secrets masked by the log filter) and told
-    to the user, never lost: bolt would only log it. `reply` builds the answer channel when
-    the request has no response_url (a modal submit).
+    to the user, never lost: bolt would only log it. Answers go through `PrivateReply`
+    (the response_url, else an ephemeral, else a DM); `reply` builds another answer route.
     """
 
     def lazy(body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> None:
-        answer = reply(body, context, client) if reply is not None else respond
-        turn = turn_of(body, context, client, answer)
+        turn = turn_of(body, context, client, respond)
+        if reply is not None:
+            turn.respond = reply(body, context, client)
+        else:
+            turn.respond = PrivateReply(
+                client=client, user_id=turn.user_id, channel_id=turn.channel_id,
+                response_url=getattr(respond, "response_url", None),
+            )  # fmt: skip
         turn.services.work.submit(_run, func, turn)
 
     lazy.__name__ = f"lazy_{func.__name__}"

@@ -11,12 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.escape import clip
 from bot.listeners import deal_commands
 from bot.listeners.common import Turn, guarded, refusal
+from bot.replies import PrivateReply
 from services.property import PropertyRecord
 
 log = logging.getLogger("dealfinder.bot")
@@ -80,18 +80,10 @@ def save_from_form(turn: Turn) -> None:
 def reply_to_submitter(body: dict[str, Any], context: Any, client: WebClient) -> Any:
     """A modal submit has no response_url: answer privately where the form was opened."""
     metadata = json.loads(body["view"].get("private_metadata") or "{}")
-    channel, user = metadata.get("channel_id"), body["user"]["id"]
-
-    def send(text: str, blocks: Any = None, **_: Any) -> None:
-        if channel:
-            try:
-                client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
-                return
-            except SlackApiError as exc:
-                log.info("cannot answer in %s (%s); sending a direct message", channel, exc)
-        client.chat_postMessage(channel=user, text=text, blocks=blocks)
-
-    return send
+    return PrivateReply(
+        client=client, user_id=body["user"]["id"], channel_id=metadata.get("channel_id"),
+        response_url=None,
+    )  # fmt: skip
 
 
 def register(app: App) -> None:
