@@ -5,9 +5,11 @@ Then the same through the real bot: a slash command whose response_url fails is 
 
 from __future__ import annotations
 
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 
+from bot.listeners.errors import handle_error
 from bot.replies import RESPONSE_URL_USES, PrivateReply
 from bot.slack_fake import BOT_TOKEN, SlackFake
 from tests.fixtures.bot import BotWorld, wait_for
@@ -119,3 +121,14 @@ def test_the_bot_answers_a_command_whose_response_url_keeps_failing(bot_world: B
         what="the failed response_url posts",
     )
     assert len(failed) == 3
+
+
+def test_a_failure_after_the_ack_is_told_privately_even_without_response_url(
+    slack_fake: SlackFake,
+) -> None:
+    context = BoltContext({"client": _client(slack_fake), "user_id": USER, "channel_id": "C0DEALS"})
+    assert (
+        handle_error(RuntimeError("boom xoxb-1"), {"type": "block_actions"}, context, None) is None
+    )
+    [told] = slack_fake.ephemerals(user_id=USER)
+    assert "Something went wrong on our side" in told.text and "xoxb" not in told.text

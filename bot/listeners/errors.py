@@ -9,13 +9,14 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 
 from bot.listeners.common import explain_failure
+from bot.replies import PrivateReply
 
 log = logging.getLogger("dealfinder.bot")
 
 
 def handle_error(error: Exception, body: dict[str, Any], context: Any, response: Any) -> Any:
     """Bolt's `app.error` handler: a 200 carrying the explanation when Slack still waits for
-    the ack, else a private message through the response_url when there is one."""
+    the ack, else a private message (`PrivateReply`: response_url, ephemeral or DM)."""
     text, is_bug = explain_failure(context.get("services"), error)
     if is_bug:
         log.error("listener failed: %s", text, exc_info=error)
@@ -29,10 +30,14 @@ def handle_error(error: Exception, body: dict[str, Any], context: Any, response:
             body={"response_type": "ephemeral", "text": text},
             headers={"content-type": "application/json;charset=utf-8"},
         )
-    respond = context.get("respond")
-    if respond is not None and getattr(respond, "response_url", None):
+    client, user_id = context.get("client"), context.get("user_id")
+    if client is not None and user_id:
+        reply = PrivateReply(
+            client=client, user_id=user_id, channel_id=context.get("channel_id"),
+            response_url=getattr(context.get("respond"), "response_url", None),
+        )  # fmt: skip
         try:
-            respond(text=text, response_type="ephemeral")
+            reply(text=text)
         except Exception:
             log.exception("could not tell the user about the failure")
     return None
