@@ -208,8 +208,8 @@ def run_scenario(sandbox: Sandbox, *, batch: Path = SAMPLE_BATCH) -> ScenarioSum
             local = planned.local_send_at
             if planned.group == "deferred" and local is not None:
                 summary.deferred_until.append(
-                    f"{planned.name or planned.contact_id} until {local:%a %H:%M} "
-                    f"{planned.zone} ({planned.reason})"
+                    f"{planned.name or planned.contact_id} for {mls_id} until "
+                    f"{local:%a %H:%M} {planned.zone} ({planned.reason})"
                 )
         services.alerts.refresh(mls_id)
 
