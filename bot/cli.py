@@ -83,9 +83,9 @@ def health(
 
 def _register_subcommands() -> None:
     """Subcommands that live in their own modules (one per area), registered on the app."""
-    from bot import cli_deals, cli_match, cli_notify, cli_ops, cli_serve
+    from bot import cli_deals, cli_match, cli_notify, cli_ops, cli_outbox, cli_serve
 
-    for module in (cli_deals, cli_match, cli_notify, cli_ops, cli_serve):
+    for module in (cli_deals, cli_match, cli_notify, cli_ops, cli_outbox, cli_serve):
         module.register(app)
 
 

@@ -35,6 +35,7 @@ from matching.notify import NotifyRules
 from services.buyer_sync import SyncReport, sync_buyers
 from services.config import DealConfig
 from services.notifier import DeliveryReport, release_due
+from services.pipeline_hot import WorkflowEnrolments
 from store.db import session_scope
 from store.webhooks import prune_webhook_ids
 
@@ -47,6 +48,7 @@ JOB_BUYERS = "buyer_refresh"
 JOB_PRUNE = "webhook_prune"
 JOB_DIGEST = "deals_digest"
 JOB_SLACK_RECOVER = "slack_alert_recovery"
+JOB_WORKFLOWS = "hot_deal_workflows"
 
 # Webhook ids are kept well beyond the 5-minute timestamp window, so a replay that still
 # passes the timestamp check always meets its id (see store.webhooks.prune_webhook_ids).
@@ -142,7 +144,7 @@ class OpsContext:
 
 def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
     """The schedule: one `JobSpec` per job, with its interval and its lease."""
-    job_ids = [JOB_RELEASE_SMS, JOB_WEBHOOKS, JOB_BUYERS, JOB_PRUNE]
+    job_ids = [JOB_RELEASE_SMS, JOB_WORKFLOWS, JOB_WEBHOOKS, JOB_BUYERS, JOB_PRUNE]
     if ctx.digest_hour is not None:
         job_ids.append(JOB_DIGEST)
     monitor = HealthMonitor(
@@ -165,6 +167,13 @@ def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
             location_timezone=ctx.location_timezone,
         )
 
+    def workflows(now: datetime) -> None:
+        # Enrolments left due: a retry after a 429 or a call that never reached GHL, or one
+        # an operator put back (`dealfinder outbox retry`). Never one whose outcome is unknown.
+        WorkflowEnrolments(
+            client=ctx.client, engine=ctx.engine, clock=lambda: now, worker_id=ctx.worker_id
+        ).drain()
+
     def webhooks(now: datetime) -> None:
         process_webhook_events(
             engine=ctx.engine, handlers=ctx.handlers, now=now, metrics=ctx.metrics
@@ -178,6 +187,9 @@ def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
         # advisory lock holds it exactly as long as the run). Longer than any sane run.
         JobSpec(
             id=JOB_RELEASE_SMS, run=release, every=ctx.release_interval, lease=timedelta(minutes=10)
+        ),
+        JobSpec(
+            id=JOB_WORKFLOWS, run=workflows, every=ctx.release_interval, lease=timedelta(minutes=5)
         ),
         JobSpec(
             id=JOB_WEBHOOKS, run=webhooks, every=ctx.webhook_interval, lease=timedelta(minutes=5)

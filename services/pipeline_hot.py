@@ -66,45 +66,21 @@ def broker_sms_key(email: str, mls_id: str) -> str:
     return f"sms:broker:{email.strip().lower()}:{mls_id}"
 
 
-class HotDealActions:
-    """The side effects of a hot deal, for one location; made by `DealPipeline`."""
+class WorkflowEnrolments:
+    """Due hot-deal workflow enrolments from the outbox, each performed at most once.
+
+    The pipeline drains them after enqueueing a deal's; the worker's `hot_deal_workflows` job
+    drains what is left due (a retry after a 429 or a connection that never reached GHL, an
+    item an operator put back with `dealfinder outbox retry`).
+    """
 
     def __init__(
-        self,
-        *,
-        client: GHLClient,
-        engine: Engine,
-        config: DealConfig,
-        ghl_map: GHLMap,
-        clock: Callable[[], datetime],
-        rules: NotifyRules,
-        worker_id: str,
+        self, *, client: GHLClient, engine: Engine, clock: Callable[[], datetime], worker_id: str
     ):
-        self.client, self.engine, self.config = client, engine, config
-        self.ghl_map, self.clock, self.rules, self.worker_id = ghl_map, clock, rules, worker_id
-        self._broker_contacts: dict[str, str] = {}  # user email -> contact id, per process
+        self.client, self.engine, self.clock, self.worker_id = client, engine, clock, worker_id
 
-    # -- the hot-deal workflow, at most once ------------------------------------------------
-
-    def enrol(self, *, mls_id: str, contact_id: str) -> str | None:
-        """Enrol the deal's contact in the `hot_deal` workflow once; a warning, or None."""
-        workflow_id = self.ghl_map.workflows.get("hot_deal")
-        if workflow_id is None:
-            return None
-        payload = {"contact_id": contact_id, "workflow_id": workflow_id, "mls_id": mls_id}
-        with session_scope(self.engine) as session:
-            item, _ = outbox.enqueue(
-                session=session, kind=WORKFLOW_KIND, dedupe_key=workflow_key(mls_id),
-                payload=payload, contact_id=contact_id, now=self.clock(),
-            )  # fmt: skip
-        if item.status in (OutboxStatus.PENDING, OutboxStatus.DEFERRED):
-            self.drain()
-            with session_scope(self.engine, readonly=True) as session:
-                item = outbox.get_by_dedupe_key(session=session, dedupe_key=workflow_key(mls_id))
-        return _warning(item)
-
-    def drain(self) -> None:
-        """Perform every due workflow enrolment (this deal's and any a crashed run left)."""
+    def drain(self) -> int:
+        """Perform every due enrolment; returns how many were claimed."""
         with session_scope(self.engine) as session:
             claimed = outbox.claim_due(
                 session=session, now=self.clock(), worker_id=self.worker_id,
@@ -112,6 +88,7 @@ class HotDealActions:
             )  # fmt: skip
         for item in claimed:
             self._perform(item)
+        return len(claimed)
 
     def _perform(self, item: OutboxItem) -> None:
         assert item.id is not None
@@ -150,6 +127,51 @@ class HotDealActions:
                 session=session, item_id=item.id, worker_id=self.worker_id, error=error,
                 retry_at=retry_at, now=self.clock(),
             )  # fmt: skip
+
+
+class HotDealActions:
+    """The side effects of a hot deal, for one location; made by `DealPipeline`."""
+
+    def __init__(
+        self,
+        *,
+        client: GHLClient,
+        engine: Engine,
+        config: DealConfig,
+        ghl_map: GHLMap,
+        clock: Callable[[], datetime],
+        rules: NotifyRules,
+        worker_id: str,
+    ):
+        self.client, self.engine, self.config = client, engine, config
+        self.ghl_map, self.clock, self.rules, self.worker_id = ghl_map, clock, rules, worker_id
+        self._broker_contacts: dict[str, str] = {}  # user email -> contact id, per process
+        self.enrolments = WorkflowEnrolments(
+            client=client, engine=engine, clock=clock, worker_id=worker_id
+        )
+
+    def drain(self) -> None:
+        """Perform every due workflow enrolment (this deal's and any a crashed run left)."""
+        self.enrolments.drain()
+
+    # -- the hot-deal workflow, at most once ------------------------------------------------
+
+    def enrol(self, *, mls_id: str, contact_id: str) -> str | None:
+        """Enrol the deal's contact in the `hot_deal` workflow once; a warning, or None."""
+        workflow_id = self.ghl_map.workflows.get("hot_deal")
+        if workflow_id is None:
+            return None
+        payload = {"contact_id": contact_id, "workflow_id": workflow_id, "mls_id": mls_id}
+        with session_scope(self.engine) as session:
+            item, _ = outbox.enqueue(
+                session=session, kind=WORKFLOW_KIND, dedupe_key=workflow_key(mls_id),
+                payload=payload, contact_id=contact_id, now=self.clock(),
+            )  # fmt: skip
+        if item.status in (OutboxStatus.PENDING, OutboxStatus.DEFERRED):
+            self.drain()
+            with session_scope(self.engine, readonly=True) as session:
+                item = outbox.get_by_dedupe_key(session=session, dedupe_key=workflow_key(mls_id))
+        return _warning(item)
 
     # -- broker texts, queued -------------------------------------------------------------
 

@@ -191,6 +191,7 @@ def test_build_ops_routes_mount_in_the_bot_server(sqlite_engine, seeded_emulator
     assert sorted(ops.scheduler.specs) == [
         "buyer_refresh",
         "health_check",
+        "hot_deal_workflows",
         "release_sms",
         "webhook_events",
         "webhook_prune",

@@ -64,6 +64,7 @@ def test_worker_once_in_dry_run_runs_every_job_against_the_emulator(clean_env, m
     for job in (
         "health_check",
         "release_sms",
+        "hot_deal_workflows",
         "webhook_events",
         "buyer_refresh",
         "webhook_prune",
