@@ -34,6 +34,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # pg_advisory locks share one key space per database; these first keys keep ours apart.
 PG_LOCK_MIGRATE = 0x44460001
 PG_LOCK_SMS = 0x44460002
+PG_LOCK_NAMED = 0x44460004  # store.locks.named_lock (0x44460003: the scheduler's job leases)
 
 _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _BEGIN_OPTION = "dealfinder_sqlite_begin"
@@ -148,7 +149,10 @@ def migrate(engine: Engine) -> None:
     cfg = alembic_config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k, 0)"), {"k": PG_LOCK_MIGRATE})
+            conn.execute(  # one migration at a time per schema (the store's own)
+                text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
+                {"k": PG_LOCK_MIGRATE},
+            )
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

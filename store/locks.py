@@ -27,8 +27,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from store.db import PG_LOCK_NAMED
+
 _local_lock = threading.Lock()
-_held_here: set[str] = set()
+_held_here: set[tuple[str, str]] = set()  # (store URL, name) held by this process
 _lock_files: dict[Path, int] = {}  # one descriptor per lock file, open for the process's life
 
 
@@ -42,17 +44,20 @@ def _sqlite_lock_file(engine: Engine) -> Path:
 @contextlib.contextmanager
 def _process_lock(engine: Engine, name: str) -> Iterator[bool]:
     if engine.dialect.name == "postgresql":
+        # Advisory locks share one key space per database: the schema is part of the key, so
+        # two DealFinder stores in one database (one schema each) never hold each other up.
+        key = "hashtext(current_schema() || ':' || :name)"
+        args = {"ns": PG_LOCK_NAMED, "name": name}
         with engine.connect() as conn:
-            key = zlib.crc32(name.encode()) - 2**31  # a signed 32-bit key per name
             held = bool(
-                conn.execute(text("SELECT pg_try_advisory_lock(1, :k)"), {"k": key}).scalar()
+                conn.execute(text(f"SELECT pg_try_advisory_lock(:ns, {key})"), args).scalar()
             )
             conn.commit()
             try:
                 yield held
             finally:
                 if held:
-                    conn.execute(text("SELECT pg_advisory_unlock(1, :k)"), {"k": key})
+                    conn.execute(text(f"SELECT pg_advisory_unlock(:ns, {key})"), args)
                     conn.commit()
         return
     fd = _lock_file_descriptor(_sqlite_lock_file(engine))
@@ -79,11 +84,15 @@ def _lock_file_descriptor(path: Path) -> int:
 
 @contextlib.contextmanager
 def named_lock(engine: Engine, name: str) -> Iterator[bool]:
-    """Try to hold `name` without waiting; yields whether this caller holds it."""
+    """Try to hold `name` without waiting; yields whether this caller holds it.
+
+    Names are per store: the same name in another database or schema is another lock.
+    """
+    here = (engine.url.render_as_string(hide_password=True), name)
     with _local_lock:
-        busy = name in _held_here
+        busy = here in _held_here
         if not busy:
-            _held_here.add(name)
+            _held_here.add(here)
     if busy:
         yield False
         return
@@ -92,4 +101,4 @@ def named_lock(engine: Engine, name: str) -> Iterator[bool]:
             yield held
     finally:
         with _local_lock:
-            _held_here.discard(name)
+            _held_here.discard(here)

@@ -50,7 +50,10 @@ def reserve_sms_slot(
     """
     if dialect_name(session) == "postgresql":
         session.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, hashtext(:contact_id))"),
+            text(
+                "SELECT pg_advisory_xact_lock("
+                ":ns, hashtext(current_schema() || ':' || :contact_id))"
+            ),
             {"ns": PG_LOCK_SMS, "contact_id": contact_id},
         )
     taken = (

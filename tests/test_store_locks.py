@@ -13,14 +13,18 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Engine
 
+from store.db import make_engine
 from store.locks import named_lock
 
 ROOT = Path(__file__).resolve().parent.parent
+PG_CONNINFO = "postgresql://postgres@127.0.0.1:5432/test"
 
 # The other process: tries each name on argv[2:], prints "name=held" per name, and with
 # `hold` as argv[1] keeps the first lock until it is killed.
@@ -113,8 +117,36 @@ def test_a_lock_dies_with_a_killed_holder(engine: Engine, db_url: str) -> None:
 
 
 def test_sqlite_in_memory_has_no_named_locks() -> None:
-    from store.db import make_engine
-
     engine = make_engine("sqlite://")
     with pytest.raises(ValueError, match="database file"), named_lock(engine, "x"):
         pass
+
+
+@pytest.fixture
+def second_pg_url(pg_url: str) -> Iterator[str]:
+    """Another empty schema in the same PostgreSQL database, dropped afterwards."""
+    schema = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield pg_url.split("?")[0] + f"?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.mark.postgres
+def test_two_stores_in_one_postgres_database_do_not_share_names(
+    pg_url: str, second_pg_url: str
+) -> None:
+    # Advisory locks are per database; a second DealFinder in its own schema must not be held
+    # up by the first one's deals (the per-process bookkeeping is per store too).
+    first, second = make_engine(pg_url), make_engine(second_pg_url)
+    name = _name()
+    try:
+        with named_lock(first, name) as held_first, named_lock(second, name) as held_second:
+            assert held_first and held_second
+            assert not _try(first, name)  # still one holder per store
+    finally:
+        first.dispose()
+        second.dispose()
