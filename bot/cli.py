@@ -51,14 +51,24 @@ def emulator(
 @friendly
 def demo(
     buyers: Annotated[int, typer.Option(help="demo buyers to seed in the emulator")] = 200,
-    port: Annotated[int, typer.Option(help="port of the sandbox page")] = 8080,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="port of the sandbox page [default: 8080, else a free one]"
+        ),
+    ] = None,
     once: Annotated[bool, typer.Option(help="print the summary and stop; no page")] = False,
 ) -> None:
     """Sandbox without credentials: GHL emulator, Slack fake, the real bot, and a page to try it."""
     settings = settings_from_env()
-    from bot.demo import run_demo
+    from bot.demo import page_port, run_demo
 
-    run_demo(settings=settings, console=out, buyers=buyers, port=port, once=once)
+    chosen = page_port(port, once=once)
+    if chosen is None:
+        raise typer.BadParameter(
+            f"port {port} is in use; pick another with --port, or leave it out", param_hint="--port"
+        )
+    run_demo(settings=settings, console=out, buyers=buyers, port=chosen, once=once)
 
 
 @app.command()

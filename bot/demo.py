@@ -8,6 +8,8 @@ shows the Slack channels, where a person can type slash commands and click the a
 
 from __future__ import annotations
 
+import errno
+import socket
 import time
 
 from rich.console import Console
@@ -15,13 +17,37 @@ from rich.panel import Panel
 
 from bot.settings import Settings
 
+DEFAULT_PAGE_PORT = 8080
+
+
+def page_port(requested: int | None, *, once: bool) -> int | None:
+    """The port to serve the sandbox page on: 0 (any) for --once, which shows no page; the
+    requested one if free (None if taken); without one 8080, or any free port if it is taken."""
+    if once:
+        return 0
+    wanted = DEFAULT_PAGE_PORT if requested is None else requested
+    if _free(wanted):
+        return wanted
+    return 0 if requested is None else None
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
 
 def run_demo(
     *,
     settings: Settings,
     console: Console,
     buyers: int = 200,
-    port: int = 8080,
+    port: int = DEFAULT_PAGE_PORT,
     once: bool = False,
 ) -> None:
     """Run the sandbox scenario, print its summary, then serve the page until Ctrl-C."""

@@ -2,12 +2,14 @@
 environment, the GHL emulator over HTTP. Errors end with a message and an exit code, never a
 traceback; secrets are never echoed."""
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -200,6 +202,34 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "spec violations: 0 request, 0 response" in out
     assert "429s from our own pacing: 0" in out
     assert not (tmp_path / "dealfinder.db").exists()  # the demo never touches the user's store
+
+
+@pytest.fixture
+def port_in_use() -> Iterator[int]:
+    """A port some other program listens on."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield int(taken.getsockname()[1])
+
+
+def test_the_demo_names_a_page_port_that_is_taken(tmp_path, port_in_use):
+    result = run(["demo", "--port", str(port_in_use)], cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert f"port {port_in_use} is in use" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
+def test_the_demo_page_port_falls_back_only_when_none_was_asked_for(port_in_use):
+    from bot.demo import DEFAULT_PAGE_PORT, page_port
+
+    assert page_port(port_in_use, once=False) is None  # asked for: an error, not a surprise
+    assert page_port(port_in_use, once=True) == 0  # --once shows no page: any port will do
+    with socket.socket() as default:  # 8080 taken (by this test, or already by someone)
+        with contextlib.suppress(OSError):
+            default.bind(("127.0.0.1", DEFAULT_PAGE_PORT))
+            default.listen()
+        assert page_port(None, once=False) == 0  # any free port, shown in the output
 
 
 def test_match_an_imported_property_by_mls_id_with_custom_weights(ghl_env, tmp_path):
