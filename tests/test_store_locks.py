@@ -13,10 +13,8 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
 
@@ -25,7 +23,6 @@ from store.locks import named_lock
 from tests.fixtures.bot import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_CONNINFO = "postgresql://postgres@127.0.0.1:5432/test"
 
 # The other process: tries each name on argv[2:], prints "name=held" per name, and with
 # `hold` as argv[1] keeps the first lock until it is killed.
@@ -122,19 +119,6 @@ def test_sqlite_in_memory_has_no_named_locks() -> None:
     engine = make_engine("sqlite://")
     with pytest.raises(ValueError, match="database file"), named_lock(engine, "x"):
         pass
-
-
-@pytest.fixture
-def second_pg_url(pg_url: str) -> Iterator[str]:
-    """Another empty schema in the same PostgreSQL database, dropped afterwards."""
-    schema = f"t_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield pg_url.split("?")[0] + f"?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 @pytest.mark.postgres
