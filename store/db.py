@@ -36,6 +36,13 @@ PG_LOCK_MIGRATE = 0x44460001
 PG_LOCK_SMS = 0x44460002
 PG_LOCK_NAMED = 0x44460004  # store.locks.named_lock (0x44460003: the scheduler's job leases)
 
+# The server's keepalives to this client: idle seconds, then probes every interval, count.
+PG_SERVER_KEEPALIVES = {
+    "tcp_keepalives_idle": 60,
+    "tcp_keepalives_interval": 10,
+    "tcp_keepalives_count": 6,
+}
+
 _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _BEGIN_OPTION = "dealfinder_sqlite_begin"
 
@@ -52,7 +59,20 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.drivername in ("postgres", "postgresql"):
         # A bare postgresql:// URL would select psycopg2, which is not installed; psycopg 3 is.
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # A session that holds an advisory lock (a deal being worked, a job tick) keeps it
+        # until the server sees the client gone. A killed process closes its socket at once;
+        # a machine that dies does not, and the server's TCP default notices after 2 hours.
+        # These keepalives make it minutes (ignored on a Unix socket, where none are needed).
+        with dbapi_connection.cursor() as cursor:
+            for name, value in PG_SERVER_KEEPALIVES.items():
+                cursor.execute(f"SET {name} = {int(value)}")
+        dbapi_connection.commit()
+
+    return engine
 
 
 def _enable_wal(cursor: Any, *, attempts: int = 100) -> None:

@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
-from store.db import make_engine
+from store.db import PG_SERVER_KEEPALIVES, make_engine
 from store.locks import named_lock
 from tests.fixtures.bot import wait_for
 
@@ -136,3 +136,17 @@ def test_two_stores_in_one_postgres_database_do_not_share_names(
     finally:
         first.dispose()
         second.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_sessions_notice_a_dead_machine_in_minutes(pg_engine: Engine) -> None:
+    # A lock holder whose machine dies leaves a half-open connection; the server's keepalives
+    # on every DealFinder session end it (and its locks) in minutes, not the OS's 2 hours.
+    with pg_engine.connect() as conn:
+        shown = {
+            name: int(conn.execute(text(f"SHOW {name}")).scalar_one())
+            for name in PG_SERVER_KEEPALIVES
+        }
+    assert shown == PG_SERVER_KEEPALIVES
+    idle, interval, count = PG_SERVER_KEEPALIVES.values()
+    assert idle + interval * count <= 180
