@@ -33,6 +33,10 @@ USAGES: dict[tuple[str, str], tuple[str, str]] = {
     ("/deal", "hot"): ("/deal hot", "today's hot deals with stage and owner"),
     ("/ghl", "health"): ("/ghl health", "is GHL reachable, and how much rate limit is left"),
     ("/ghl", "validate"): ("/ghl validate", "does GHL have every field, stage and user we use"),
+    ("/ghl", "outbox"): (
+        "/ghl outbox",
+        "texts and GHL actions waiting for a person, and why (brokers and admins)",
+    ),
 }
 
 ROLE_NAMES = {"none": "not on the team list", "agent": "an agent", "broker": "a broker",
@@ -43,6 +47,7 @@ ACTION_NAMES = {
     "deal.hot": "list hot deals", "deal.claim": "claim deals",
     "deal.claim_override": "take over claimed deals", "deal.pass": "pass on deals",
     "deal.notify": "text buyers", "ghl.health": "check GHL", "ghl.validate": "validate GHL",
+    "ghl.outbox": "see the outbox",
 }  # fmt: skip
 
 

@@ -59,6 +59,7 @@ PERMISSIONS: dict[str, Role] = {
     "deal.notify": Role.BROKER,
     "ghl.health": Role.AGENT,
     "ghl.validate": Role.BROKER,
+    "ghl.outbox": Role.BROKER,
 }
 
 

@@ -24,6 +24,7 @@ WORKING = {
     "hot": "Listing today's hot deals",
     "health": "Checking GHL",
     "validate": "Checking the GHL setup",
+    "outbox": "Reading the outbox",
 }
 
 HANDLERS: dict[tuple[str, str], Any] = {
@@ -35,6 +36,7 @@ HANDLERS: dict[tuple[str, str], Any] = {
     (DEAL, "hot"): deal_commands.hot,
     (GHL, "health"): ghl_commands.health,
     (GHL, "validate"): ghl_commands.validate,
+    (GHL, "outbox"): ghl_commands.outbox,
 }
 
 

@@ -1,4 +1,5 @@
-"""`/ghl health` and `/ghl validate` after the ack: GHL's state and the setup checklist."""
+"""`/ghl health`, `/ghl validate` and `/ghl outbox` after the ack: GHL's state, the setup
+checklist, and the side effects that wait for a person."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ from bot import blocks
 from bot import messages as msg
 from bot.listeners.common import Turn
 from bot.listeners.grammar import Parsed
+from bot.outbox_view import outbox_blocks, outbox_heading
 from ghl.health import check_ghl
 from services.validator import validate_setup
+from store.db import session_scope
+from store.outbox_admin import failed_items, status_counts
+
+OUTBOX_LISTED = 15  # failed items shown in Slack; `dealfinder outbox --limit N` shows more
 
 
 def health(turn: Turn, request: Parsed) -> None:
@@ -24,3 +30,11 @@ def validate(turn: Turn, request: Parsed) -> None:
     report = validate_setup(services.ghl, services.config)
     answer = blocks.validate_blocks(report, state)
     turn.say(msg.validate_heading(report.ok, len(report.failures), report.location), blocks=answer)
+
+
+def outbox(turn: Turn, request: Parsed) -> None:
+    with session_scope(turn.services.engine, readonly=True) as session:
+        counts = status_counts(session=session)
+        failed = failed_items(session=session, limit=OUTBOX_LISTED)
+    total_failed = sum(n for (_, status), n in counts.items() if status == "failed")
+    turn.say(outbox_heading(total_failed), blocks=outbox_blocks(counts, failed))

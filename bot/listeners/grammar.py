@@ -12,6 +12,7 @@ Parsing runs inside the 3-second ack, so it does no I/O; a malformed command bec
     /deal hot
     /ghl health
     /ghl validate
+    /ghl outbox
 
     parse_command("/deal", "match TPA-1 5")     # Parsed("/deal", "match", {"mls_id": ..., ...})
 """
@@ -31,7 +32,7 @@ GHL = "/ghl"
 COMMANDS = (DEAL, GHL)
 
 DEAL_ACTIONS = ("help", "add", "show", "match", "notify", "hot")
-GHL_ACTIONS = ("health", "validate")
+GHL_ACTIONS = ("health", "validate", "outbox")
 ADD_FIELDS = ("mls_id", "address", "city", "state", "zip", "list_price", "beds", "deal_score")
 MATCH_LIMIT_MAX = 25
 MATCH_LIMIT_DEFAULT = 5
