@@ -63,6 +63,20 @@ def section(text: str, *, block_id: str | None = None) -> Block:
     return block
 
 
+def sections_of(lines: Sequence[str]) -> list[Block]:
+    """Safe lines packed into as few sections as Slack's 3,000 characters per section allow."""
+    blocks: list[Block] = []
+    chunk = ""
+    for line in lines:
+        if chunk and len(chunk) + len(line) + 1 > MAX_SECTION_TEXT:
+            blocks.append(section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        blocks.append(section(chunk))
+    return blocks
+
+
 def fields(pairs: Sequence[tuple[str, str]]) -> Block:
     """A section of up to 10 "*label*\\nvalue" fields (values already safe)."""
     items = [
@@ -299,15 +313,7 @@ def validate_blocks(report: Any, health: Any | None = None) -> list[Block]:
     """`services.validator.ValidationReport` as a checklist, failures first."""
     blocks = [section(msg.validate_heading(report.ok, len(report.failures), report.location))]
     rows = sorted(report.rows, key=lambda row: row.ok)
-    lines = [msg.check_row(row.ok, row.check, row.detail, row.fix) for row in rows]
-    chunk = ""
-    for line in lines:
-        if chunk and len(chunk) + len(line) + 1 > MAX_SECTION_TEXT:
-            blocks.append(section(chunk))
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else line
-    if chunk:
-        blocks.append(section(chunk))
+    blocks += sections_of([msg.check_row(row.ok, row.check, row.detail, row.fix) for row in rows])
     if health is not None:
         blocks += health_blocks(health)
     return capped(blocks)

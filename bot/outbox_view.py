@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.blocks import Block, context, section
-from bot.escape import MAX_BLOCKS, MAX_SECTION_TEXT, escape, one_line
+from bot.blocks import Block, context, section, sections_of
+from bot.escape import MAX_BLOCKS, escape, one_line
 
 WAITING = ("pending", "deferred", "in_flight")
 HINT = (
@@ -47,14 +47,7 @@ def outbox_blocks(counts: Mapping[tuple[str, str], int], failed: Sequence[Any]) 
         f"      {one_line(item.last_error or 'no reason recorded', 300)}"
         for item in failed
     ]
-    chunk = ""
-    for line in lines:
-        if chunk and len(chunk) + len(line) + 1 > MAX_SECTION_TEXT:
-            blocks.append(section(chunk))
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else line
-    if chunk:
-        blocks.append(section(chunk))
+    blocks += sections_of(lines)
     if failed:
         if len(failed) < total_failed:
             blocks.append(context(f"The newest {len(failed)} of {total_failed}; "
