@@ -36,10 +36,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(outbox_app, name="outbox")
 
 
-def _engine() -> Any:
+def _engine(settings: Any) -> Any:
     from bot.wiring import open_store
 
-    return open_store(settings_from_env())
+    return open_store(settings)
 
 
 @outbox_app.callback()
@@ -55,7 +55,7 @@ def show(
     from store.db import session_scope
     from store.outbox_admin import failed_items, status_counts
 
-    engine = _engine()
+    engine = _engine(settings_from_env())
     with session_scope(engine, readonly=True) as session:
         counts = status_counts(session=session)
         failed = [_row(item) for item in failed_items(session=session, limit=limit)]
@@ -147,7 +147,7 @@ def _settle(item_ids: Sequence[int], change: Callable[[Any, int], Any], *, done:
     if settings.dry_run:
         err.print("DEALFINDER_DRY_RUN is set: nothing changed.")
         raise typer.Exit(EXIT_FAILED)
-    engine = _engine()
+    engine = _engine(settings)
     missing = []
     try:
         for item_id in dict.fromkeys(item_ids):

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
-from store.db import session_scope
+from store.db import pg_lock_key, session_scope
 from store.state import get_sync_state, set_sync_state
 
 # pg_advisory locks share one key space per database (store.db keeps 0x44460001-2 apart).
@@ -189,9 +189,9 @@ class TickLease:
         try:
             # Autocommit: the lock is the session's, and no transaction idles while the job runs.
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            # current_schema() keeps deployments (and test schemas) sharing a database apart.
+            # pg_lock_key: the schema keeps deployments (and test schemas) in one database apart.
             got = connection.execute(
-                text("SELECT pg_try_advisory_lock(:ns, hashtext(current_schema() || ':' || :job))"),
+                text(f"SELECT pg_try_advisory_lock(:ns, {pg_lock_key('job')})"),
                 {"ns": PG_LOCK_JOBS, "job": job_id},
             ).scalar()
         except BaseException:
@@ -207,7 +207,7 @@ class TickLease:
             return
         try:
             connection.execute(
-                text("SELECT pg_advisory_unlock(:ns, hashtext(current_schema() || ':' || :job))"),
+                text(f"SELECT pg_advisory_unlock(:ns, {pg_lock_key('job')})"),
                 {"ns": PG_LOCK_JOBS, "job": job_id},
             )
         except Exception:

@@ -22,6 +22,10 @@ HINT = (
 )
 
 
+def failed_total(counts: Mapping[tuple[str, str], int]) -> int:
+    return sum(n for (_, status), n in counts.items() if status == "failed")
+
+
 def outbox_heading(failed: int) -> str:
     if not failed:
         return ":large_green_circle: *Nothing in the outbox waits for a person*"
@@ -31,7 +35,7 @@ def outbox_heading(failed: int) -> str:
 
 def outbox_blocks(counts: Mapping[tuple[str, str], int], failed: Sequence[Any]) -> list[Block]:
     """The heading, what is still to be done by kind, then each failed item with its reason."""
-    total_failed = sum(n for (_, status), n in counts.items() if status == "failed")
+    total_failed = failed_total(counts)
     blocks = [section(outbox_heading(total_failed))]
     waiting: dict[str, int] = {}
     for (kind, status), n in counts.items():

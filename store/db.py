@@ -36,6 +36,16 @@ PG_LOCK_MIGRATE = 0x44460001
 PG_LOCK_SMS = 0x44460002
 PG_LOCK_NAMED = 0x44460004  # store.locks.named_lock (0x44460003: the scheduler's job leases)
 
+
+def pg_lock_key(param: str) -> str:
+    """SQL for an advisory-lock key from the bound parameter `param` and the schema.
+
+    Advisory locks share one key space per database; with the schema in the key, two stores
+    (a schema each: staging beside production, or two test runs) never hold each other up.
+    """
+    return f"hashtext(current_schema() || ':' || :{param})"
+
+
 # The server's keepalives to this client: idle seconds, then probes every interval, count.
 PG_SERVER_KEEPALIVES = {
     "tcp_keepalives_idle": 60,
@@ -67,9 +77,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         # until the server sees the client gone. A killed process closes its socket at once;
         # a machine that dies does not, and the server's TCP default notices after 2 hours.
         # These keepalives make it minutes (ignored on a Unix socket, where none are needed).
+        settings = "; ".join(f"SET {name} = {int(v)}" for name, v in PG_SERVER_KEEPALIVES.items())
         with dbapi_connection.cursor() as cursor:
-            for name, value in PG_SERVER_KEEPALIVES.items():
-                cursor.execute(f"SET {name} = {int(value)}")
+            cursor.execute(settings)
         dbapi_connection.commit()
 
     return engine

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from store.db import PG_LOCK_NAMED
+from store.db import PG_LOCK_NAMED, pg_lock_key
 
 _local_lock = threading.Lock()
 _held_here: set[tuple[str, str]] = set()  # (store URL, name) held by this process
@@ -44,9 +44,7 @@ def _sqlite_lock_file(engine: Engine) -> Path:
 @contextlib.contextmanager
 def _process_lock(engine: Engine, name: str) -> Iterator[bool]:
     if engine.dialect.name == "postgresql":
-        # Advisory locks share one key space per database: the schema is part of the key, so
-        # two DealFinder stores in one database (one schema each) never hold each other up.
-        key = "hashtext(current_schema() || ':' || :name)"
+        key = pg_lock_key("name")
         args = {"ns": PG_LOCK_NAMED, "name": name}
         with engine.connect() as conn:
             held = bool(

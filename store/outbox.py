@@ -29,7 +29,7 @@ from store.db import dialect_insert
 from store.models import OutboxItem, OutboxStatus
 from store.types import as_utc, utcnow
 
-_ERROR_LIMIT = 2000
+ERROR_LIMIT = 2000  # characters of an error kept with an item
 _WAITING = (OutboxStatus.PENDING, OutboxStatus.DEFERRED)
 
 
@@ -192,7 +192,7 @@ def mark_failed(
     """
     values: dict[str, Any] = {
         "status": OutboxStatus.PENDING if retry_at else OutboxStatus.FAILED,
-        "last_error": error[:_ERROR_LIMIT],
+        "last_error": error[:ERROR_LIMIT],
         "lease_until": None,
         "updated_at": now or utcnow(),
     }
@@ -218,7 +218,7 @@ def defer(
     values: dict[str, Any] = {
         "status": OutboxStatus.DEFERRED,
         "not_before": until,
-        "last_error": reason[:_ERROR_LIMIT],
+        "last_error": reason[:ERROR_LIMIT],
         "lease_until": None,
         "updated_at": now or utcnow(),
     }
@@ -230,7 +230,7 @@ def defer(
 def _close_values(status: OutboxStatus, reason: str, now: datetime | None) -> dict[str, Any]:
     return {
         "status": status,
-        "last_error": reason[:_ERROR_LIMIT],
+        "last_error": reason[:ERROR_LIMIT],
         "lease_until": None,
         "updated_at": now or utcnow(),
     }
@@ -290,7 +290,7 @@ def cancel_pending_for(
         stmt = stmt.where(col(OutboxItem.kind).in_(list(kinds)))
     stmt = stmt.values(
         status=OutboxStatus.CANCELLED,
-        last_error=reason[:_ERROR_LIMIT],
+        last_error=reason[:ERROR_LIMIT],
         updated_at=now or utcnow(),
     ).execution_options(synchronize_session="fetch")
     return session.execute(stmt).rowcount

@@ -22,9 +22,8 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from store.models import OutboxItem, OutboxStatus
+from store.outbox import ERROR_LIMIT
 from store.types import utcnow
-
-_ERROR_LIMIT = 2000
 
 
 def status_counts(*, session: Session) -> dict[tuple[str, str], int]:
@@ -59,7 +58,7 @@ def _settle(
     stmt = (
         update(OutboxItem)
         .where(col(OutboxItem.id) == item_id, OutboxItem.status == OutboxStatus.FAILED)
-        .values(**values, last_error=text[:_ERROR_LIMIT])
+        .values(**values, last_error=text[:ERROR_LIMIT])
         .returning(OutboxItem)
     )
     options = {"synchronize_session": False, "populate_existing": True}

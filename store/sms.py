@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Integer, String, delete, func, insert, literal, text, update
 from sqlmodel import Session, col, select
 
-from store.db import PG_LOCK_SMS, dialect_name
+from store.db import PG_LOCK_SMS, dialect_name, pg_lock_key
 from store.models import SmsLog
 from store.types import UTCDateTime
 
@@ -50,10 +50,7 @@ def reserve_sms_slot(
     """
     if dialect_name(session) == "postgresql":
         session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock("
-                ":ns, hashtext(current_schema() || ':' || :contact_id))"
-            ),
+            text(f"SELECT pg_advisory_xact_lock(:ns, {pg_lock_key('contact_id')})"),
             {"ns": PG_LOCK_SMS, "contact_id": contact_id},
         )
     taken = (

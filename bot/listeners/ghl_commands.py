@@ -7,7 +7,7 @@ from bot import blocks
 from bot import messages as msg
 from bot.listeners.common import Turn
 from bot.listeners.grammar import Parsed
-from bot.outbox_view import outbox_blocks, outbox_heading
+from bot.outbox_view import failed_total, outbox_blocks, outbox_heading
 from ghl.health import check_ghl
 from services.validator import validate_setup
 from store.db import session_scope
@@ -36,5 +36,4 @@ def outbox(turn: Turn, request: Parsed) -> None:
     with session_scope(turn.services.engine, readonly=True) as session:
         counts = status_counts(session=session)
         failed = failed_items(session=session, limit=OUTBOX_LISTED)
-    total_failed = sum(n for (_, status), n in counts.items() if status == "failed")
-    turn.say(outbox_heading(total_failed), blocks=outbox_blocks(counts, failed))
+    turn.say(outbox_heading(failed_total(counts)), blocks=outbox_blocks(counts, failed))
