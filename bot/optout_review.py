@@ -83,6 +83,8 @@ def decision_line(review: OptoutReview) -> str:
     when = f"{review.decided_at:%Y-%m-%d %H:%M} UTC" if review.decided_at else "earlier"
     if review.decided_by == "auto":
         return f":hourglass: Opted out at {when}: nobody decided within 24 hours."
+    if review.decided_by == "ghl_dnd":
+        return f":no_bell: DND for SMS was set on the contact in GHL at {when}: opted out."
     if review.decided_by == "buyer":
         return f":no_bell: The buyer opted out themselves (a plain STOP) at {when}."
     what = "Opt out" if review.status == OptoutReviewStatus.OPTED_OUT else "Not an opt-out"

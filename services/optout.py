@@ -180,6 +180,9 @@ def handle_dnd_update(*, engine: Engine, payload: dict[str, Any], now: datetime)
             session.flush()
         if sms_dnd:
             buyers.mark_opted_out(session=session, contact_id=contact_id, now=now)
+            optout_reviews.close_pending_for(
+                session=session, contact_id=contact_id, actor="ghl_dnd", now=now
+            )
             cancelled = cancel_waiting_texts(
                 session=session, contact_id=contact_id, now=now, why="SMS DND set in GHL"
             )

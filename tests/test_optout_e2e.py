@@ -149,3 +149,26 @@ def test_a_possible_opt_out_pauses_and_a_broker_resumes_texting(bot_world, webho
     world.services.actions.notify("TPA-2002")
     assert len(texts_to(world, buyer)) == before + 1
     assert "77 Palm Ave" in texts_to(world, buyer)[-1]
+
+
+def test_the_role_is_checked_again_when_the_click_is_handled(bot_world, webhooks, monkeypatch):
+    """A broker at the ack who is no longer one when the work runs (the roles file changed)
+    is refused, and the pause stays."""
+    from bot.roles import Role
+
+    world = bot_world
+    buyer, card = texted_buyer(world)
+    webhooks.buyer_texts(buyer, "can we stop at the property at 3?", "in-recheck")
+    message = review_message(world, card)
+    asked: list[str] = []
+
+    def role_of(user_id: str | None) -> Role:
+        asked.append(str(user_id))
+        return Role.BROKER if len(asked) == 1 else Role.NONE  # the ack's check, then revoked
+
+    monkeypatch.setattr(world.services.roles, "role_of", role_of)
+    world.driver.click_button(message, blocks.OPTOUT_CONFIRM, user_id="U0BROKER1")
+    world.wait_for_ephemeral("U0BROKER1", "Only brokers and admins can decide possible opt-outs")
+    assert asked == ["U0BROKER1", "U0BROKER1"]
+    assert the_review(world).status == OptoutReviewStatus.PENDING
+    assert not world.emulator.state.contacts[buyer].sms_blocked()

@@ -104,8 +104,8 @@ def test_a_text_a_worker_already_holds_is_deferred_at_send_time(notify_world):
     assert world.item(buyer, "MLS1").last_error.startswith("paused:")
 
 
-def test_not_an_opt_out_resumes_texting_and_is_recorded(notify_world):
-    world = notify_world
+def test_not_an_opt_out_resumes_texting_and_is_recorded(notify_world_any):
+    world = notify_world_any  # SQLite and PostgreSQL
     buyer, outcome = paused_buyer(world)
     later = NOW + timedelta(minutes=30)
     done = decide(world, outcome.review_id, "not_opt_out", now=later)
@@ -137,8 +137,8 @@ def test_opt_out_does_what_stop_does_in_the_buyers_language(notify_world):
     assert world.texts(buyer)[-1].body.startswith("DealFinder: le dimos de baja")
 
 
-def test_a_webhook_retry_opens_one_review_and_a_stop_closes_it(notify_world):
-    world = notify_world
+def test_a_webhook_retry_opens_one_review_and_a_stop_closes_it(notify_world_any):
+    world = notify_world_any
     buyer, outcome = paused_buyer(world)
     again = receive(world, QUESTION, contact_id=buyer)  # GHL redelivers the same message
     assert again.review_id == outcome.review_id
@@ -200,8 +200,10 @@ def test_undecided_for_24_hours_it_becomes_an_opt_out(notify_world, slack_fake):
 
 # slack_sdk's default client retries a dropped connection once: two drops lose the call.
 @pytest.mark.parametrize(("fault", "times"), [("server_error", 1), ("drop", 2)])
-def test_a_review_slack_did_not_take_is_posted_by_the_job(notify_world, slack_fake, fault, times):
-    world = notify_world
+def test_a_review_slack_did_not_take_is_posted_by_the_job(
+    notify_world_any, slack_fake, fault, times
+):
+    world = notify_world_any  # SQLite and PostgreSQL: the post's claim
     web = WebClient(token=BOT_TOKEN, base_url=slack_fake.api_url)
     poster = OptoutReviewPoster(
         client=web, engine=world.engine, ops_channel="C0OPS", clock=lambda: NOW
