@@ -1,4 +1,7 @@
-"""What a buyer's reply does: opt-out, HELP, or a message for the deal team.
+"""What a buyer's reply does: opt-out, possible opt-out, HELP, or a message for the deal team.
+
+A possible opt-out ("can we stop at the property at 3?") pauses texting the buyer and opens a
+review for a broker or admin (`services.optout_review`, decided in `services.optout_decisions`).
 
 Handlers for GHL's `InboundMessage` and `ContactDndUpdate` webhooks (payloads as in
 `ghl-api/webhooks/*.md`); the HTTP endpoint that verifies and stores webhooks calls them.
@@ -24,22 +27,18 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from ghl.client import GHLClient
-from matching.notify import NotifyRules, help_reply, opt_out_confirmation, read_inbound
+from matching.notify import NotifyRules, help_reply, read_inbound
 from services.config import DealConfig
 from services.notify_common import (
-    KIND_FOLLOWUP,
     KIND_REPLY,
     PURPOSE_HELP,
-    PURPOSE_OPTOUT_CONFIRM,
-    optout_confirm_key,
 )
-from services.notify_delivery import deliver_due
-from services.notify_followups import optout_followups
 from services.notify_inbound import buyer_name, cancel_waiting_texts, last_deal, reply_state
 from services.notify_outcomes import DeliveryReport
+from services.optout_record import deliver_now, record_opt_out
 from services.optout_review import pause_for_review
 from store import buyers, optout_reviews, outbox
 from store.db import session_scope
@@ -77,19 +76,6 @@ class InboundOutcome:
     review_id: int | None = None
     language: str = "en"
     why: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecordedOptOut:
-    """What `record_opt_out` wrote: whether the buyer is known, what was cancelled, and the
-    confirmation's outbox item (`created` False: it had been queued before)."""
-
-    known: bool
-    buyer: Buyer | None
-    cancelled: int
-    confirmation_id: int | None
-    created: bool
-    mls_id: str | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,63 +217,6 @@ def _opt_out(
     )
 
 
-def record_opt_out(
-    *,
-    session: Session,
-    contact_id: str,
-    ref: str,
-    language: str,
-    rules: NotifyRules,
-    config: DealConfig,
-    now: datetime,
-    why: str,
-    decided_by: str,
-) -> RecordedOptOut:
-    """The store side of an opt-out, in the caller's transaction: the buyer marked opted out,
-    their waiting texts cancelled, pending reviews closed (by `decided_by`), the one
-    confirmation (in the buyer's `language`) and GHL's consent-tag removal and SMS DND queued.
-    `deliver_now` after the commit sends them; the worker retries what fails."""
-    known = buyers.mark_opted_out(session=session, contact_id=contact_id, now=now)
-    buyer = buyers.get_buyer(session=session, contact_id=contact_id)
-    cancelled = cancel_waiting_texts(session=session, contact_id=contact_id, now=now, why=why)
-    optout_reviews.close_pending_for(
-        session=session, contact_id=contact_id, actor=decided_by, now=now
-    )
-    confirmation, created = outbox.enqueue(
-        session=session,
-        kind=KIND_REPLY,
-        dedupe_key=optout_confirm_key(contact_id),
-        contact_id=contact_id,
-        not_before=now,
-        now=now,
-        payload={
-            "contact_id": contact_id,
-            "purpose": PURPOSE_OPTOUT_CONFIRM,
-            "message": opt_out_confirmation(config.sms.brand, language=language),
-        },
-    )
-    # The mapping's consent tag and any other the rules accept as consent.
-    consent = [config.tags.sms_opt_in, *rules.opt_in_tags]
-    for key, payload in optout_followups(contact_id=contact_id, consent_tags=consent, ref=ref):
-        outbox.enqueue(
-            session=session,
-            kind=KIND_FOLLOWUP,
-            dedupe_key=key,
-            payload=payload,
-            contact_id=contact_id,
-            not_before=now,
-            now=now,
-        )
-    return RecordedOptOut(
-        known=known,
-        buyer=buyer,
-        cancelled=cancelled,
-        confirmation_id=confirmation.id,
-        created=created,
-        mls_id=last_deal(session, contact_id),
-    )
-
-
 def _possible_opt_out(
     *, engine: Engine, base: dict[str, Any], now: datetime
 ) -> InboundOutcome | None:
@@ -361,25 +290,3 @@ def _help(
                          worker=worker)  # fmt: skip
     reply = reply_state(engine=engine, item_id=item.id, created=True)
     return InboundOutcome(kind="help", **base, **common, reply=reply, delivery=report)
-
-
-def deliver_now(
-    *,
-    engine: Engine,
-    client: GHLClient,
-    rules: NotifyRules,
-    config: DealConfig,
-    now: datetime,
-    worker: str,
-) -> DeliveryReport:
-    """Send replies and GHL follow-ups right away instead of waiting for the next minute."""
-    return deliver_due(
-        engine=engine,
-        client=client,
-        rules=rules,
-        config=config,
-        now=now,
-        worker_id=worker,
-        limit=20,
-        kinds=(KIND_REPLY, KIND_FOLLOWUP),
-    )

@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 from ghl.client import GHLClient
 from matching.notify import NotifyRules
 from services.config import DealConfig
-from services.optout import deliver_now, record_opt_out
+from services.optout_record import deliver_now, record_opt_out
 from services.optout_review import release_held
 from store import optout_reviews
 from store.db import session_scope
