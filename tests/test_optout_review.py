@@ -221,3 +221,36 @@ def test_a_review_slack_did_not_take_is_posted_by_the_job(
                               clock=lambda: later))  # fmt: skip
     assert len(slack_fake.messages("C0OPS")) == 1
     assert review_of(world, outcome.review_id).slack_ts is not None
+
+
+def test_two_brokers_deciding_at_once_record_one_decision(notify_world_any):
+    """Both click at the same moment, opposite ways; the database orders them: one decision."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    world = notify_world_any
+    buyer, outcome = paused_buyer(world)
+    start = Barrier(2)
+
+    def click(decision: str, actor: str):
+        start.wait()
+        return decide_review(
+            engine=world.engine, client=world.client, rules=world.rules, config=world.config,
+            review_id=outcome.review_id, decision=decision, actor=actor, role="broker", now=NOW,
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(click, ["opt_out", "not_opt_out"], ["U0BROKER1", "U0ADMIN01"]))
+    assert sorted(r.changed for r in results) == [False, True]
+    (winner,) = [r for r in results if r.changed]
+    review = review_of(world, outcome.review_id)
+    assert review.decided_by == winner.review.decided_by
+    assert stored_buyer(world, buyer).opted_out == (review.status == OptoutReviewStatus.OPTED_OUT)
+
+
+def test_an_unknown_review_is_reported_and_nothing_changes(notify_world):
+    world = notify_world
+    buyer, outcome = paused_buyer(world)
+    assert decide(world, outcome.review_id + 99, "opt_out") is None
+    assert review_of(world, outcome.review_id).status == OptoutReviewStatus.PENDING
+    assert not stored_buyer(world, buyer).opted_out
