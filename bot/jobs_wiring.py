@@ -134,6 +134,12 @@ def build_ops(
         # A possible opt-out paused texting the buyer: ask a person now (the job retries).
         if outcome.kind == "possible_opt_out" and optout_poster is not None:
             optout_poster.post(outcome.review_id)
+        elif outcome.kind == "possible_opt_out":
+            log.warning(
+                "possible opt-out %s paused a buyer, but Slack is not configured: nobody can "
+                "decide, so it becomes an opt-out in 24 h",
+                outcome.review_id,
+            )
         return outcome
 
     def stage_names() -> Mapping[str, str]:

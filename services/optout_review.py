@@ -52,6 +52,9 @@ def pause_for_review(
     now: datetime,
 ) -> tuple[OptoutReview, bool]:
     """Open (or find) the review for this reply and hold the contact's waiting texts."""
+    # NUL is the one character PostgreSQL text refuses; the rest is stored as the buyer wrote it.
+    body = body.replace("\x00", "")
+    message_id = message_id[:128] if message_id else None
     review, created = optout_reviews.open_review(
         session=session,
         review_in=ReviewIn(

@@ -254,3 +254,20 @@ def test_an_unknown_review_is_reported_and_nothing_changes(notify_world):
     assert decide(world, outcome.review_id + 99, "opt_out") is None
     assert review_of(world, outcome.review_id).status == OptoutReviewStatus.PENDING
     assert not stored_buyer(world, buyer).opted_out
+
+
+def test_help_in_spanish_is_answered_in_spanish(notify_world):
+    world = notify_world
+    buyer = world.add_buyer()
+    outcome = receive(world, "AYUDA", contact_id=buyer, message_id="h1")
+    assert (outcome.kind, outcome.reply, outcome.language) == ("help", "sent", "es")
+    (text,) = world.texts(buyer)
+    assert "alertas de ofertas inmobiliarias" in text.body and "Responda STOP" in text.body
+
+
+def test_a_nul_in_a_possible_opt_out_is_stored_without_it(notify_world_any):
+    world = notify_world_any  # PostgreSQL refuses NUL in text
+    buyer = world.add_buyer()
+    outcome = receive(world, "can we stop\x00 at the house?", contact_id=buyer)
+    assert outcome.kind == "possible_opt_out"
+    assert review_of(world, outcome.review_id).body == "can we stop at the house?"
