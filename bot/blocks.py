@@ -39,7 +39,12 @@ OPEN_IN_GHL = "deal_open"
 SKIP_DEAL = "deal_pass"
 NOTIFY_CONFIRM = "notify_confirm"
 NOTIFY_CANCEL = "notify_cancel"
-ACTION_IDS = (CLAIM, NOTIFY, OPEN_IN_GHL, SKIP_DEAL, NOTIFY_CONFIRM, NOTIFY_CANCEL)
+OPTOUT_CONFIRM = "optout_review_opt_out"  # a possible opt-out: "Opt out"
+OPTOUT_REJECT = "optout_review_not_opt_out"  # ... "Not an opt-out"
+ACTION_IDS = (
+    CLAIM, NOTIFY, OPEN_IN_GHL, SKIP_DEAL, NOTIFY_CONFIRM, NOTIFY_CANCEL, OPTOUT_CONFIRM,
+    OPTOUT_REJECT,
+)  # fmt: skip
 ADD_FORM = "deal_add_form"
 CALLBACK_IDS = (ADD_FORM,)
 CARD_BLOCK_PREFIX = "deal:"  # the card's first block_id: how a lost post is found again

@@ -8,6 +8,7 @@
 | buyer_refresh  | BUYER_CACHE_MINUTES (60)    | incremental buyer sync from GHL             |
 | webhook_prune  | 1 h                         | forget webhook ids older than a day         |
 | deals_digest   | daily at the digest hour    | hot deals and their status to #deals        |
+| optout_reviews | 1 min                       | possible opt-outs undecided 24 h opt out    |
 
     specs = build_job_specs(ctx)                     # ctx: OpsContext
     OpsScheduler(engine=ctx.engine, specs=specs, metrics=ctx.metrics).start()
@@ -21,11 +22,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock_time
+from typing import Any
 
 from sqlalchemy import Engine
 
 from bot.jobs_digest import post_digest
 from bot.jobs_health import HealthMonitor, HealthThresholds
+from bot.jobs_optout import JOB_OPTOUT_REVIEWS, optout_review_spec
 from bot.metrics import Metrics
 from bot.scheduler import JobSpec, instance_id
 from bot.webhook_handlers import WebhookHandlers
@@ -140,11 +143,15 @@ class OpsContext:
     stage_names: Callable[[], Mapping[str, str]] = dict
     # the bot's `DealAlerts.recover`: finish hot-deal posts a crash or Slack error left undone
     recover_alerts: Callable[[], int] | None = None
+    # `bot.optout_review.OptoutReviewPoster`: possible opt-outs to Slack (None: no Slack)
+    optout_poster: Any = None
 
 
 def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
     """The schedule: one `JobSpec` per job, with its interval and its lease."""
-    job_ids = [JOB_RELEASE_SMS, JOB_WORKFLOWS, JOB_WEBHOOKS, JOB_BUYERS, JOB_PRUNE]
+    job_ids = [
+        JOB_RELEASE_SMS, JOB_WORKFLOWS, JOB_WEBHOOKS, JOB_BUYERS, JOB_PRUNE, JOB_OPTOUT_REVIEWS,
+    ]  # fmt: skip
     if ctx.digest_hour is not None:
         job_ids.append(JOB_DIGEST)
     monitor = HealthMonitor(
@@ -208,6 +215,17 @@ def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
             lease=timedelta(minutes=5),
         ),
     ]
+    specs.append(
+        optout_review_spec(
+            engine=ctx.engine,
+            client=ctx.client,
+            rules=ctx.rules,
+            config=ctx.config,
+            poster=ctx.optout_poster,
+            every=ctx.release_interval,
+            worker_id=ctx.worker_id,
+        )
+    )
     if ctx.digest_hour is not None:
         post = ctx.post_deals or ctx.post_ops
 

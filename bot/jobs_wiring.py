@@ -119,10 +119,28 @@ def build_ops(
         target = pipeline if pipeline is not None else deals.get()  # type: ignore[union-attr]
         return target.advance_on_task_completed(contact_id=contact_id, task_title=title)
 
+    optout_poster = None
+    if slack_client is not None:
+        from bot.optout_review import OptoutReviewPoster
+
+        optout_poster = OptoutReviewPoster(
+            client=slack_client, engine=engine, ops_channel=settings.ops_channel, alerts=alerts
+        )
+
     def inbound(payload: dict[str, Any], now: datetime) -> Any:
-        return handle_inbound_message(
+        outcome = handle_inbound_message(
             engine=engine, client=client, payload=payload, rules=rules, config=config, now=now
         )
+        # A possible opt-out paused texting the buyer: ask a person now (the job retries).
+        if outcome.kind == "possible_opt_out" and optout_poster is not None:
+            optout_poster.post(outcome.review_id)
+        elif outcome.kind == "possible_opt_out":
+            log.warning(
+                "possible opt-out %s paused a buyer, but Slack is not configured: nobody can "
+                "decide, so it becomes an opt-out in 24 h",
+                outcome.review_id,
+            )
+        return outcome
 
     def stage_names() -> Mapping[str, str]:
         found = ghl_map()
@@ -161,6 +179,7 @@ def build_ops(
         if alerts is not None and hasattr(alerts, "recover")
         else None,
         stage_names=stage_names,
+        optout_poster=optout_poster,
     )
     scheduler = OpsScheduler(engine=engine, specs=build_job_specs(context), metrics=metrics)
     readiness = Readiness(engine=engine, ghl_check=lambda: check_ghl(client))

@@ -47,7 +47,7 @@ ACTION_NAMES = {
     "deal.hot": "list hot deals", "deal.claim": "claim deals",
     "deal.claim_override": "take over claimed deals", "deal.pass": "pass on deals",
     "deal.notify": "text buyers", "ghl.health": "check GHL", "ghl.validate": "validate GHL",
-    "ghl.outbox": "see the outbox",
+    "ghl.outbox": "see the outbox", "optout.decide": "decide possible opt-outs",
 }  # fmt: skip
 
 

@@ -60,6 +60,7 @@ PERMISSIONS: dict[str, Role] = {
     "ghl.health": Role.AGENT,
     "ghl.validate": Role.BROKER,
     "ghl.outbox": Role.BROKER,
+    "optout.decide": Role.BROKER,  # a possible opt-out: Opt out / Not an opt-out
 }
 
 

@@ -13,7 +13,7 @@ A broker alert is an outbox item of kind "sms" with ``contact_id`` set and the p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from matching.notify import (
@@ -38,6 +38,11 @@ from services.notify_outcomes import DeliveryContext
 from store import buyers
 from store.db import session_scope
 from store.models import OutboxItem
+from store.optout_reviews import paused_contacts
+
+# A text held for a review whose decide-by time has passed waits this long for the 24-hour
+# job to decide, and is then judged again.
+PAUSE_RECHECK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ def send_time_verdict(
             window=window,
             skip_slot_id=skip_slot_id,
         )
+        paused = paused_contacts(session=session, contact_ids=[contact_id]).get(contact_id)
     if purpose == PURPOSE_HELP:
         # An answer to the buyer's own HELP, sent at once (CTIA); not after they opted out.
         if buyer is not None and buyer.opted_out:
@@ -86,13 +92,16 @@ def send_time_verdict(
         return Verdict("excluded", "unknown_buyer: the buyer is no longer in the store")
     decision = decide(
         at=ctx.now,
-        buyer=contact_info(buyer),
+        buyer=contact_info(buyer, paused=paused is not None),
         already_sent_property=False,  # this item is the property's one text (dedupe key)
         sent_times=history[contact_id],
         rules=ctx.rules,
         location_timezone=item.payload.get("location_timezone") or ctx.location_timezone,
     )
     detail = f"{decision.code}: {decision.reason}"
+    if decision.code == "paused" and paused is not None:
+        # Held, not dropped: "Not an opt-out" releases it (`services.optout_review`).
+        return Verdict("deferred", detail, until=max(paused, ctx.now + PAUSE_RECHECK))
     if decision.action is Action.SEND:
         return Verdict("send", detail, cap=cap_for(state=decision.states, rules=ctx.rules))
     if decision.action is Action.DEFER:

@@ -52,8 +52,8 @@ def cap_window(rules: NotifyRules) -> timedelta:
     return timedelta(hours=rules.cap_window_hours)
 
 
-def contact_info(buyer: Buyer) -> BuyerContactInfo:
-    """The policy's view of a stored buyer."""
+def contact_info(buyer: Buyer, *, paused: bool = False) -> BuyerContactInfo:
+    """The policy's view of a stored buyer (`paused`: a possible opt-out of theirs is pending)."""
     return BuyerContactInfo(
         contact_id=buyer.contact_id,
         phone=buyer.phone,
@@ -62,6 +62,7 @@ def contact_info(buyer: Buyer) -> BuyerContactInfo:
         opted_out=buyer.opted_out,
         timezone=buyer.timezone,
         state=buyer.state,
+        paused=paused,
     )
 
 

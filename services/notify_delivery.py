@@ -30,6 +30,7 @@ from ghl.errors import (
 )
 from matching.notify import NotifyRules
 from services.config import DealConfig
+from services.notify_checks import PAUSE_RECHECK
 from services.notify_common import KIND_FOLLOWUP, NOTIFIER_KINDS, describe_error
 from services.notify_followups import WorkflowUnknownError, perform_followup
 from services.notify_outcomes import (
@@ -40,9 +41,11 @@ from services.notify_outcomes import (
     close_item,
 )
 from services.notify_send import RETRY_AFTER_BUSY, RETRY_AFTER_TOKEN, deliver_text
+from services.optout_review import HELD, PAUSE_REASON
 from store import buyers, outbox
 from store.db import session_scope
 from store.models import OutboxItem
+from store.optout_reviews import paused_contacts
 
 log = logging.getLogger("dealfinder.notify")
 
@@ -150,9 +153,15 @@ def _deliver_followup(ctx: DeliveryContext, item: OutboxItem) -> ItemOutcome:
     if action == "workflow":
         with session_scope(ctx.engine, readonly=True) as session:
             buyer = buyers.get_buyer(session=session, contact_id=contact_id)
+            paused = paused_contacts(session=session, contact_ids=[contact_id]).get(contact_id)
         if buyer is not None and buyer.opted_out:
             # A follow-up workflow may text; the buyer has opted out since the deal text.
             return close_item(ctx, item, status="cancelled", detail="opted_out: no workflow")
+        if paused is not None:
+            # ... and may text a buyer whose possible opt-out waits for a person: held.
+            until = max(paused, ctx.now + PAUSE_RECHECK)
+            return close_item(ctx, item, status="deferred", detail=f"{HELD}: {PAUSE_REASON}",
+                              until=until)  # fmt: skip
         if item.outcome_unknown:
             # GHL offers no way to look for an enrolment, and a second one may text twice.
             detail = "outcome_unknown: workflow enrolment interrupted mid-call; check GHL"

@@ -28,6 +28,7 @@ from services.config import DealConfig
 from services.notify_common import buyer_link, cap_window, contact_info, match_key, sent_times
 from store.db import session_scope
 from store.models import Buyer, OutboxItem, OutboxStatus, SmsLog
+from store.optout_reviews import paused_contacts
 
 Group = Literal["send_now", "deferred", "excluded", "already"]
 
@@ -171,6 +172,7 @@ def plan_notifications(
             ).all()
         )
         history = sent_times(session=session, contact_ids=ids, now=now, window=cap_window(rules))
+        paused = paused_contacts(session=session, contact_ids=ids)
     entries = []
     for match in matches:
         base = {
@@ -197,7 +199,7 @@ def plan_notifications(
             continue
         decision = decide(
             at=now,
-            buyer=contact_info(buyer),
+            buyer=contact_info(buyer, paused=match.contact_id in paused),
             already_sent_property=match.contact_id in texted,
             sent_times=history.get(match.contact_id, []),
             rules=rules,

@@ -1,4 +1,7 @@
-"""What a buyer's reply does: opt-out, HELP, or a message for the deal team.
+"""What a buyer's reply does: opt-out, possible opt-out, HELP, or a message for the deal team.
+
+A possible opt-out ("can we stop at the property at 3?") pauses texting the buyer and opens a
+review for a broker or admin (`services.optout_review`, decided in `services.optout_decisions`).
 
 Handlers for GHL's `InboundMessage` and `ContactDndUpdate` webhooks (payloads as in
 `ghl-api/webhooks/*.md`); the HTTP endpoint that verifies and stores webhooks calls them.
@@ -27,20 +30,17 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from ghl.client import GHLClient
-from matching.notify import NotifyRules, classify_inbound, help_reply, opt_out_confirmation
+from matching.notify import NotifyRules, help_reply, read_inbound
 from services.config import DealConfig
 from services.notify_common import (
-    KIND_FOLLOWUP,
     KIND_REPLY,
     PURPOSE_HELP,
-    PURPOSE_OPTOUT_CONFIRM,
-    optout_confirm_key,
 )
-from services.notify_delivery import deliver_due
-from services.notify_followups import optout_followups
 from services.notify_inbound import buyer_name, cancel_waiting_texts, last_deal, reply_state
 from services.notify_outcomes import DeliveryReport
-from store import buyers, outbox
+from services.optout_record import deliver_now, record_opt_out
+from services.optout_review import pause_for_review
+from store import buyers, optout_reviews, outbox
 from store.db import session_scope
 from store.models import Buyer, OutboxItem, OutboxStatus
 
@@ -48,7 +48,7 @@ HELP_INTERVAL = timedelta(hours=24)  # at most one HELP reply per contact in thi
 _SMS_TYPES = {"SMS", "TYPE_SMS"}
 _DND_ON = {"active", "permanent"}
 
-InboundKind = Literal["opt_out", "help", "opt_in", "other", "ignored"]
+InboundKind = Literal["opt_out", "possible_opt_out", "help", "opt_in", "other", "ignored"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +58,8 @@ class InboundOutcome:
     `reply` is "sent", "queued" (GHL busy; the worker retries), "already_sent",
     "suppressed" (a HELP reply went out in the last 24 h) or None (no reply due).
     `mls_id` is the property of the last deal text this contact got, if any: the thread the
-    reply most likely belongs to.
+    reply most likely belongs to. A "possible_opt_out" carries the `review_id` that paused
+    texting the contact (`services.optout_review`); `language` is the buyer's ("en", "es").
     """
 
     kind: InboundKind
@@ -72,6 +73,9 @@ class InboundOutcome:
     cancelled: int = 0
     reply: str | None = None
     delivery: DeliveryReport | None = None
+    review_id: int | None = None
+    language: str = "en"
+    why: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,7 +111,9 @@ def handle_inbound_message(
     inbound = str(payload.get("direction") or "inbound").lower() == "inbound"
     if not contact_id or not inbound or payload.get("messageType") not in _SMS_TYPES:
         return InboundOutcome(kind="ignored", **base)
-    kind = classify_inbound(body)
+    reading = read_inbound(body)
+    kind = reading.kind
+    base |= {"language": reading.language, "why": reading.why}
     worker = worker_id or f"inbound-{socket.gethostname()}-{os.getpid()}"
     if kind == "opt_out":
         return _opt_out(engine=engine, client=client, base=base, rules=rules, config=config,
@@ -115,6 +121,11 @@ def handle_inbound_message(
     if kind == "help":
         return _help(engine=engine, client=client, base=base, rules=rules, config=config,
                      now=now, worker=worker)  # fmt: skip
+    if kind == "possible_opt_out":
+        outcome = _possible_opt_out(engine=engine, base=base, now=now)
+        if outcome is not None:
+            return outcome
+        kind = "other"  # already opted out: nothing to pause, the team just sees the reply
     with session_scope(engine, readonly=True) as session:
         buyer = buyers.get_buyer(session=session, contact_id=contact_id)
         mls_id = last_deal(session, contact_id)
@@ -155,6 +166,9 @@ def handle_dnd_update(*, engine: Engine, payload: dict[str, Any], now: datetime)
             session.flush()
         if sms_dnd:
             buyers.mark_opted_out(session=session, contact_id=contact_id, now=now)
+            optout_reviews.close_pending_for(
+                session=session, contact_id=contact_id, actor="ghl_dnd", now=now
+            )
             cancelled = cancel_waiting_texts(
                 session=session, contact_id=contact_id, now=now, why="SMS DND set in GHL"
             )
@@ -183,49 +197,49 @@ def _opt_out(
     # follow-up keys, a second STOP to new ones (tag removal and DND are harmless to repeat).
     ref = base["message_id"] or now.strftime("%Y%m%dT%H%M%S%f")
     with session_scope(engine) as session:
-        known = buyers.mark_opted_out(session=session, contact_id=contact_id, now=now)
-        buyer = buyers.get_buyer(session=session, contact_id=contact_id)
-        cancelled = cancel_waiting_texts(
-            session=session, contact_id=contact_id, now=now, why="the buyer replied to opt out"
-        )
-        confirmation, created = outbox.enqueue(
-            session=session,
-            kind=KIND_REPLY,
-            dedupe_key=optout_confirm_key(contact_id),
-            contact_id=contact_id,
-            not_before=now,
-            now=now,
-            payload={
-                "contact_id": contact_id,
-                "purpose": PURPOSE_OPTOUT_CONFIRM,
-                "message": opt_out_confirmation(config.sms.brand),
-            },
-        )
-        # The mapping's consent tag and any other the rules accept as consent.
-        consent = [config.tags.sms_opt_in, *rules.opt_in_tags]
-        for key, payload in optout_followups(contact_id=contact_id, consent_tags=consent, ref=ref):
-            outbox.enqueue(
-                session=session,
-                kind=KIND_FOLLOWUP,
-                dedupe_key=key,
-                payload=payload,
-                contact_id=contact_id,
-                not_before=now,
-                now=now,
-            )
-        mls_id = last_deal(session, contact_id)
-    report = _deliver_now(engine=engine, client=client, rules=rules, config=config, now=now,
-                          worker=worker)  # fmt: skip
-    reply = reply_state(engine=engine, item_id=confirmation.id, created=created)
+        done = record_opt_out(
+            session=session, contact_id=contact_id, ref=ref, language=base["language"],
+            rules=rules, config=config, now=now, why="the buyer replied to opt out",
+            decided_by="buyer",
+        )  # fmt: skip
+    report = deliver_now(engine=engine, client=client, rules=rules, config=config, now=now,
+                         worker=worker)  # fmt: skip
+    reply = reply_state(engine=engine, item_id=done.confirmation_id, created=done.created)
     return InboundOutcome(
         kind="opt_out",
         **base,
-        known_buyer=known,
-        contact_name=buyer_name(buyer),
-        mls_id=mls_id,
-        cancelled=cancelled,
+        known_buyer=done.known,
+        contact_name=buyer_name(done.buyer),
+        mls_id=done.mls_id,
+        cancelled=done.cancelled,
         reply=reply,
         delivery=report,
+    )
+
+
+def _possible_opt_out(
+    *, engine: Engine, base: dict[str, Any], now: datetime
+) -> InboundOutcome | None:
+    """Pause texting the contact and open a review for a person; None if already opted out."""
+    contact_id: str = base["contact_id"]
+    with session_scope(engine) as session:
+        buyer = session.get(Buyer, contact_id, with_for_update=True)
+        if buyer is not None and buyer.opted_out:
+            return None
+        mls_id = last_deal(session, contact_id)
+        review, _created = pause_for_review(
+            session=session, contact_id=contact_id, body=base["body"],
+            message_id=base["message_id"], language=base["language"], why=base["why"],
+            mls_id=mls_id, now=now,
+        )  # fmt: skip
+        review_id = review.id
+    return InboundOutcome(
+        kind="possible_opt_out",
+        **base,
+        known_buyer=buyer is not None,
+        contact_name=buyer_name(buyer),
+        mls_id=mls_id,
+        review_id=review_id,
     )
 
 
@@ -265,36 +279,14 @@ def _help(
                 payload={
                     "contact_id": contact_id,
                     "purpose": PURPOSE_HELP,
-                    "message": help_reply(config.sms.brand),
+                    "message": help_reply(config.sms.brand, language=base["language"]),
                 },
             )
         mls_id = last_deal(session, contact_id)
     common = {"known_buyer": buyer is not None, "contact_name": buyer_name(buyer), "mls_id": mls_id}
     if item is None:
         return InboundOutcome(kind="help", **base, **common, reply="suppressed")
-    report = _deliver_now(engine=engine, client=client, rules=rules, config=config, now=now,
-                          worker=worker)  # fmt: skip
+    report = deliver_now(engine=engine, client=client, rules=rules, config=config, now=now,
+                         worker=worker)  # fmt: skip
     reply = reply_state(engine=engine, item_id=item.id, created=True)
     return InboundOutcome(kind="help", **base, **common, reply=reply, delivery=report)
-
-
-def _deliver_now(
-    *,
-    engine: Engine,
-    client: GHLClient,
-    rules: NotifyRules,
-    config: DealConfig,
-    now: datetime,
-    worker: str,
-) -> DeliveryReport:
-    """Send replies and GHL follow-ups right away instead of waiting for the next minute."""
-    return deliver_due(
-        engine=engine,
-        client=client,
-        rules=rules,
-        config=config,
-        now=now,
-        worker_id=worker,
-        limit=20,
-        kinds=(KIND_REPLY, KIND_FOLLOWUP),
-    )

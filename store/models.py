@@ -246,3 +246,44 @@ class AlertState(SQLModel, table=True):
     state: str = Field(max_length=32)
     since: datetime = Field(sa_type=UTCDateTime)
     last_alerted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OptoutReviewStatus(StrEnum):
+    """Where a possible opt-out is: waiting for a person, or decided one way."""
+
+    PENDING = "pending"
+    OPTED_OUT = "opted_out"
+    NOT_OPT_OUT = "not_opt_out"
+
+
+class OptoutReview(SQLModel, table=True):
+    """A buyer's reply that may be an opt-out: texting them is paused while it is pending.
+
+    Decided by a broker or admin in Slack, or by the buyer (a plain STOP), or after 24 hours
+    without a decision ("auto", an opt-out); `decided_by` and `decided_at` record who and when.
+    """
+
+    __tablename__ = "optout_reviews"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_optout_reviews_dedupe_key"),
+        Index("ix_optout_reviews_contact_status", "contact_id", "status"),
+        Index("ix_optout_reviews_status_decide_by", "status", "decide_by"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=255)  # one review per inbound message
+    contact_id: str = Field(max_length=64)
+    message_id: str | None = Field(default=None, max_length=128)
+    body: str
+    language: str = Field(default="en", max_length=8)
+    why: str | None = None
+    mls_id: str | None = Field(default=None, max_length=64)
+    status: str = Field(default=OptoutReviewStatus.PENDING, max_length=16)
+    decide_by: datetime = Field(sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_role: str | None = Field(default=None, max_length=16)
+    slack_channel: str | None = Field(default=None, max_length=64)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    post_claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()

@@ -18,8 +18,10 @@ from slack_bolt.listener import Listener
 from bot import blocks
 from bot.listeners import register_listeners
 from bot.listeners.grammar import COMMANDS
+from bot.optout_review import review_blocks
 from services.desk import BuyerLine, DealCard
 from services.notify_plan import NotifyPlan, PlannedNotification
+from store.models import OptoutReview
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
 KNOWN_SCOPES = {
@@ -176,6 +178,10 @@ def test_the_declared_ids_are_exactly_what_the_builders_emit() -> None:
             url="https://x",
         ),
         blocks.add_form_view(private_metadata="{}"),
+        review_blocks(
+            OptoutReview(id=1, dedupe_key="k", contact_id="c1", body="stop at 3?", decide_by=now),
+            name="B",
+        ),
     ]
     actions, callbacks = _emitted_ids(built)
     assert actions == set(blocks.ACTION_IDS)

@@ -192,6 +192,7 @@ def test_build_ops_routes_mount_in_the_bot_server(sqlite_engine, seeded_emulator
         "buyer_refresh",
         "health_check",
         "hot_deal_workflows",
+        "optout_reviews",
         "release_sms",
         "webhook_events",
         "webhook_prune",

@@ -46,8 +46,20 @@ OPT_OUT = [
     "leave me alone",
     "No más",
     "Cancelar",
-    # Deliberately conservative: negation is not parsed, so these opt out as well.
+    "ALTO",
+    "S T O P",
+    "opt me out",
+]
+
+# Issue 12 changed this rule: a request word in a sentence that a reasonable person may not
+# read as a request to stop (negated, or another sense of the word) is a *possible* opt-out,
+# which pauses texting and asks a person; "don't stop sending deals!" used to opt out.
+POSSIBLE = [
     "don't stop sending deals!",
+    "can we stop at the property at 3?",
+    "I can't stop thinking about this deal",
+    "precio alto",
+    "para cuando?",
 ]
 
 OTHER = [
@@ -80,6 +92,11 @@ def test_opt_out(body: str) -> None:
     assert classify_inbound(body) == "opt_out"
 
 
+@pytest.mark.parametrize("body", POSSIBLE)
+def test_possible_opt_out(body: str) -> None:
+    assert classify_inbound(body) == "possible_opt_out"
+
+
 @pytest.mark.parametrize("body", OTHER)
 def test_not_an_opt_out(body: str) -> None:
     assert classify_inbound(body) == "other"
@@ -107,3 +124,16 @@ def test_replies_are_short_and_name_the_brand(brand: str) -> None:
         assert reply.startswith(" ".join(brand.split())[:20])
     assert "Reply STOP to opt out" in help_reply(brand)
     assert "Reply START to resubscribe" in opt_out_confirmation(brand)
+
+
+@pytest.mark.parametrize("brand", ["Acme Deals", "A" * 200, "Inversiones Ñandú"])
+def test_spanish_replies_are_one_gsm7_segment_and_name_the_brand(brand: str) -> None:
+    gsm7_letters = set("éèùìòÇØøÅåÄÖÑÜäöñüà¿¡")
+    for reply in (help_reply(brand, language="es"), opt_out_confirmation(brand, language="es")):
+        assert len(reply) <= 160
+        assert reply.startswith(" ".join(brand.split())[:20])
+        body = reply[len(" ".join(brand.split())[:30]) :]
+        assert all(ch.isascii() or ch in gsm7_letters for ch in body), body
+    assert "Responda STOP para cancelar" in help_reply(brand, language="es")
+    assert "Responda START" in opt_out_confirmation(brand, language="es")
+    assert "le dimos de baja" in opt_out_confirmation(brand, language="es")

@@ -3,6 +3,7 @@
 commands        /deal and /ghl (ack, then the work after the ack)
 deal_buttons    Claim, Notify buyers, Open in GHL, Pass on the deal card
 notify_buttons  Confirm / Cancel of the notification step
+optout_buttons  Opt out / Not an opt-out on a possible opt-out
 views           the add form's submission
 fallback        unknown buttons and modals (last: it matches everything)
 errors          the app's error handler
@@ -15,7 +16,15 @@ from slack_bolt import App
 
 def register_listeners(app: App) -> None:
     # Imported here: importing `bot.listeners` for one helper does not pull in every listener.
-    from bot.listeners import commands, deal_buttons, errors, fallback, notify_buttons, views
+    from bot.listeners import (
+        commands,
+        deal_buttons,
+        errors,
+        fallback,
+        notify_buttons,
+        optout_buttons,
+        views,
+    )
 
-    for group in (commands, deal_buttons, notify_buttons, views, fallback, errors):
+    for group in (commands, deal_buttons, notify_buttons, optout_buttons, views, fallback, errors):
         group.register(app)

@@ -8,12 +8,8 @@ store, the outbox and the GHL client are wired around these functions elsewhere.
 
 from matching.notify.caps import ROLLING_WINDOW, CapDecision, cap_decision
 from matching.notify.eligibility import Exclusion, eligibility, normalize_phone
-from matching.notify.keywords import (
-    InboundKind,
-    classify_inbound,
-    help_reply,
-    opt_out_confirmation,
-)
+from matching.notify.keywords import InboundKind, InboundReading, classify_inbound, read_inbound
+from matching.notify.language import Language, detect_language
 from matching.notify.policy import Action, BuyerContactInfo, Decision, decide
 from matching.notify.quiet_hours import (
     NoCommonWindowError,
@@ -29,6 +25,8 @@ from matching.notify.templates import (
     MAX_LENGTH,
     OPT_OUT_HINT,
     MessageTooLongError,
+    help_reply,
+    opt_out_confirmation,
     render_deal_sms,
     validate_template,
 )
@@ -46,6 +44,8 @@ __all__ = [
     "Decision",
     "Exclusion",
     "InboundKind",
+    "InboundReading",
+    "Language",
     "MessageTooLongError",
     "NoCommonWindowError",
     "NotifyRules",
@@ -57,6 +57,7 @@ __all__ = [
     "cap_for",
     "classify_inbound",
     "decide",
+    "detect_language",
     "eligibility",
     "help_reply",
     "is_quiet",
@@ -65,6 +66,7 @@ __all__ = [
     "normalize_phone",
     "normalize_state",
     "opt_out_confirmation",
+    "read_inbound",
     "render_deal_sms",
     "resolve_state",
     "resolve_states",

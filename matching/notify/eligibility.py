@@ -56,16 +56,24 @@ def eligibility(
     dnd_sms: bool,
     opted_out: bool,
     rules: NotifyRules = _DEFAULT_RULES,
+    paused: bool = False,
 ) -> Exclusion | None:
     """The first permanent reason not to text this buyer, most serious first; None if none.
 
-    Opt-out and DND come first because they are the buyer's own word; the missing opt-in
-    tag next (no written consent, no marketing texts under the TCPA); the phone last.
+    Opt-out and DND come first because they are the buyer's own word; then a pause (their
+    last reply may be an opt-out and waits for a person); the missing opt-in tag next (no
+    written consent, no marketing texts under the TCPA); the phone last.
     """
     if opted_out:
         return Exclusion("opted_out", "The buyer opted out of texts (replied STOP or similar).")
     if dnd_sms:
         return Exclusion("dnd_sms", "Do Not Disturb is on for SMS on this contact in GHL.")
+    if paused:
+        return Exclusion(
+            "paused",
+            "Texting is paused: the buyer's last reply may be an opt-out and waits for a "
+            "broker or admin in Slack (undecided after 24 h, it counts as an opt-out).",
+        )
     have = {tag.strip().lower() for tag in tags}
     if not have.intersection(rules.opt_in_tags):
         wanted = " or ".join(rules.opt_in_tags)

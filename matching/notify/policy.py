@@ -67,6 +67,7 @@ class BuyerContactInfo:
     dnd_sms: bool = False
     opted_out: bool = False
     timezone: str | None = None
+    paused: bool = False  # a possible opt-out waits for a person
     state: str | None = None
 
 
@@ -108,6 +109,7 @@ def decide(
         dnd_sms=buyer.dnd_sms,
         opted_out=buyer.opted_out,
         rules=rules,
+        paused=buyer.paused,
     )
     if exclusion is not None:
         return Decision(

@@ -36,6 +36,43 @@ _TO_GSM = str.maketrans(
 )
 
 
+_BRAND_MAX = 30
+
+
+def help_reply(brand: str, *, language: str = "en") -> str:
+    """The answer to HELP: who is texting, what about, and how to stop (under 160 chars), in
+    Spanish when the buyer wrote in Spanish. Only GSM-7 characters (no á, í, ó, ú), so the
+    Spanish answer is one segment too."""
+    if language == "es":
+        return (
+            f"{_short(brand)}: alertas de ofertas inmobiliarias. Frecuencia variable; pueden "
+            "aplicar tarifas de mensajes y datos. Responda STOP para cancelar."
+        )
+    return (
+        f"{_short(brand)}: real-estate deal alerts. Msg frequency varies; msg & data rates may "
+        "apply. Reply STOP to opt out."
+    )
+
+
+def opt_out_confirmation(brand: str, *, language: str = "en") -> str:
+    """The one confirmation the FCC allows after an opt-out; no marketing in it. In Spanish
+    when the buyer wrote in Spanish (GSM-7 only, as `help_reply`)."""
+    if language == "es":
+        return (
+            f"{_short(brand)}: le dimos de baja y no le enviaremos otro mensaje. "
+            "Responda START para volver a suscribirse."
+        )
+    return (
+        f"{_short(brand)}: you're unsubscribed and will get no more texts. "
+        "Reply START to resubscribe."
+    )
+
+
+def _short(brand: str) -> str:
+    name = " ".join((brand or "").split())
+    return name if len(name) <= _BRAND_MAX else name[: _BRAND_MAX - 3].rstrip() + "..."
+
+
 class MessageTooLongError(ValueError):
     """Even with every shrinkable field emptied, the text exceeds the limit (a long link)."""
 
