@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
 from bot import messages as msg
@@ -127,6 +127,15 @@ class ReplyThreads:
         Raises `ReplyThreadBusy` (another process is starting the thread) or slack_sdk's
         errors (Slack refused or did not answer): the caller retries, nothing was claimed.
         """
+        try:
+            return self._route(mls_id=mls_id, text=text, message_id=message_id)
+        except (SlackApiError, SlackClientError) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else None
+            log.warning("reply about %s not posted: Slack %s", mls_id,
+                        f"refused it ({error})" if error else "did not answer")  # fmt: skip
+            raise
+
+    def _route(self, *, mls_id: str, text: str, message_id: str | None) -> ReplyPosted:
         done = self._already_posted(message_id)
         if done is not None:
             return done
