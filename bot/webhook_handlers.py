@@ -169,7 +169,9 @@ class WebhookHandlers:
         # Each line below reports what Slack answered: a refusal raises, and the event is
         # retried from the store instead of being logged as posted.
         if self.replies is not None:
-            posted = self.replies.post(mls_id=mls_id, text=text, message_id=body.get("messageId"))
+            # GHL's message id; else the delivery's webhookId (the same on every retry of it).
+            reply_id = body.get("messageId") or body.get("webhookId")
+            posted = self.replies.post(mls_id=mls_id, text=text, message_id=reply_id)
             return f"{kind}: {posted.describe(mls_id)}"
         assert self.alerts is not None
         ts = self.alerts.post_thread_reply(mls_id, text)
