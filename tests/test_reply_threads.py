@@ -175,6 +175,25 @@ def test_a_refused_post_raises_and_records_no_thread(
     assert threads.thread_for(MLS_ID) is None
 
 
+@pytest.mark.parametrize(
+    ("env", "channel"),
+    [
+        ({}, "#deals"),
+        ({"SLACK_DEALS_CHANNEL": "C0DEALS"}, "C0DEALS"),
+        ({"SLACK_REPLIES_CHANNEL": "#buyer-replies"}, "#buyer-replies"),
+        ({"SLACK_REPLIES_CHANNEL": "  "}, "#deals"),
+    ],
+)
+def test_the_replies_channel_defaults_to_the_deals_channel(
+    env: dict[str, str], channel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.settings import Settings
+
+    for name in ("SLACK_DEALS_CHANNEL", "SLACK_REPLIES_CHANNEL"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings(_env_file=None, **env).replies_channel == channel  # type: ignore[call-arg]
+
+
 def _run(args: dict[str, Any]) -> str:
     from store.db import make_engine
 
