@@ -80,6 +80,10 @@ def type_label(event_type: str) -> str:
     return event_type if event_type in KNOWN_TYPES else "other"
 
 
+class RepliesNotWiredError(RuntimeError):
+    """This process has no Slack client, so a buyer's reply waits for one that has."""
+
+
 class DealAlertsLike(Protocol):
     """What the handlers need of the bot's `bot.alerts.DealAlerts`."""
 
@@ -164,7 +168,11 @@ class WebhookHandlers:
         if mls_id is None:
             return f"{kind}: not posted: this contact was never texted about a deal"
         if self.replies is None and self.alerts is None:
-            return f"{kind}: not posted: no Slack client in this process (SLACK_BOT_TOKEN)"
+            # Never "processed" unposted: another process with Slack (or this one restarted
+            # with SLACK_BOT_TOKEN) takes the event on a retry.
+            log.warning("reply about %s not posted: no Slack client in this process "
+                        "(SLACK_BOT_TOKEN); the event is retried", mls_id)  # fmt: skip
+            raise RepliesNotWiredError(mls_id)
         text = self._reply_text(outcome, body, contact_id=contact_id, mls_id=mls_id)
         # Each line below reports what Slack answered: a refusal raises, and the event is
         # retried from the store instead of being logged as posted.

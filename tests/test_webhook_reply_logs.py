@@ -105,3 +105,25 @@ def test_a_slack_refusal_is_retried_and_never_logged_as_posted(notify_world, sla
     (start,) = slack_fake.messages("C0DEALS")
     (posted,) = slack_fake.replies("C0DEALS", start.ts)
     assert posted.text.endswith("“interested”")
+
+
+def test_a_process_without_slack_leaves_the_reply_for_one_that_has_it(
+    notify_world, slack_fake, caplog
+):
+    world = notify_world
+    buyer = world.add_buyer()
+    texted(world, buyer)
+    event_id = reply(world, buyer, "call me")
+    no_slack = handlers(world, slack_fake, channel="C0DEALS")
+    no_slack.alerts = no_slack.replies = None  # `dealfinder worker` without SLACK_BOT_TOKEN
+    with caplog.at_level(logging.INFO):
+        report = process_webhook_events(engine=world.engine, handlers=no_slack, now=world.clock.now)
+    assert report.retrying == 1 and "no Slack client in this process" in caplog.text
+    assert "posted to" not in caplog.text
+    assert status(world, event_id) != WebhookEventStatus.PROCESSED
+    world.at("2027-01-15 15:10")  # past the lease: the bot's process takes it
+    with_slack = handlers(world, slack_fake, channel="C0DEALS")
+    assert process_webhook_events(engine=world.engine, handlers=with_slack,
+                                  now=world.clock.now).processed == 1  # fmt: skip
+    (start,) = slack_fake.messages("C0DEALS")
+    assert len(slack_fake.replies("C0DEALS", start.ts)) == 1
