@@ -128,7 +128,7 @@ class WebhookHandlers:
         self.inbound, self.dnd_update = inbound, dnd_update
         self.task_completed, self.alerts = task_completed, alerts
         # Replies about deals without a card go to a replies thread (`bot.reply_threads`);
-        # without it only card threads are reachable, and the log says when one is not.
+        # without it only card threads are reachable, and other replies wait for a retry.
         self.replies = replies
         self.clock = clock
         self._field_ids: tuple[float, dict[str, str]] | None = None
@@ -184,7 +184,9 @@ class WebhookHandlers:
         assert self.alerts is not None
         ts = self.alerts.post_thread_reply(mls_id, text)
         if ts is None:
-            return f"{kind}: not posted: {mls_id} has no card and no replies channel is wired"
+            log.warning("reply about %s not posted: the deal has no card and no replies "
+                        "channel is wired here; the event is retried", mls_id)  # fmt: skip
+            raise RepliesNotWiredError(mls_id)
         return f"{kind}: posted to the card thread of {mls_id} (ts {ts})"
 
     def _reply_text(
