@@ -310,3 +310,14 @@ def test_territory_buyers_are_texted_on_their_own_clock(
     else:
         assert decision.action is Action.DEFER, decision.reason
         assert decision.send_at == datetime.fromisoformat(send_at_utc).replace(tzinfo=UTC)
+
+
+def test_a_far_offset_leaves_only_the_hours_both_clocks_allow() -> None:
+    # "UTC+10" on a New York phone: 11:00 EDT is 01:00 on the declared clock. Both windows
+    # (13 h each) always share some hours; here 18:00-21:00 EDT, i.e. 08:00-11:00 UTC+10.
+    decision = decide_now("2026-07-15 15:00", timezone="UTC+10", phone=NEW_YORK)
+    assert decision.action is Action.DEFER, decision.reason
+    assert decision.send_at == datetime(2026, 7, 15, 22, 0, tzinfo=UTC)  # 18:00 EDT
+    assert "America/New_York and Etc/GMT-10" in decision.reason
+    late = decide_now("2026-07-16 01:00", timezone="UTC+10", phone=NEW_YORK)  # 21:00 EDT
+    assert late.action is Action.DEFER and late.send_at == datetime(2026, 7, 16, 22, 0, tzinfo=UTC)
