@@ -127,3 +127,25 @@ def test_a_process_without_slack_leaves_the_reply_for_one_that_has_it(
                                   now=world.clock.now).processed == 1  # fmt: skip
     (start,) = slack_fake.messages("C0DEALS")
     assert len(slack_fake.replies("C0DEALS", start.ts)) == 1
+
+
+def test_a_reply_to_a_text_whose_ghl_answer_was_lost_still_reaches_the_deal(
+    notify_world, slack_fake, caplog
+):
+    """GHL sent the text but its answer was lost (the item waits to be checked): the buyer's
+    reply is the proof it arrived, and it goes to that deal's thread."""
+    world = notify_world
+    buyer = world.add_buyer()
+    now = world.at("2027-01-15 15:00")
+    world.notify(world.facts("MLS7"), [buyer], now=now)
+    world.emulator.queue_fault("POST", "/conversations/messages", "drop_after_commit")
+    (outcome,) = world.deliver(now).outcomes
+    assert outcome.detail.startswith("outcome_unknown: ") and len(world.texts(buyer)) == 1
+    reply(world, buyer, "yes please")
+    with caplog.at_level(logging.INFO):
+        report = process_webhook_events(
+            engine=world.engine, handlers=handlers(world, slack_fake, channel="C0DEALS"),
+            now=world.clock.now,
+        )  # fmt: skip
+    assert report.processed == 1
+    assert "other: posted to a new replies thread of MLS7 in C0DEALS" in caplog.text
