@@ -154,6 +154,7 @@ def build_ops(
         dnd_update=lambda payload, now: handle_dnd_update(engine=engine, payload=payload, now=now),
         task_completed=task_completed,
         alerts=alerts,
+        replies=reply_threads_for(alerts, channel=settings.replies_channel),
     )
     post_ops = slack_poster(slack_client, settings.ops_channel) if slack_client else log_poster
     context = OpsContext(
@@ -190,6 +191,20 @@ def build_ops(
         metrics=metrics,
         readiness=readiness,
     )
+
+
+def reply_threads_for(alerts: Any, *, channel: str) -> Any:
+    """`bot.reply_threads.ReplyThreads` beside the bot's `DealAlerts` (same Slack client,
+    store and deal cards); None without one (no Slack client in this process)."""
+    from bot.alerts import DealAlerts
+    from bot.reply_threads import ReplyThreads
+
+    if not isinstance(alerts, DealAlerts):
+        return None
+    return ReplyThreads(
+        client=alerts.client, engine=alerts.engine, channel=channel, cards=alerts.cards,
+        card_message=alerts.message_for, clock=alerts.clock,
+    )  # fmt: skip
 
 
 _for_bot: dict[int, Ops] = {}

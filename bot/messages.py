@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from bot.escape import escape, one_line
 
@@ -135,6 +136,23 @@ def unknown_action() -> str:
 def deal_title(address: str, city: str | None, state: str | None, zip_code: str | None) -> str:
     place = ", ".join(p for p in (address, city, " ".join(filter(None, (state, zip_code)))) if p)
     return f"*{one_line(place, 250)}*"
+
+
+def replies_thread_summary(card: Any, mls_id: str) -> str:
+    """The first message of a deal's replies thread (a `services.desk.DealCard` or None)."""
+    if card is None:
+        return f":speech_balloon: Buyer replies about deal `{one_line(mls_id, 60)}`"
+    parts = [
+        deal_title(card.address or card.mls_id, card.city, card.state, card.zip),
+        money(card.price),
+        f"deal score {card.score if card.score is not None else '—'}",
+    ]
+    if card.opportunity_url:
+        parts.append(f"<{escape(card.opportunity_url)}|Open in GHL>")
+    return (
+        f":speech_balloon: Buyer replies about {' · '.join(parts)}\n"
+        f"Replies from buyers texted about `{one_line(mls_id, 60)}` land in this thread."
+    )
 
 
 def score_line(score: int | None, hot: bool) -> str:

@@ -108,6 +108,15 @@ class Settings(BaseSettings):
     # -- Slack channels --------------------------------------------------------------------
     deals_channel: str = Field(default="#deals", validation_alias="SLACK_DEALS_CHANNEL")
     ops_channel: str = Field(default="#ops-alerts", validation_alias="SLACK_OPS_CHANNEL")
+    # Buyers' replies about deals without a hot-deal card start a thread here (one per deal).
+    replies_channel_setting: str | None = Field(
+        default=None, validation_alias="SLACK_REPLIES_CHANNEL"
+    )
+
+    @property
+    def replies_channel(self) -> str:
+        """Where replies threads go: SLACK_REPLIES_CHANNEL, else the deals channel."""
+        return (self.replies_channel_setting or "").strip() or self.deals_channel
 
     # -- GHL webhooks ----------------------------------------------------------------------
     webhook_public_key: str | None = Field(default=None, validation_alias="GHL_WEBHOOK_PUBLIC_KEY")

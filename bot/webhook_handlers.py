@@ -1,7 +1,8 @@
 """What each stored GHL webhook does, by its `type` (formats: ghl-api/webhooks/*.md).
 
 - InboundMessage: opt-out / HELP through the notifier (`services.optout`); any other reply
-  from a texted buyer goes to that deal's Slack thread with the buyer's name and match score.
+  from a texted buyer goes to Slack with the buyer's name and match score: the deal's card
+  thread, else the deal's replies thread (`bot.reply_threads`).
 - ContactDndUpdate: the notifier's DND handling (SMS DND on = opted out here).
 - ContactTagUpdate, ContactUpdate: that buyer is read again from GHL into the buyer cache.
 - OpportunityStageUpdate / StatusUpdate / AssignedToUpdate: the opportunity is read from GHL
@@ -79,12 +80,26 @@ def type_label(event_type: str) -> str:
     return event_type if event_type in KNOWN_TYPES else "other"
 
 
+class RepliesNotWiredError(RuntimeError):
+    """This process has no Slack client, so a buyer's reply waits for one that has."""
+
+
 class DealAlertsLike(Protocol):
     """What the handlers need of the bot's `bot.alerts.DealAlerts`."""
 
     def refresh(self, mls_id: str) -> object: ...
 
-    def post_thread_reply(self, mls_id: str, text: str) -> object: ...
+    def post_thread_reply(self, mls_id: str, text: str) -> str | None: ...
+
+
+class ReplyPostedLike(Protocol):
+    def describe(self, mls_id: str) -> str: ...
+
+
+class ReplyRouterLike(Protocol):
+    """What the handlers need of `bot.reply_threads.ReplyThreads`."""
+
+    def post(self, *, mls_id: str, text: str, message_id: str | None = None) -> ReplyPostedLike: ...
 
 
 InboundHandler = Callable[[dict[str, Any], datetime], Any]  # -> services.optout.InboundOutcome
@@ -105,12 +120,16 @@ class WebhookHandlers:
         dnd_update: DndHandler | None = None,
         task_completed: TaskHandler | None = None,
         alerts: DealAlertsLike | None = None,
+        replies: ReplyRouterLike | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine, self.client, self.config = engine, client, config
         self.location_id = client.location_id
         self.inbound, self.dnd_update = inbound, dnd_update
         self.task_completed, self.alerts = task_completed, alerts
+        # Replies about deals without a card go to a replies thread (`bot.reply_threads`);
+        # without it only card threads are reachable, and other replies wait for a retry.
+        self.replies = replies
         self.clock = clock
         self._field_ids: tuple[float, dict[str, str]] | None = None
 
@@ -144,20 +163,43 @@ class WebhookHandlers:
             return str(kind)
         contact_id = getattr(outcome, "contact_id", None) or body.get("contactId")
         if not contact_id:
-            return f"{kind}: no contact"
+            return f"{kind}: no contact; not posted"
         mls_id = getattr(outcome, "mls_id", None) or self._last_texted_deal(contact_id)
-        if mls_id is None or self.alerts is None:
-            return f"{kind}: no deal thread for this contact"
+        if mls_id is None:
+            return f"{kind}: not posted: this contact was never texted about a deal"
+        if self.replies is None and self.alerts is None:
+            # Never "processed" unposted: another process with Slack (or this one restarted
+            # with SLACK_BOT_TOKEN) takes the event on a retry.
+            log.warning("reply about %s not posted: no Slack client in this process "
+                        "(SLACK_BOT_TOKEN); the event is retried", mls_id)  # fmt: skip
+            raise RepliesNotWiredError(mls_id)
+        text = self._reply_text(outcome, body, contact_id=contact_id, mls_id=mls_id)
+        # Each line below reports what Slack answered: a refusal raises, and the event is
+        # retried from the store instead of being logged as posted.
+        if self.replies is not None:
+            # GHL's message id; else the delivery's webhookId (the same on every retry of it).
+            reply_id = body.get("messageId") or body.get("webhookId")
+            posted = self.replies.post(mls_id=mls_id, text=text, message_id=reply_id)
+            return f"{kind}: {posted.describe(mls_id)}"
+        assert self.alerts is not None
+        ts = self.alerts.post_thread_reply(mls_id, text)
+        if ts is None:
+            log.warning("reply about %s not posted: the deal has no card and no replies "
+                        "channel is wired here; the event is retried", mls_id)  # fmt: skip
+            raise RepliesNotWiredError(mls_id)
+        return f"{kind}: posted to the card thread of {mls_id} (ts {ts})"
+
+    def _reply_text(
+        self, outcome: Any, body: dict[str, Any], *, contact_id: str, mls_id: str
+    ) -> str:
+        """The Slack line for a reply, plain text (the poster escapes `&`, `<`, `>`)."""
         name = getattr(outcome, "contact_name", None) or self._buyer_name(contact_id) or "A buyer"
         score = self._score(contact_id, mls_id)
         message = getattr(outcome, "body", None) or body.get("body")
-        # Plain text: `DealAlerts.post_thread_reply` escapes it for Slack (`&`, `<`, `>`).
-        text = (
+        return (
             f":speech_balloon: Reply from *{_fold(name, 80)}*"
             f"{f' (match score {score})' if score is not None else ''}: “{_fold(message, 1500)}”"
         )
-        self.alerts.post_thread_reply(mls_id, text)
-        return f"{kind}: posted to the thread of {mls_id}"
 
     def _dnd(self, body: dict[str, Any], now: datetime) -> str:
         if self.dnd_update is None:

@@ -119,6 +119,7 @@ def broker_verdict(ctx: DeliveryContext, item: OutboxItem, *, opted_out: bool) -
         phone=payload.get("phone"),
         location_timezone=payload.get("location_timezone") or ctx.location_timezone,
         default=ctx.rules.default_timezone,
+        contact_state=payload.get("state"),
     )
     window = window_for(state=payload.get("state"), rules=ctx.rules)
     if not is_quiet(at=ctx.now, zone=zone, window=window):

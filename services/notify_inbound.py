@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
 from services.notify_common import KIND_FOLLOWUP, KIND_SMS, PURPOSE_MATCH
@@ -53,21 +53,25 @@ def reply_state(*, engine: Engine, item_id: int | None, created: bool) -> str:
 
 
 def last_deal(session: Session, contact_id: str) -> str | None:
-    """The property of the newest deal text sent to this contact (the thread a reply is for)."""
+    """The property of the newest deal text sent to this contact (the thread a reply is for).
+
+    Falls back to the newest deal text that was *tried* (its GHL answer lost, or refused
+    after an attempt): the reply shows the buyer got something, and a reply must reach people.
+    """
     items = session.exec(
         select(OutboxItem)
         .where(
             OutboxItem.contact_id == contact_id,
             OutboxItem.kind == KIND_SMS,
-            OutboxItem.status == OutboxStatus.SENT,
+            or_(OutboxItem.status == OutboxStatus.SENT, col(OutboxItem.attempts) > 0),
         )
         .order_by(col(OutboxItem.updated_at).desc(), col(OutboxItem.id).desc())
-        .limit(5)
+        .limit(20)
     ).all()
-    for item in items:
-        if item.payload.get("purpose", PURPOSE_MATCH) == PURPOSE_MATCH:
-            return item.payload.get("mls_id")
-    return None
+    deals = [item for item in items if item.payload.get("purpose", PURPOSE_MATCH) == PURPOSE_MATCH]
+    sent = [item for item in deals if item.status == OutboxStatus.SENT]
+    chosen = (sent or deals or [None])[0]
+    return chosen.payload.get("mls_id") if chosen is not None else None
 
 
 def buyer_name(buyer: Buyer | None) -> str | None:

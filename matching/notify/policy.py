@@ -128,6 +128,7 @@ def decide(
         phone=phone,
         location_timezone=location_timezone,
         default=rules.default_timezone,
+        contact_state=buyer.state,
     )
     states = resolve_states(contact_state=buyer.state, phone=phone)
     verdict = partial(Decision, zone=zone, states=states, phone_e164=phone)
@@ -217,7 +218,12 @@ def _local(moment: datetime, zone: ResolvedZone, *, dated: bool = False) -> str:
 def _zone_label(zone: ResolvedZone) -> str:
     if not zone.also:
         return zone.zone.key
-    return " and ".join(one.key for one in zone.zones) + " (the area code spans each; all apply)"
+    names = " and ".join(one.key for one in zone.zones)
+    source = {"phone": "area code", "state": "state"}.get(zone.source, zone.source)
+    if zone.declared is not None:
+        # A fixed offset has no DST: alone it would allow 21:00-22:00 EDT all summer.
+        return f"{names} (the contact's zone is a fixed offset, so the {source}'s applies too)"
+    return f"{names} (the {source} spans each; all apply)"
 
 
 def _window_label(window: AllowedWindow, states: tuple[str, ...], rules: NotifyRules) -> str:

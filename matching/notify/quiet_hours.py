@@ -13,7 +13,7 @@ DST change neither skips nor repeats a send.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from matching.notify.rules import AllowedWindow, NotifyRules
@@ -90,12 +90,36 @@ def _next_start(at: datetime, zone: ZoneInfo, window: AllowedWindow) -> datetime
     local_day = at.astimezone(zone).date()
     for offset in range(_DAYS_AHEAD):
         day = local_day + timedelta(days=offset)
-        # fold=0 takes the first of a repeated wall time (no double window in a fall-back
-        # hour); for a start inside a spring-forward gap it lands just after the gap.
-        start = datetime.combine(day, window.start, tzinfo=zone).astimezone(UTC)
+        start = local_moment(day=day, wall=window.start, zone=zone)
         if start >= at and not _quiet_in(start, zone, window):
             return start
     raise NoCommonWindowError(f"no window start found in {zone.key} after {at.isoformat()}")
+
+
+def local_moment(*, day: date, wall: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall time: the first of a repeated one (fall-back hour, so
+    no window opens twice), and for one inside a spring-forward gap the first valid moment at
+    or after it (02:30 on a day that jumps 02:00 -> 03:00 is 03:00, not 03:30).
+
+        local_moment(day=date(2026, 3, 8), wall=time(2, 30), zone=ZoneInfo("America/New_York"))
+        # 2026-03-08 07:00 UTC (03:00 EDT)
+    """
+    naive = datetime.combine(day, wall)
+    early = naive.replace(tzinfo=zone).astimezone(UTC)
+    if early.astimezone(zone).replace(tzinfo=None) == naive:
+        return early
+    # In a gap zoneinfo reads fold=0 with the offset before the change (past the gap by its
+    # length) and fold=1 with the offset after (before the gap); the change lies between.
+    before = int(naive.replace(tzinfo=zone, fold=1).astimezone(UTC).timestamp())
+    after = int(early.timestamp())
+    offset_after = early.astimezone(zone).utcoffset()
+    while after - before > 1:
+        middle = (before + after) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == offset_after:
+            after = middle
+        else:
+            before = middle
+    return datetime.fromtimestamp(after, UTC)
 
 
 def _codes(states: Iterable[str] | str | None) -> set[str]:

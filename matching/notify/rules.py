@@ -73,7 +73,9 @@ class NotifyRules(BaseModel):
     daily_cap: int = Field(default=3, ge=0)
     cap_window_hours: float = Field(default=24, gt=0)
     opt_in_tags: tuple[str, ...] = ("sms_opt_in",)
-    sms_regions: tuple[str, ...] = ("US",)
+    # The US and its inhabited territories (phonenumbers gives each its own region code);
+    # the territories keep their own zones (`states.TERRITORY_ZONES`) and no DST.
+    sms_regions: tuple[str, ...] = ("US", "PR", "GU", "VI", "MP", "AS")
     states: dict[str, StateRule] = Field(default_factory=dict)
     sms_template: str | None = None
 

@@ -37,8 +37,42 @@ STATE_CODES: dict[str, str] = {
 KNOWN_CODES: frozenset[str] = frozenset(STATE_CODES.values())
 
 # phonenumbers files these NANP territories under their own region codes, which are also
-# their USPS codes.
-_TERRITORY_REGIONS = frozenset({"PR", "GU", "VI", "AS", "MP"})
+# their USPS codes. Each has one zone and none observes DST; they are textable by default.
+TERRITORY_ZONES: dict[str, str] = {
+    "PR": "America/Puerto_Rico",
+    "GU": "Pacific/Guam",
+    "VI": "America/St_Thomas",
+    "MP": "Pacific/Saipan",
+    "AS": "Pacific/Pago_Pago",
+}
+_TERRITORY_REGIONS = frozenset(TERRITORY_ZONES)
+
+# The IANA zones in use in each state, eastern-most first: what a state alone says about a
+# buyer's clock. States split between zones list each (all apply, as for a split area code).
+STATE_ZONES: dict[str, tuple[str, ...]] = {
+    "AL": ("America/Chicago",), "AK": ("America/Anchorage", "America/Adak"),
+    "AZ": ("America/Denver", "America/Phoenix"),  # the Navajo Nation keeps DST
+    "AR": ("America/Chicago",), "CA": ("America/Los_Angeles",), "CO": ("America/Denver",),
+    "CT": ("America/New_York",), "DE": ("America/New_York",), "DC": ("America/New_York",),
+    "FL": ("America/New_York", "America/Chicago"), "GA": ("America/New_York",),
+    "HI": ("Pacific/Honolulu",), "ID": ("America/Boise", "America/Los_Angeles"),
+    "IL": ("America/Chicago",), "IN": ("America/Indiana/Indianapolis", "America/Chicago"),
+    "IA": ("America/Chicago",), "KS": ("America/Chicago", "America/Denver"),
+    "KY": ("America/New_York", "America/Chicago"), "LA": ("America/Chicago",),
+    "ME": ("America/New_York",), "MD": ("America/New_York",), "MA": ("America/New_York",),
+    "MI": ("America/Detroit", "America/Menominee"), "MN": ("America/Chicago",),
+    "MS": ("America/Chicago",), "MO": ("America/Chicago",), "MT": ("America/Denver",),
+    "NE": ("America/Chicago", "America/Denver"), "NV": ("America/Los_Angeles",),
+    "NH": ("America/New_York",), "NJ": ("America/New_York",), "NM": ("America/Denver",),
+    "NY": ("America/New_York",), "NC": ("America/New_York",),
+    "ND": ("America/Chicago", "America/Denver"), "OH": ("America/New_York",),
+    "OK": ("America/Chicago",), "OR": ("America/Los_Angeles", "America/Boise"),
+    "PA": ("America/New_York",), "RI": ("America/New_York",), "SC": ("America/New_York",),
+    "SD": ("America/Chicago", "America/Denver"), "TN": ("America/New_York", "America/Chicago"),
+    "TX": ("America/Chicago", "America/Denver"), "UT": ("America/Denver",),
+    "VT": ("America/New_York",), "VA": ("America/New_York",), "WA": ("America/Los_Angeles",),
+    "WV": ("America/New_York",), "WI": ("America/Chicago",), "WY": ("America/Denver",),
+} | {code: (zone,) for code, zone in TERRITORY_ZONES.items()}  # fmt: skip
 
 # The geocoder describes US numbers either by state ("Florida") or by city ("Tampa, FL").
 _CITY_STATE = re.compile(r",\s*([A-Z]{2})$")

@@ -1,8 +1,15 @@
 """Which time zone's clock decides a buyer's quiet hours.
 
-Order of trust: the contact's own `timezone` field in GHL, then the zone of the phone's area
-code, then the GHL location's zone, then the configured default. Bad names are skipped,
-never raised, because they come from CRM data typed by people.
+Order of trust: the contact's own `timezone` field in GHL when it names a place, then the
+zone of the phone's area code, then the zones of the contact's state, then the GHL location's
+zone, then the configured default. Bad names are skipped, never raised, because they come
+from CRM data typed by people.
+
+A contact zone that is an abbreviation or a fixed offset ("EST", "PST", "Etc/GMT+5",
+"UTC-05:00", "GMT-5") is never trusted alone: it has no DST, so a New York buyer marked "EST"
+would be texted until 22:00 EDT all summer. Such a zone is *added* to the zones judged from the
+phone (or state, location, default), and the send must be allowed in all of them: the
+stricter reading wins at both ends of the window.
 
 Some area codes span two zones (208 Idaho: Boise and Los_Angeles; 907 Alaska: Anchorage and
 Adak). No single zone is safe there: 08:00 in Boise is 07:00 in Los Angeles, and 21:00 in
@@ -18,6 +25,7 @@ the one named in messages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +36,9 @@ from zoneinfo import ZoneInfo, available_timezones
 import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
-ZoneSource = Literal["contact", "phone", "location", "default"]
+from matching.notify.states import STATE_ZONES, TERRITORY_ZONES, normalize_state
+
+ZoneSource = Literal["contact", "phone", "state", "location", "default"]
 
 # Used only when even the configured default is not a valid name.
 FALLBACK_ZONE = "America/New_York"
@@ -43,6 +53,25 @@ _NOT_PLACES = frozenset({"localtime", "factory", "posixrules"})
 MAX_PHONE_ZONE_SPREAD = timedelta(hours=3)
 _SAMPLE_DAYS = (datetime(2025, 1, 15, 12), datetime(2025, 7, 15, 12))
 
+# tz database keys that name an offset or an abbreviation, not a place: fixed offsets ("EST",
+# "Etc/GMT+5", "UTC") or POSIX-style rules ("EST5EDT"). Valid, but they say nothing about
+# where the buyer is.
+_NOT_PLACE_KEYS = frozenset(
+    {
+        "est", "mst", "hst", "est5edt", "cst6cdt", "mst7mdt", "pst8pdt", "wet", "cet", "met",
+        "eet", "utc", "uct", "gmt", "gmt0", "gmt+0", "gmt-0", "greenwich", "universal", "zulu",
+    }
+)  # fmt: skip
+# Abbreviations outside the tz database, read as North American senders mean them (hours
+# from UTC). "CST" is China Standard Time elsewhere; only US numbers are texted by default.
+_ABBREVIATION_HOURS: dict[str, int] = {
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "AKST": -9, "AKDT": -8, "HST": -10, "HDT": -9, "AST": -4, "ADT": -3, "CHST": 10,
+    "SST": -11, "UT": 0, "Z": 0,
+}  # fmt: skip
+# "UTC-05:00", "GMT-5", "UTC+0530", "-05:00": a sign, hours and optional minutes.
+_OFFSET = re.compile(r"^(?:UTC|GMT|UT)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
 
 @dataclass(frozen=True)
 class ResolvedZone:
@@ -51,6 +80,9 @@ class ResolvedZone:
     zone: ZoneInfo
     source: ZoneSource
     also: tuple[ZoneInfo, ...] = ()
+    # The contact's own zone when it is a fixed offset or abbreviation: one of `also`, kept
+    # so messages can say why a second clock applies.
+    declared: ZoneInfo | None = None
 
     @property
     def zones(self) -> tuple[ZoneInfo, ...]:
@@ -90,6 +122,39 @@ def zone_or_none(name: str | None) -> ZoneInfo | None:
     return ZoneInfo(key) if key else None
 
 
+def is_place(zone: ZoneInfo) -> bool:
+    """Whether a valid zone names a place with its own DST rules (America/Chicago), rather
+    than an offset or abbreviation (EST, Etc/GMT+5, UTC, EST5EDT) that cannot be trusted alone."""
+    key = zone.key.casefold()
+    return key not in _NOT_PLACE_KEYS and not key.startswith("etc/")
+
+
+def fixed_zone_or_none(name: str | None) -> ZoneInfo | None:
+    """The fixed-offset zone an abbreviation or offset stands for ("PST", "UTC-05:00"), or None.
+
+    Only whole hours have a tz database zone (Etc/GMT+5 is UTC-5: the sign is POSIX's);
+    half-hour offsets give None and the buyer is judged by phone, state or location alone.
+    """
+    if not name or not isinstance(name, str):
+        return None
+    text = name.strip()
+    hours = _ABBREVIATION_HOURS.get(text.upper())
+    if hours is None:
+        match = _OFFSET.match(text)
+        if match is None or (match.group(3) or "00") != "00":
+            return None
+        hours = int(match.group(2)) * (-1 if match.group(1) == "-" else 1)
+    if not -12 <= hours <= 14:
+        return None
+    return ZoneInfo("Etc/GMT" if hours == 0 else f"Etc/GMT{-hours:+d}")
+
+
+def zones_for_state(state: str | None) -> tuple[ZoneInfo, ...]:
+    """The zones in use in a US state or territory (a code or a name); empty if unknown."""
+    code = normalize_state(state)
+    return tuple(ZoneInfo(name) for name in STATE_ZONES.get(code or "", ()))
+
+
 def zones_for_phone(phone: str | None) -> tuple[ZoneInfo, ...]:
     """The zones of a phone number's area code, eastern-most first; empty if unknown."""
     if not phone:
@@ -100,6 +165,10 @@ def zones_for_phone(phone: str | None) -> tuple[ZoneInfo, ...]:
         return ()
     if not phonenumbers.is_valid_number(number):
         return ()
+    territory = TERRITORY_ZONES.get(phonenumbers.region_code_for_number(number) or "")
+    if territory is not None:
+        # phonenumbers lists every NANP zone for American Samoa's mobiles; a territory has one.
+        return (ZoneInfo(territory),)
     found = (zone_or_none(name) for name in phone_timezone.time_zones_for_number(number))
     zones = [zone for zone in found if zone is not None]
     if not zones:
@@ -117,14 +186,34 @@ def resolve_timezone(
     phone: str | None,
     location_timezone: str | None,
     default: str,
+    contact_state: str | None = None,
 ) -> ResolvedZone:
-    """The buyer's zone(s): contact field, else phone area code, else location, else default."""
+    """The buyer's zone(s): a contact zone naming a place, else the phone's area code, else the
+    contact's state, else location, else default; a fixed-offset contact zone is added to them.
+
+        resolve_timezone(contact_timezone="EST", phone="+1 212 555 0101", ...).zones
+        # (America/New_York, EST): allowed only when allowed on both clocks
+    """
     contact_zone = zone_or_none(contact_timezone)
-    if contact_zone is not None:
+    if contact_zone is not None and is_place(contact_zone):
         return ResolvedZone(contact_zone, "contact")
+    judged = _judged(phone, contact_state, location_timezone, default)
+    declared = contact_zone or fixed_zone_or_none(contact_timezone)
+    if declared is None:
+        return judged
+    return ResolvedZone(judged.zone, judged.source, (*judged.also, declared), declared=declared)
+
+
+def _judged(
+    phone: str | None, state: str | None, location_timezone: str | None, default: str
+) -> ResolvedZone:
+    """The zone(s) from everything but the contact's own zone field."""
     phone_zones = zones_for_phone(phone)
     if phone_zones:
         return ResolvedZone(phone_zones[0], "phone", phone_zones[1:])
+    state_zones = zones_for_state(state)
+    if state_zones:
+        return ResolvedZone(state_zones[0], "state", state_zones[1:])
     location_zone = zone_or_none(location_timezone)
     if location_zone is not None:
         return ResolvedZone(location_zone, "location")
