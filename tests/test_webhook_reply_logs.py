@@ -87,7 +87,7 @@ def test_a_slack_refusal_is_retried_and_never_logged_as_posted(notify_world, sla
     event_id = reply(world, buyer, "interested")
     slack_fake.expect_rejection("not_in_channel", method="chat.postMessage")
     refused = handlers(world, slack_fake, channel="C0GENERAL")  # the bot is not a member
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="dealfinder"):
         report = process_webhook_events(engine=world.engine, handlers=refused, now=world.clock.now)
     assert report.retrying == 1 and report.processed == 0
     assert "reply about MLS1 not posted: Slack refused it (not_in_channel)" in caplog.text
@@ -116,7 +116,7 @@ def test_a_process_without_slack_leaves_the_reply_for_one_that_has_it(
     event_id = reply(world, buyer, "call me")
     no_slack = handlers(world, slack_fake, channel="C0DEALS")
     no_slack.alerts = no_slack.replies = None  # `dealfinder worker` without SLACK_BOT_TOKEN
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="dealfinder"):
         report = process_webhook_events(engine=world.engine, handlers=no_slack, now=world.clock.now)
     assert report.retrying == 1 and "no Slack client in this process" in caplog.text
     assert "posted to" not in caplog.text
@@ -142,7 +142,7 @@ def test_a_reply_to_a_text_whose_ghl_answer_was_lost_still_reaches_the_deal(
     (outcome,) = world.deliver(now).outcomes
     assert outcome.detail.startswith("outcome_unknown: ") and len(world.texts(buyer)) == 1
     reply(world, buyer, "yes please")
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="dealfinder"):
         report = process_webhook_events(
             engine=world.engine, handlers=handlers(world, slack_fake, channel="C0DEALS"),
             now=world.clock.now,
