@@ -18,10 +18,15 @@ from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, col, select
 
 from store.db import dialect_insert
-from store.models import WebhookEvent, WebhookEventStatus, WebhookSeen
+from store.models import SyncState, WebhookEvent, WebhookEventStatus, WebhookSeen
+from store.state import get_sync_state, set_sync_state
 from store.types import utcnow
 
 _ERROR_LIMIT = 2000
+# The event paths that deliver GHL events (README "Events from GHL"); polling runs while
+# none of them has delivered recently.
+EVENT_PATHS = ("webhook", "workflow")
+DELIVERIES_KEY = "events:last_delivery"
 
 
 def remember_webhook_id(*, session: Session, webhook_id: str, now: datetime) -> bool:
@@ -136,3 +141,63 @@ def mark_webhook_failed(
     status = WebhookEventStatus.RECEIVED if retry else WebhookEventStatus.FAILED
     values = {"status": status, "last_error": error[:_ERROR_LIMIT]}
     return _finish(session=session, event_id=event_id, values=values)
+
+
+def message_key(message_id: str) -> str:
+    """The dedupe key of one GHL message, shared by every path that can bring it (signed
+    webhook, workflow webhook, polling), so a message is handled once whichever comes first."""
+    return f"msg:{message_id}"
+
+
+def accept_event(
+    *,
+    session: Session,
+    event_type: str,
+    payload: dict[str, Any],
+    dedupe_keys: list[str],
+    now: datetime,
+    handled: bool = True,
+) -> tuple[str, WebhookEvent | None]:
+    """Store one event from any path unless one of its keys was seen: ("accepted", event),
+    ("duplicate", None) or ("ignored", None) for a type nothing handles.
+
+    All keys are claimed in the caller's transaction: if the event cannot be stored, none of
+    them stays claimed, so the retry is not mistaken for a replay. The first key is the
+    event's own id (a webhookId, a derived workflow id), stored on the event.
+    """
+    first = True
+    for key in dedupe_keys:
+        first = remember_webhook_id(session=session, webhook_id=key, now=now) and first
+    if not first:
+        return "duplicate", None
+    if not handled:
+        return "ignored", None
+    event = record_webhook_event(
+        session=session, event_type=event_type, payload=payload, webhook_id=dedupe_keys[0], now=now
+    )
+    return "accepted", event
+
+
+def note_delivery(*, session: Session, path: str, now: datetime) -> None:
+    """Remember that an event path (webhook, workflow) delivered an event at ``now``.
+
+    One small row, rewritten at most once a minute per path (a burst of webhooks does not
+    queue on it); polling reads it to know whether it is needed.
+    """
+    state = get_sync_state(session=session, key=DELIVERIES_KEY)
+    value = dict(state.value) if state is not None else {}
+    last = value.get(path)
+    if isinstance(last, str) and now - datetime.fromisoformat(last) < timedelta(minutes=1):
+        return
+    value[path] = now.isoformat()
+    set_sync_state(session=session, key=DELIVERIES_KEY, value=value, now=now)
+
+
+def last_deliveries(*, session: Session) -> dict[str, datetime]:
+    """When each event path last delivered (paths that never did are absent)."""
+    state: SyncState | None = get_sync_state(session=session, key=DELIVERIES_KEY)
+    found: dict[str, datetime] = {}
+    for path, stamp in (state.value if state is not None else {}).items():
+        if isinstance(stamp, str):
+            found[path] = datetime.fromisoformat(stamp)
+    return found
