@@ -146,9 +146,7 @@ def webhook_key() -> None:
     settings = settings_from_env()
     from cryptography.hazmat.primitives import serialization
 
-    from bot.webhook_verify import WebhookKeyError, load_ed25519_key
-
-    from bot.webhook_verify import GHL_ED25519_KEY
+    from bot.webhook_verify import GHL_ED25519_KEY, WebhookKeyError, load_ed25519_key
 
     try:
         key = load_ed25519_key(settings.webhook_public_key or GHL_ED25519_KEY)

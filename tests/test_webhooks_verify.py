@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -40,7 +40,7 @@ def test_the_default_ed25519_key_is_ghls_published_one_and_the_setting_overrides
     published = "MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg="
     if readme.exists():  # the shared facts file, where the key is quoted from GHL's guide
         assert published in readme.read_text(encoding="utf-8")
-    assert GHL_ED25519_KEY == published
+    assert published == GHL_ED25519_KEY
     default = SignatureVerifier.from_settings(public_key=None, legacy_rsa=False)
     raw = default.ed25519_key.public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
