@@ -7,6 +7,7 @@
 | webhook_events | 5 s                         | stored GHL webhooks are handled             |
 | buyer_refresh  | BUYER_CACHE_MINUTES (60)    | incremental buyer sync from GHL             |
 | webhook_prune  | 1 h                         | forget webhook ids older than a day         |
+| ghl_event_poll | 1 min                       | `bot.polling`: events read from GHL when idle |
 | deals_digest   | daily at the digest hour    | hot deals and their status to #deals        |
 
     specs = build_job_specs(ctx)                     # ctx: OpsContext
@@ -49,6 +50,7 @@ JOB_PRUNE = "webhook_prune"
 JOB_DIGEST = "deals_digest"
 JOB_SLACK_RECOVER = "slack_alert_recovery"
 JOB_WORKFLOWS = "hot_deal_workflows"
+JOB_POLL = "ghl_event_poll"
 
 # Webhook ids are kept well beyond the 5-minute timestamp window, so a replay that still
 # passes the timestamp check always meets its id (see store.webhooks.prune_webhook_ids).
@@ -140,11 +142,17 @@ class OpsContext:
     stage_names: Callable[[], Mapping[str, str]] = dict
     # the bot's `DealAlerts.recover`: finish hot-deal posts a crash or Slack error left undone
     recover_alerts: Callable[[], int] | None = None
+    # GHL polling for events (`bot.polling`): "auto" (when no event path delivered lately),
+    # "on" or "off" (DEALFINDER_POLLING)
+    polling: str = "auto"
+    poll_interval: timedelta = timedelta(minutes=1)
 
 
 def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
     """The schedule: one `JobSpec` per job, with its interval and its lease."""
     job_ids = [JOB_RELEASE_SMS, JOB_WORKFLOWS, JOB_WEBHOOKS, JOB_BUYERS, JOB_PRUNE]
+    if ctx.polling != "off":
+        job_ids.append(JOB_POLL)
     if ctx.digest_hour is not None:
         job_ids.append(JOB_DIGEST)
     monitor = HealthMonitor(
@@ -208,6 +216,23 @@ def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
             lease=timedelta(minutes=5),
         ),
     ]
+    if ctx.polling != "off":
+        from bot.polling import poll_events
+
+        def poll(now: datetime) -> None:
+            poll_events(
+                engine=ctx.engine,
+                client=ctx.client,
+                handlers=ctx.handlers,
+                now=now,
+                mode="on" if ctx.polling == "on" else "auto",
+                buyer_tag=ctx.config.tags.buyer,
+                metrics=ctx.metrics,
+            )
+
+        specs.append(
+            JobSpec(id=JOB_POLL, run=poll, every=ctx.poll_interval, lease=timedelta(minutes=5))
+        )
     if ctx.digest_hour is not None:
         post = ctx.post_deals or ctx.post_ops
 
