@@ -20,6 +20,8 @@ little late; the keys make the overlap harmless. Idle cost: 2 requests a minute 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -116,7 +118,9 @@ def poll_events(
             if not known and buyer_tag not in contact.tags:
                 continue
             for event_type, payload in _contact_events(contact, location_id=client.location_id):
-                key = f"poll:{event_type}:{contact.id}:{contact.date_updated}"
+                # What it says and when GHL changed it: each change once, overlap or not.
+                said = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+                key = f"poll:{event_type}:{contact.id}:{contact.date_updated}:{said[:16]}"
                 outcome, _ = accept_event(
                     session=session,
                     event_type=event_type,
