@@ -1,0 +1,199 @@
+"""`/ghl/workflow-events/<secret>` over real HTTP: GHL workflow webhooks for token-only
+installs, fed to the same store and handlers as signed webhooks; bad input gets a clear 4xx
+and changes nothing. Bodies are what the README's recipe makes GHL's Webhook action send
+(its own fields plus the Custom Data the recipe adds) or a Custom Webhook's JSON body."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from freezegun import freeze_time
+
+from bot.webhooks import process_webhook_events
+from bot.workflow_events import WorkflowEventsApp
+from tests.fixtures.events import opted_out, real_handlers, seen_keys, simulate, stored_events
+
+SECRET = "wf-" + "k3Y" * 10  # 33 URL-safe characters
+START = datetime(2027, 1, 15, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def endpoint(notify_world, serve_wsgi) -> str:
+    app = WorkflowEventsApp(
+        engine=notify_world.engine, secret=SECRET, location_id=notify_world.client.location_id
+    )
+    return serve_wsgi(app) + "/ghl/workflow-events/"
+
+
+def webhook_action(contact_id: str, **custom: str) -> dict:
+    """What GHL's standard Webhook action posts on Customer Replied: the contact's standard
+    fields, the location, the message, and the recipe's Custom Data."""
+    return {
+        "contact_id": contact_id,
+        "first_name": "Sam",
+        "phone": "+12125550101",
+        "tags": "active_buyer,sms_opt_in",
+        "location": {"id": "loc_demo", "name": "Demo Realty"},
+        "message": {"type": 2, "body": custom.pop("text", "STOP")},
+        "workflow": {"id": "wf1", "name": "DealFinder: Customer Replied"},
+        "customData": custom,
+    }
+
+
+def handle(world) -> None:
+    process_webhook_events(
+        engine=world.engine, handlers=real_handlers(world), now=datetime.now(UTC)
+    )
+
+
+def test_a_stop_through_the_customer_replied_workflow_opts_the_buyer_out(notify_world, endpoint):
+    world = notify_world
+    with freeze_time(START):
+        world.at(datetime.now(UTC))
+        buyer = world.add_buyer()
+        body = webhook_action(buyer, event="InboundMessage", contactId=buyer, locationId="loc_demo")
+        answer = requests.post(endpoint + SECRET, json=body, timeout=10)
+        assert answer.status_code == 200 and answer.json() == {"status": "accepted"}
+        again = requests.post(endpoint + SECRET, json=body, timeout=10)  # a re-send
+        assert again.json() == {"status": "duplicate"}
+        handle(world)
+    assert opted_out(world, buyer)
+    (event,) = stored_events(world.engine)
+    assert event.type == "InboundMessage" and event.payload["body"] == "STOP"
+    assert event.webhook_id.startswith("wf:")
+
+
+def test_a_custom_webhook_with_the_message_id_shares_its_key_with_the_other_paths(
+    notify_world, endpoint
+):
+    world = notify_world
+    buyer = world.add_buyer()
+    body = {"event": "InboundMessage", "contactId": buyer, "body": "HELP", "messageId": "m-77"}
+    assert requests.post(endpoint + SECRET, json=body, timeout=10).status_code == 200
+    assert "msg:m-77" in seen_keys(world.engine)
+
+
+def test_a_dnd_workflow_event_reads_the_contacts_dnd_from_ghl(notify_world, endpoint):
+    world = notify_world
+    with freeze_time(START):
+        world.at(datetime.now(UTC))
+        buyer = world.add_buyer()
+        simulate(world, "contact", contactId=buyer, smsDnd=True)  # a user sets DND in GHL
+        body = {"event": "ContactDndUpdate", "contactId": buyer, "locationId": "loc_demo"}
+        assert requests.post(endpoint + SECRET, json=body, timeout=10).status_code == 200
+        handle(world)
+    assert opted_out(world, buyer)
+    assert world.emulator.count("GET", "/contacts/{contactId}") >= 1
+
+
+@pytest.mark.parametrize(
+    ("event", "fields"),
+    [
+        ("ContactTagUpdate", {"contactId": "C"}),
+        ("TaskComplete", {"contactId": "C", "taskTitle": "Call seller", "taskId": "t1"}),
+        ("OpportunityStageUpdate", {"opportunityId": "o1"}),
+        ("OpportunityStatusUpdate", {"opportunityId": "o1"}),
+    ],
+)
+def test_each_recipe_maps_to_the_signed_webhooks_event(notify_world, endpoint, event, fields):
+    answer = requests.post(
+        endpoint + SECRET, json={"customData": {"event": event} | fields}, timeout=10
+    )
+    assert answer.status_code == 200
+    (stored,) = stored_events(notify_world.engine)
+    assert stored.type == event and stored.payload["locationId"] == "loc_demo"
+    if "opportunityId" in fields:
+        assert stored.payload["id"] == "o1"
+    if event == "TaskComplete":
+        assert (stored.payload["contactId"], stored.payload["title"]) == ("C", "Call seller")
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "body", "status", "reason"),
+    [
+        (
+            "wrong-secret-" + "x" * 20,
+            "POST",
+            {"event": "ContactTagUpdate", "contactId": "C"},
+            404,
+            "not_found",
+        ),
+        ("", "POST", {"event": "ContactTagUpdate", "contactId": "C"}, 404, "not_found"),
+        (
+            SECRET + "/more",
+            "POST",
+            {"event": "ContactTagUpdate", "contactId": "C"},
+            404,
+            "not_found",
+        ),
+        (SECRET, "GET", None, 405, "POST only"),
+        (SECRET, "POST", b"{not json", 400, "not JSON"),
+        (SECRET, "POST", ["a", "list"], 400, "expected a JSON object"),
+        (SECRET, "POST", {"contactId": "C"}, 400, "event must be one of"),
+        (SECRET, "POST", {"event": "ContactDelete", "contactId": "C"}, 400, "event must be one of"),
+        (SECRET, "POST", {"event": "InboundMessage", "contactId": "C"}, 400, "needs body"),
+        (SECRET, "POST", {"event": "TaskComplete", "contactId": "C"}, 400, "needs taskTitle"),
+        (SECRET, "POST", {"event": "OpportunityStageUpdate"}, 400, "needs opportunityId"),
+        (
+            SECRET,
+            "POST",
+            {"event": "ContactTagUpdate", "contactId": "C", "locationId": "other"},
+            400,
+            "not the location",
+        ),
+    ],
+    ids=[
+        "wrong secret",
+        "no secret",
+        "secret plus more",
+        "GET",
+        "not json",
+        "not an object",
+        "no event",
+        "unknown event",
+        "reply without body",
+        "task without title",
+        "opportunity without id",
+        "another location",
+    ],
+)
+def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
+    notify_world, endpoint, path, method, body, status, reason
+):
+    raw = body if isinstance(body, bytes) else None
+    answer = requests.request(
+        method, endpoint + path, json=None if raw else body, data=raw, timeout=10
+    )
+    assert answer.status_code == status and reason in answer.json()["error"]
+    assert stored_events(notify_world.engine) == [] and seen_keys(notify_world.engine) == []
+
+
+def test_without_a_configured_secret_the_endpoint_does_not_exist(notify_world, serve_wsgi):
+    app = WorkflowEventsApp(engine=notify_world.engine, secret=None, location_id="loc_demo")
+    url = serve_wsgi(app) + "/ghl/workflow-events/"
+    for path in ("", "None", SECRET):
+        answer = requests.post(
+            url + path, json={"event": "ContactTagUpdate", "contactId": "C"}, timeout=10
+        )
+        assert answer.status_code == 404
+    assert stored_events(notify_world.engine) == []
+
+
+def test_a_workflow_re_send_later_is_a_new_event_but_within_minutes_the_same(
+    notify_world, endpoint
+):
+    body = {"event": "ContactTagUpdate", "contactId": "C"}
+    with freeze_time(START) as frozen:
+        assert (
+            requests.post(endpoint + SECRET, json=body, timeout=10).json()["status"] == "accepted"
+        )
+        frozen.tick(timedelta(seconds=30))
+        assert (
+            requests.post(endpoint + SECRET, json=body, timeout=10).json()["status"] == "duplicate"
+        )
+        frozen.tick(timedelta(minutes=10))
+        assert (
+            requests.post(endpoint + SECRET, json=body, timeout=10).json()["status"] == "accepted"
+        )
