@@ -197,3 +197,42 @@ def test_a_workflow_re_send_later_is_a_new_event_but_within_minutes_the_same(
         assert (
             requests.post(endpoint + SECRET, json=body, timeout=10).json()["status"] == "accepted"
         )
+
+
+def test_serve_mounts_the_endpoint_from_settings_and_polling_can_be_turned_off(
+    sqlite_engine, seeded_emulator
+):
+    from slack_bolt import App
+
+    from bot.jobs import JOB_POLL
+    from bot.jobs_wiring import build_ops
+    from bot.server import build_wsgi_app, start_http_in_thread
+    from bot.settings import load_settings
+    from ghl.client import GHLClient
+    from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+
+    client = GHLClient(
+        token=DEFAULT_TOKEN, location_id=DEMO_LOCATION_ID, base_url=seeded_emulator.url
+    )
+    settings = load_settings(DEALFINDER_WORKFLOW_WEBHOOK_SECRET=SECRET)
+    ops = build_ops(settings, engine=sqlite_engine, client=client)
+    assert JOB_POLL in ops.scheduler.specs  # polling is on by default ("auto")
+    bolt = App(token="xoxb-test", signing_secret="secret", token_verification_enabled=False)
+    body = {"event": "ContactTagUpdate", "contactId": "C"}
+    with start_http_in_thread(build_wsgi_app(bolt_app=bolt, extra_routes=ops.routes())) as run:
+        good = requests.post(f"{run.url}/ghl/workflow-events/{SECRET}", json=body, timeout=10)
+        bad = requests.post(f"{run.url}/ghl/workflow-events/{SECRET[:-1]}", json=body, timeout=10)
+    assert good.status_code == 200 and bad.status_code == 404
+    assert bad.json() == {"error": "not_found"}  # the same answer as for any unknown path
+    off = build_ops(load_settings(DEALFINDER_POLLING="off"), engine=sqlite_engine, client=client)
+    assert JOB_POLL not in off.scheduler.specs
+
+
+@pytest.mark.parametrize("secret", ["short", "has spaces in it but is long enough ok", "x" * 23])
+def test_a_weak_secret_is_refused_at_start_naming_the_setting(secret):
+    from bot.settings import ConfigError, load_settings
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(DEALFINDER_WORKFLOW_WEBHOOK_SECRET=secret)
+    assert "DEALFINDER_WORKFLOW_WEBHOOK_SECRET" in str(raised.value)
+    assert secret not in str(raised.value)  # never echoed
