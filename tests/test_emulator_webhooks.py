@@ -214,3 +214,47 @@ def test_the_control_api_sets_the_url_and_refuses_bad_input(make_emulator):
     assert requests.post(f"{base}/simulate/weather", json={}, timeout=10).status_code == 404
     assert requests.post(f"{base}/webhooks", json={"url": 5}, timeout=10).status_code == 400
     assert emulator.webhooks.url == "http://127.0.0.1:9/x"
+
+
+def test_the_emulator_command_sends_signed_webhooks_to_the_given_url(serve_wsgi, tmp_path):
+    """`dealfinder emulator --webhook-url URL`: a separate process, its delivery loop running,
+    the STOP of a contact arrives signed with the key it prints."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    receiver = Receiver()
+    url = serve_wsgi(receiver) + "/ghl/webhooks"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GHL_", "DEALFINDER_"))}
+    exe = Path(sys.executable).with_name("dealfinder")
+    command = [str(exe), "emulator", "--port", str(port), "--buyers", "3", "--webhook-url", url]
+    proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        state = None
+        for _ in range(100):  # waiting for another process to start, not for time to pass
+            try:
+                state = requests.get(f"{base}/_emulator/state", timeout=1).json()
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert state is not None, "the emulator did not start"
+        contact_id = state["contacts"][0]["id"]
+        requests.post(
+            f"{base}/_emulator/simulate/inbound-sms",
+            json={"contactId": contact_id, "body": "STOP", "deliver": True},
+            timeout=10,
+        )
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert f"GHL_WEBHOOK_PUBLIC_KEY={TEST_PUBLIC_KEY}" in " ".join(out.split())
+    inbound = [(b, h) for b, h in receiver.got if json.loads(b)["type"] == "InboundMessage"]
+    assert len(inbound) == 1  # the loop and the explicit delivery never send one twice
+    verifier = SignatureVerifier.from_settings(public_key=TEST_PUBLIC_KEY, legacy_rsa=False)
+    assert verifier.verify(*inbound[0]).ok

@@ -229,6 +229,15 @@ def run_forever(
     else:
         locations = sorted(set(tokens.values()))
         print(f"{len(tokens)} token(s) configured for location(s) {locations}", flush=True)
+    if emulator.webhooks.url:
+        from ghl.emulator.webhook_keys import TEST_PUBLIC_KEY
+
+        emulator.webhooks.start()
+        print(
+            f"webhooks to {emulator.webhooks.url}, signed with the emulator's test key: "
+            f"GHL_WEBHOOK_PUBLIC_KEY={TEST_PUBLIC_KEY}",
+            flush=True,
+        )
     print("control API: /_emulator/stats, /_emulator/state; Ctrl-C to stop", flush=True)
     stop = threading.Event()
     try:

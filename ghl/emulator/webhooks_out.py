@@ -55,6 +55,7 @@ class Delivery:
     retries: int = 0
     statuses: list[int | None] = field(default_factory=list)
     done: bool = False
+    sending: bool = False  # taken by one deliver_due (the loop and a control call may race)
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,13 @@ class WebhookSender:
         """Make every attempt due now; returns them in order."""
         now = self.clock()
         with self._lock:
-            due = [d for d in self.deliveries if not d.done and d.due_at <= now]
+            due = [d for d in self.deliveries if not d.done and not d.sending and d.due_at <= now]
+            for delivery in due:
+                delivery.sending = True
         made = []
         for delivery in due:
             status = self._post(delivery)
+            delivery.sending = False
             delivery.statuses.append(status)
             if next_attempt(status=status, retries_done=delivery.retries):
                 delivery.retries += 1
