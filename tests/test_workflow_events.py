@@ -236,3 +236,20 @@ def test_a_weak_secret_is_refused_at_start_naming_the_setting(secret):
         load_settings(DEALFINDER_WORKFLOW_WEBHOOK_SECRET=secret)
     assert "DEALFINDER_WORKFLOW_WEBHOOK_SECRET" in str(raised.value)
     assert secret not in str(raised.value)  # never echoed
+
+
+def test_the_webhook_actions_own_opportunity_fields_are_enough(notify_world, endpoint):
+    """GHL's Webhook action sends an opportunity trigger's record at the root (`id` beside
+    `pipeline_id`, "Webhook Action Data Format Guide"): the recipe needs only the event."""
+    body = {
+        "contact_id": "C",
+        "id": "o9",
+        "pipeline_id": "p1",
+        "pipleline_stage": "Offer Made",  # sic, GHL's spelling
+        "status": "open",
+        "location": {"id": "loc_demo"},
+        "customData": {"event": "OpportunityStageUpdate"},
+    }
+    assert requests.post(endpoint + SECRET, json=body, timeout=10).status_code == 200
+    (stored,) = stored_events(notify_world.engine)
+    assert (stored.type, stored.payload["id"]) == ("OpportunityStageUpdate", "o9")
