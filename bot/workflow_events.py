@@ -63,20 +63,17 @@ Answer = tuple[str, dict[str, Any]]
 def _field(body: dict[str, Any], name: str) -> str | None:
     """`name` from the body's top level, its Custom Data, or GHL's own Webhook-action field."""
     custom = body.get("customData") if isinstance(body.get("customData"), dict) else {}
-    fallbacks: dict[str, Callable[[], Any]] = {
-        "contactId": lambda: body.get("contact_id"),
-        "locationId": lambda: (
-            (body.get("location") or {}).get("id")
-            if isinstance(body.get("location"), dict)
-            else None
-        ),
-        "body": lambda: (
-            (body.get("message") or {}).get("body")
-            if isinstance(body.get("message"), dict)
-            else None
-        ),
+    location = body.get("location") if isinstance(body.get("location"), dict) else {}
+    message = body.get("message") if isinstance(body.get("message"), dict) else {}
+    fallbacks: dict[str, Any] = {
+        "contactId": body.get("contact_id"),
+        "locationId": location.get("id"),
+        "body": message.get("body"),
+        # GHL's Webhook action puts an opportunity trigger's record at the root: its `id`
+        # beside `pipeline_id` (help centre, "Webhook Action Data Format Guide").
+        "opportunityId": body.get("id") if body.get("pipeline_id") else None,
     }
-    for value in (body.get(name), custom.get(name), fallbacks.get(name, lambda: None)()):
+    for value in (body.get(name), custom.get(name), fallbacks.get(name)):
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
         if isinstance(value, str) and value.strip():
