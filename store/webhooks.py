@@ -163,7 +163,9 @@ def accept_event(
 
     All keys are claimed in the caller's transaction: if the event cannot be stored, none of
     them stays claimed, so the retry is not mistaken for a replay. The first key is the
-    event's own id (a webhookId, a derived workflow id), stored on the event.
+    event's own id (a webhookId, a derived workflow id), stored on the event. A reply that a
+    workflow brought without a message id and another path brought with one is one reply
+    (`reply_from_other_path`).
     """
     first = True
     for key in dedupe_keys:
@@ -172,6 +174,10 @@ def accept_event(
         return "duplicate", None
     if not handled:
         return "ignored", None
+    if event_type == "InboundMessage" and reply_from_other_path(
+        session=session, payload=payload, around=now
+    ):
+        return "duplicate", None
     event = record_webhook_event(
         session=session, event_type=event_type, payload=payload, webhook_id=dedupe_keys[0], now=now
     )
@@ -201,3 +207,49 @@ def last_deliveries(*, session: Session) -> dict[str, datetime]:
         if isinstance(stamp, str):
             found[path] = datetime.fromisoformat(stamp)
     return found
+
+
+def _said(text: object) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+def is_unkeyed_workflow_reply(payload: dict[str, Any]) -> bool:
+    """A reply from a workflow webhook that carries no GHL message id (most do not)."""
+    return payload.get("source") == "workflow" and not payload.get("messageId")
+
+
+def reply_from_other_path(
+    *,
+    session: Session,
+    payload: dict[str, Any],
+    around: datetime,
+    window: timedelta = timedelta(minutes=10),
+) -> WebhookEvent | None:
+    """The stored InboundMessage another path brought for the same text, if any.
+
+    GHL message ids make one text one event across the signed and polling paths; a workflow
+    webhook usually has no id, so between it and the others the same contact sending the same
+    words within `window` of `around` counts as one reply (the workflow path's own rule, see
+    `bot.workflow_events.derived_id`). Only across that divide: identical texts both with ids
+    stay two.
+    """
+    contact_id, said = payload.get("contactId"), _said(payload.get("body"))
+    if not contact_id or not said:
+        return None
+    unkeyed = is_unkeyed_workflow_reply(payload)
+    stmt = (
+        select(WebhookEvent)
+        .where(
+            WebhookEvent.type == "InboundMessage",
+            col(WebhookEvent.received_at) >= around - window,
+            col(WebhookEvent.received_at) <= around + window,
+        )
+        .order_by(col(WebhookEvent.id))
+    )
+    for event in session.exec(stmt):
+        other = event.payload
+        if is_unkeyed_workflow_reply(other) == unkeyed:
+            continue  # the same side of the divide: ids (or the workflow's own id) decide
+        if other.get("contactId") == contact_id and _said(other.get("body")) == said:
+            return event
+    return None

@@ -253,3 +253,43 @@ def test_the_webhook_actions_own_opportunity_fields_are_enough(notify_world, end
     assert requests.post(endpoint + SECRET, json=body, timeout=10).status_code == 200
     (stored,) = stored_events(notify_world.engine)
     assert (stored.type, stored.payload["id"]) == ("OpportunityStageUpdate", "o9")
+
+
+@pytest.mark.parametrize("first", ["workflow", "polling"])
+def test_a_reply_is_handled_once_whether_the_workflow_or_polling_brings_it_first(
+    notify_world, endpoint, first
+):
+    """The workflow's body carries no message id: the same words from the same contact within
+    minutes are one reply across the two paths (and polling still keys it by its id)."""
+    from bot.polling import poll_events
+
+    world = notify_world
+    world.emulator.config.stop_sets_dnd = False
+    with freeze_time(START) as frozen:
+        world.at(datetime.now(UTC))
+        buyer = world.add_buyer()
+        poll = dict(engine=world.engine, client=world.client, handlers=None, mode="on")
+        poll_events(now=datetime.now(UTC), **poll)
+        simulate(world, "inbound-sms", contactId=buyer, body="Is it still available?")
+        body = webhook_action(buyer, text="Is it still available?", event="InboundMessage")
+        if first == "workflow":
+            assert requests.post(endpoint + SECRET, json=body, timeout=10).json() == {
+                "status": "accepted"
+            }
+        frozen.tick(timedelta(minutes=1))
+        world.at(datetime.now(UTC))
+        polled = poll_events(now=datetime.now(UTC), **poll)
+        if first == "polling":
+            assert polled.stored >= 1
+            assert requests.post(endpoint + SECRET, json=body, timeout=10).json() == {
+                "status": "duplicate"
+            }
+        else:
+            assert [e.type for e in stored_events(world.engine)].count("InboundMessage") == 1
+        frozen.tick(timedelta(minutes=15))  # the same words much later: a new reply
+        world.at(datetime.now(UTC))
+        assert requests.post(endpoint + SECRET, json=body, timeout=10).json() == {
+            "status": "accepted"
+        }
+    replies = [e for e in stored_events(world.engine) if e.type == "InboundMessage"]
+    assert len(replies) == 2
