@@ -7,13 +7,15 @@ Every minute (job `ghl_event_poll`), unless an event path delivered within `QUIE
    new inbound SMS (`GET /conversations/{id}/messages`), stored as InboundMessage events keyed
    by GHL's message id (`store.webhooks.message_key`), the key the signed and workflow paths
    claim too, so a text is handled once whichever path brings it first;
-2. contacts updated since the cursor (`POST /contacts/search`, `dateUpdated`), for buyers only:
-   their DND (ContactDndUpdate, from the contact as GHL has it) and tags (ContactTagUpdate);
+2. contacts updated since the cursor (`POST /contacts/search`, `dateUpdated`), for buyers only,
+   and only what differs from the buyer cache: their SMS DND (ContactDndUpdate, from the
+   contact as GHL has it) and tags (ContactTagUpdate);
 3. the events and the moved cursors are stored in one transaction, then handled at once by
    the same handlers as webhooks (`bot.webhooks.process_webhook_events`).
 Each read looks back `OVERLAP` before the cursor, since GHL's search may index a message a
-little late; the keys make the overlap harmless. Idle cost: 2 requests a minute (README,
-"Measured": 0.3 % of GHL's 600 a minute).
+little late; the keys make the overlap harmless. The first run only sets the cursors: what
+happened before is history (the buyer sync holds the current state).
+Idle cost: 2 requests a minute (README, "Measured": 0.3 % of GHL's 600 a minute).
 
     report = poll_events(engine=engine, client=ghl, handlers=handlers, now=now)
 """
@@ -37,6 +39,7 @@ from ghl.models import Contact
 from ghl.resources.conversations import ConversationMessage
 from store.buyers import get_buyer
 from store.db import session_scope
+from store.models import Buyer
 from store.state import get_sync_state, set_sync_state
 from store.webhooks import accept_event, last_deliveries, message_key
 
@@ -91,11 +94,14 @@ def poll_events(
         state = get_sync_state(session=session, key=cursor_key(client.location_id))
     if not polling_due(mode=mode, deliveries=deliveries, now=now, quiet_after=quiet_after):
         return PollReport(ran=False)
+    key = cursor_key(client.location_id)
+    if state is None:
+        with session_scope(engine) as session:
+            set_sync_state(session=session, key=key, value=_cursor(now, None), now=now)
+        return PollReport(ran=True)
     calls_before = client.stats.calls
-    cursor = dict(state.value) if state is not None else {}
-    start_ms = int((now - OVERLAP).timestamp() * 1000)
-    messages_ms = int(cursor.get("messages_ms", start_ms))
-    contacts_at = datetime.fromisoformat(cursor.get("contacts_at", (now - OVERLAP).isoformat()))
+    messages_ms = int(state.value.get("messages_ms", 0))
+    contacts_at = datetime.fromisoformat(state.value.get("contacts_at", now.isoformat()))
 
     since_ms = messages_ms - int(OVERLAP.total_seconds() * 1000)
     messages, newest_ms = _new_inbound(client, since_ms=since_ms)
@@ -114,10 +120,11 @@ def poll_events(
             )
             report.stored += outcome == "accepted"
         for contact in contacts:
-            known = get_buyer(session=session, contact_id=contact.id) is not None
-            if not known and buyer_tag not in contact.tags:
+            buyer = get_buyer(session=session, contact_id=contact.id)
+            if buyer is None and buyer_tag not in contact.tags:
                 continue
-            for event_type, payload in _contact_events(contact, location_id=client.location_id):
+            changes = _contact_events(contact, buyer=buyer, location_id=client.location_id)
+            for event_type, payload in changes:
                 # What it says and when GHL changed it: each change once, overlap or not.
                 said = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
                 key = f"poll:{event_type}:{contact.id}:{contact.date_updated}:{said[:16]}"
@@ -129,15 +136,8 @@ def poll_events(
                     now=now,
                 )
                 report.stored += outcome == "accepted"
-        set_sync_state(
-            session=session,
-            key=cursor_key(client.location_id),
-            value={
-                "messages_ms": max(messages_ms, newest_ms or 0),
-                "contacts_at": now.isoformat(),
-            },
-            now=now,
-        )
+        value = _cursor(now, max(messages_ms, newest_ms or 0))
+        set_sync_state(session=session, key=key, value=value, now=now)
     report.calls = client.stats.calls - calls_before
     if report.stored:
         log.info("polling stored %d event(s) from GHL", report.stored)
@@ -145,6 +145,13 @@ def poll_events(
         # At once, not at the webhook job's next tick: a STOP is honoured in this run.
         process_webhook_events(engine=engine, handlers=handlers, now=now, metrics=metrics)
     return report
+
+
+def _cursor(now: datetime, messages_ms: int | None) -> dict[str, Any]:
+    """Where the next run starts: the newest last-message date seen, and this run's time."""
+    if messages_ms is None:
+        messages_ms = int(now.timestamp() * 1000)
+    return {"messages_ms": messages_ms, "contacts_at": now.isoformat()}
 
 
 def _new_inbound(
@@ -206,9 +213,17 @@ def _inbound_payload(message: ConversationMessage, *, location_id: str) -> dict[
     }
 
 
-def _contact_events(contact: Contact, *, location_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """ContactDndUpdate and ContactTagUpdate payloads from the contact as GHL has it now."""
+def _contact_events(
+    contact: Contact, *, buyer: Buyer | None, location_id: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """ContactDndUpdate and ContactTagUpdate payloads from the contact as GHL has it now, for
+    what differs from the buyer cache (a contact DealFinder does not know yet: both)."""
     settings = {k: v.model_dump(exclude_none=True) for k, v in (contact.dnd_settings or {}).items()}
     base = {"locationId": location_id, "id": contact.id, "tags": list(contact.tags)}
-    dnd = base | {"type": "ContactDndUpdate", "dnd": bool(contact.dnd), "dndSettings": settings}
-    return [("ContactDndUpdate", dnd), ("ContactTagUpdate", base | {"type": "ContactTagUpdate"})]
+    found = []
+    if buyer is None or contact.sms_dnd != buyer.dnd_sms:
+        dnd = base | {"type": "ContactDndUpdate", "dnd": bool(contact.dnd), "dndSettings": settings}
+        found.append(("ContactDndUpdate", dnd))
+    if buyer is None or sorted(contact.tags) != sorted(buyer.tags):
+        found.append(("ContactTagUpdate", base | {"type": "ContactTagUpdate"}))
+    return found

@@ -175,3 +175,22 @@ def test_idle_polling_costs_at_most_five_percent_of_ghls_rate_limit(notify_world
         print(f"\nidle polling: {per_minute:.2f} requests/min = {share:.2%} of GHL's 600/min")
     assert per_minute <= 2.0  # one conversation search, one contact search
     assert share <= 0.05
+
+
+def test_the_first_run_only_sets_the_cursor_and_unchanged_buyers_raise_nothing(notify_world):
+    world = notify_world
+    with freeze_time(START) as frozen:
+        world.at(datetime.now(UTC))
+        buyer = world.add_buyer()
+        first = poll_events(
+            engine=world.engine, client=world.client, handlers=None, now=datetime.now(UTC)
+        )
+        assert first.ran and first.calls == 0  # history before the first run is not replayed
+        world.client.contacts.update(buyer, {"firstName": "Dana-Lee"})  # neither DND nor tags
+        frozen.tick(timedelta(minutes=1))
+        world.at(datetime.now(UTC))
+        report = poll_events(
+            engine=world.engine, client=world.client, handlers=None, now=datetime.now(UTC)
+        )
+    assert (report.contacts, report.stored) == (1, 0)
+    assert stored_events(world.engine) == []
