@@ -52,8 +52,9 @@ JOB_SLACK_RECOVER = "slack_alert_recovery"
 JOB_WORKFLOWS = "hot_deal_workflows"
 JOB_POLL = "ghl_event_poll"
 
-# Webhook ids are kept well beyond the 5-minute timestamp window, so a replay that still
-# passes the timestamp check always meets its id (see store.webhooks.prune_webhook_ids).
+# Webhook ids are kept well beyond GHL's 2-hour retry horizon (the timestamp window), so a
+# replay that still passes the timestamp check always meets its id, and message ids beyond
+# polling's 12-hour look-back (see store.webhooks.prune_webhook_ids, bot.polling).
 SEEN_WEBHOOK_IDS_KEPT = timedelta(days=1)
 
 

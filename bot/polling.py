@@ -50,6 +50,10 @@ QUIET_AFTER = timedelta(minutes=10)
 OVERLAP = timedelta(minutes=2)
 PAGE = 20  # conversations and messages per call (GHL's documented default)
 MAX_PAGES = 10  # per run; a backlog larger than this is read over the next runs
+# Never look back further than this, however old the cursor (polling was off while webhooks
+# delivered, or the bot was down): well inside the day message ids are remembered
+# (bot.jobs.SEEN_WEBHOOK_IDS_KEPT), so a text another path handled is never handled again.
+MAX_LOOKBACK = timedelta(hours=12)
 _SMS_TYPES = {"TYPE_SMS", "SMS", "TYPE_CUSTOM_SMS", "TYPE_CUSTOM_PROVIDER_SMS"}
 
 
@@ -100,8 +104,11 @@ def poll_events(
             set_sync_state(session=session, key=key, value=_cursor(now, None), now=now)
         return PollReport(ran=True)
     calls_before = client.stats.calls
-    messages_ms = int(state.value.get("messages_ms", 0))
-    contacts_at = datetime.fromisoformat(state.value.get("contacts_at", now.isoformat()))
+    floor = now - MAX_LOOKBACK + OVERLAP
+    messages_ms = max(int(state.value.get("messages_ms", 0)), int(floor.timestamp() * 1000))
+    contacts_at = max(
+        datetime.fromisoformat(state.value.get("contacts_at", now.isoformat())), floor
+    )
 
     since_ms = messages_ms - int(OVERLAP.total_seconds() * 1000)
     messages, newest_ms = _new_inbound(client, since_ms=since_ms)

@@ -194,3 +194,39 @@ def test_the_first_run_only_sets_the_cursor_and_unchanged_buyers_raise_nothing(n
         )
     assert (report.contacts, report.stored) == (1, 0)
     assert stored_events(world.engine) == []
+
+
+def test_a_busy_minute_is_read_across_pages_and_an_old_cursor_looks_back_12_hours_at_most(
+    notify_world,
+):
+    """25 buyers text in within a minute: the conversation search pages (`startAfterDate`, the
+    last conversation's last-message date) and every text is stored once. A cursor a day old
+    (polling was off while webhooks delivered) is read from 12 hours back only."""
+    from bot.polling import cursor_key
+    from store.state import set_sync_state
+
+    world = notify_world
+    with freeze_time(START) as frozen:
+        world.at(datetime.now(UTC))
+        buyers = [world.add_buyer(first_name=f"B{n}") for n in range(25)]
+        poll = dict(engine=world.engine, client=world.client, handlers=None, mode="on")
+        poll_events(now=datetime.now(UTC), **poll)
+        for buyer in buyers:
+            frozen.tick(timedelta(seconds=2))
+            world.at(datetime.now(UTC))
+            simulate(world, "inbound-sms", contactId=buyer, body="Interested")
+        frozen.tick(timedelta(seconds=10))
+        world.at(datetime.now(UTC))
+        report = poll_events(now=datetime.now(UTC), **poll)
+        assert report.messages == 25 and report.stored >= 25
+        assert world.emulator.count("GET", "/conversations/search") == 2  # 20, then 5
+
+        frozen.tick(timedelta(days=1))
+        world.at(datetime.now(UTC))
+        with session_scope(world.engine) as session:
+            old = {"messages_ms": 0, "contacts_at": "2027-01-01T00:00:00+00:00"}
+            set_sync_state(session=session, key=cursor_key(world.client.location_id), value=old)
+        again = poll_events(now=datetime.now(UTC), **poll)
+    assert again.messages == 0  # yesterday's texts are not read again
+    inbound = [e for e in stored_events(world.engine) if e.type == "InboundMessage"]
+    assert len(inbound) == 25 and len({e.payload["messageId"] for e in inbound}) == 25
