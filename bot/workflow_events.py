@@ -40,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metrics import Metrics
 from bot.webhooks import STORE_RETRY_AFTER, _read_body
+from ghl.redact import register_secret
 from store.db import session_scope
 from store.types import utcnow
 from store.webhooks import accept_event, message_key, note_delivery
@@ -143,6 +144,7 @@ class WorkflowEventsApp:
     ) -> None:
         self.engine = engine
         self._secret = secret.encode() if secret else None
+        register_secret(secret)  # masked in every log line, should a path ever be logged
         self.location_id = location_id
         self.metrics = metrics
         self.clock = clock

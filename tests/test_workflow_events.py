@@ -160,7 +160,7 @@ def test_each_recipe_maps_to_the_signed_webhooks_event(notify_world, endpoint, e
     ],
 )
 def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
-    notify_world, endpoint, path, method, body, status, reason
+    notify_world, endpoint, path, method, body, status, reason, caplog
 ):
     raw = body if isinstance(body, bytes) else None
     answer = requests.request(
@@ -168,6 +168,8 @@ def test_bad_input_gets_a_clear_4xx_and_changes_nothing(
     )
     assert answer.status_code == status and reason in answer.json()["error"]
     assert stored_events(notify_world.engine) == [] and seen_keys(notify_world.engine) == []
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("dealfinder")]
+    assert not any(SECRET in line for line in ours) and SECRET not in answer.text
 
 
 def test_without_a_configured_secret_the_endpoint_does_not_exist(notify_world, serve_wsgi):
@@ -293,3 +295,10 @@ def test_a_reply_is_handled_once_whether_the_workflow_or_polling_brings_it_first
         }
     replies = [e for e in stored_events(world.engine) if e.type == "InboundMessage"]
     assert len(replies) == 2
+
+
+def test_the_secret_is_masked_should_it_reach_a_log_line(notify_world):
+    from ghl.redact import redact
+
+    WorkflowEventsApp(engine=notify_world.engine, secret=SECRET, location_id="loc_demo")
+    assert SECRET not in redact(f"POST /ghl/workflow-events/{SECRET} 404")
