@@ -49,7 +49,7 @@ PollMode = Literal["auto", "on", "off"]
 QUIET_AFTER = timedelta(minutes=10)
 OVERLAP = timedelta(minutes=2)
 PAGE = 20  # conversations and messages per call (GHL's documented default)
-MAX_PAGES = 10  # per run; a backlog larger than this is read over the next runs
+MAX_PAGES = 25  # conversation pages per run: 500 conversations moved within one minute
 # Never look back further than this, however old the cursor (polling was off while webhooks
 # delivered, or the bot was down): well inside the day message ids are remembered
 # (bot.jobs.SEEN_WEBHOOK_IDS_KEPT), so a text another path handled is never handled again.
@@ -111,9 +111,17 @@ def poll_events(
     )
 
     since_ms = messages_ms - int(OVERLAP.total_seconds() * 1000)
-    messages, newest_ms = _new_inbound(client, since_ms=since_ms)
-    contacts = list(client.contacts.search(filters=[client.contacts.updated_since_filter(
-        contacts_at - OVERLAP)]))  # fmt: skip
+    messages, newest_ms, complete = _new_inbound(client, since_ms=since_ms)
+    if not complete:
+        # More than MAX_PAGES pages of conversations moved in one minute: far beyond a deal
+        # team's traffic. The oldest of them are not read; say so rather than loop on them.
+        log.warning(
+            "polling: over %d conversations moved since the last run; the oldest were not "
+            "read (signed or workflow webhooks carry every event)",
+            MAX_PAGES * PAGE,
+        )
+    changed = client.contacts.updated_since_filter(contacts_at - OVERLAP)
+    contacts = list(client.contacts.search(filters=[changed]))
     report = PollReport(ran=True, messages=len(messages), contacts=len(contacts))
     with session_scope(engine) as session:
         for message in messages:
@@ -134,12 +142,12 @@ def poll_events(
             for event_type, payload in changes:
                 # What it says and when GHL changed it: each change once, overlap or not.
                 said = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-                key = f"poll:{event_type}:{contact.id}:{contact.date_updated}:{said[:16]}"
+                change = f"poll:{event_type}:{contact.id}:{contact.date_updated}:{said[:16]}"
                 outcome, _ = accept_event(
                     session=session,
                     event_type=event_type,
                     payload=payload,
-                    dedupe_keys=[key],
+                    dedupe_keys=[change],
                     now=now,
                 )
                 report.stored += outcome == "accepted"
@@ -163,9 +171,9 @@ def _cursor(now: datetime, messages_ms: int | None) -> dict[str, Any]:
 
 def _new_inbound(
     client: GHLClient, *, since_ms: int
-) -> tuple[list[ConversationMessage], int | None]:
-    """Inbound SMS added after `since_ms` in conversations active since then, and the newest
-    conversation's last message date (the next cursor)."""
+) -> tuple[list[ConversationMessage], int | None, bool]:
+    """Inbound SMS added after `since_ms` in conversations active since then, the newest
+    conversation's last message date (the next cursor), and whether every page was read."""
     found: list[ConversationMessage] = []
     newest: int | None = None
     start_after: int | None = None
@@ -177,9 +185,9 @@ def _new_inbound(
         for conversation in active:
             found.extend(_inbound_of(client, conversation.id, since_ms=since_ms))
         if len(active) < len(page) or len(page) < PAGE:
-            break
+            return found, newest, True
         start_after = page[-1].last_message_date
-    return found, newest
+    return found, newest, False
 
 
 def _inbound_of(client: GHLClient, conversation_id: str, *, since_ms: int) -> list[Any]:

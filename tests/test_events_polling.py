@@ -11,11 +11,12 @@ import pytest
 from freezegun import freeze_time
 
 from bot.jobs import JOB_POLL, OpsContext, build_job_specs
-from bot.polling import PollMode, poll_events, polling_due
+from bot.polling import PollMode, cursor_key, poll_events, polling_due
 from bot.webhook_verify import SignatureVerifier
 from bot.webhooks import make_webhook_app
 from ghl.emulator.webhook_keys import TEST_PUBLIC_KEY
 from store.db import session_scope
+from store.state import get_sync_state
 from store.webhooks import note_delivery
 from tests.fixtures.events import opted_out, real_handlers, simulate, stored_events
 
@@ -93,12 +94,16 @@ def test_a_dnd_set_in_ghl_by_hand_is_seen_by_polling(notify_world):
         simulate(world, "contact", contactId=buyer, smsDnd=True)
         frozen.tick(timedelta(minutes=1))
         world.at(datetime.now(UTC))
-        poll_events(
+        report = poll_events(
             engine=world.engine,
             client=world.client,
             handlers=real_handlers(world),
             now=datetime.now(UTC),
         )
+        assert report.stored == 1  # ContactDndUpdate; the tags did not change
+        with session_scope(world.engine, readonly=True) as session:
+            cursor = get_sync_state(session=session, key=cursor_key(world.client.location_id))
+        assert cursor.value["contacts_at"] == datetime.now(UTC).isoformat()  # moved on
     assert opted_out(world, buyer)
 
 
@@ -202,7 +207,6 @@ def test_a_busy_minute_is_read_across_pages_and_an_old_cursor_looks_back_12_hour
     """25 buyers text in within a minute: the conversation search pages (`startAfterDate`, the
     last conversation's last-message date) and every text is stored once. A cursor a day old
     (polling was off while webhooks delivered) is read from 12 hours back only."""
-    from bot.polling import cursor_key
     from store.state import set_sync_state
 
     world = notify_world
