@@ -45,6 +45,7 @@ from store.db import session_scope
 from store.models import WebhookEvent
 from store.types import utcnow
 from store.webhooks import (
+    KEY_MAX,
     accept_event,
     claim_webhook_events,
     mark_webhook_failed,
@@ -118,6 +119,9 @@ class WebhookApp:
         if not isinstance(webhook_id, str) or not webhook_id.strip():
             self._count(label, "malformed")
             return "400 Bad Request", {"error": "no webhookId"}, []
+        if len(webhook_id) > KEY_MAX:  # not GHL's (a UUID); and a 429 here would repeat it
+            self._count(label, "malformed")
+            return "400 Bad Request", {"error": f"webhookId longer than {KEY_MAX}"}, []
         stale = freshness_problem(body.get("timestamp"), now=now, tolerance=self.tolerance)
         if stale is not None:
             # Signed by GHL, so not a forgery (401); older than any retry of GHL's: a replay.

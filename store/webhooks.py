@@ -11,6 +11,7 @@ events and processes them, so a slow GHL or Slack never makes the webhook time o
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -143,10 +144,17 @@ def mark_webhook_failed(
     return _finish(session=session, event_id=event_id, values=values)
 
 
+KEY_MAX = 128  # WebhookSeen.webhook_id
+
+
 def message_key(message_id: str) -> str:
     """The dedupe key of one GHL message, shared by every path that can bring it (signed
-    webhook, workflow webhook, polling), so a message is handled once whichever comes first."""
-    return f"msg:{message_id}"
+    webhook, workflow webhook, polling), so a message is handled once whichever comes first.
+    An id too long for the column is keyed by its SHA-256."""
+    key = f"msg:{message_id}"
+    if len(key) > KEY_MAX:
+        key = "msg:sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+    return key
 
 
 def accept_event(

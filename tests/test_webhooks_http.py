@@ -181,6 +181,16 @@ def test_a_body_without_webhook_id_is_400(lite, sqlite_engine, ed25519_pair):
     assert post(lite, body, signed_ed25519(ed25519_pair, body)).status_code == 400
 
 
+def test_an_overlong_webhook_id_is_400_not_a_429_ghl_would_repeat(endpoint, engine, ed25519_pair):
+    body = json.dumps(webhook_payload("ContactUpdate", webhookId="w" * 129)).encode()
+    answer = post(endpoint, body, signed_ed25519(ed25519_pair, body))
+    assert answer.status_code == 400 and "longer than 128" in answer.json()["error"]
+    long_message = webhook_payload("InboundMessage", messageId="m" * 300)  # keyed by its hash
+    body = json.dumps(long_message).encode()
+    assert post(endpoint, body, signed_ed25519(ed25519_pair, body)).status_code == 200
+    assert len(stored(engine)) == 1
+
+
 def test_an_unknown_type_is_acknowledged_and_counted_not_stored(
     lite, sqlite_engine, ed25519_pair, metrics
 ):
