@@ -139,3 +139,37 @@ def test_a_signed_delivery_is_judged_by_ghls_retry_horizon(notify_world, serve_w
     assert attempt.status == status
     assert len(stored_events(world.engine)) == (1 if status == 200 else 0)
     assert len(seen_keys(world.engine)) == (2 if status == 200 else 0)  # webhookId + message
+
+
+def test_the_served_bot_takes_the_emulators_signed_stop_and_its_job_opts_the_buyer_out(
+    notify_world,
+):
+    """As `dealfinder serve` wires it: settings with the emulator's test key, the operations
+    routes in the bot's HTTP server (waitress), the registered webhook job."""
+    from slack_bolt import App
+
+    from bot.jobs import JOB_WEBHOOKS
+    from bot.jobs_wiring import build_ops
+    from bot.server import build_wsgi_app, start_http_in_thread
+    from bot.settings import load_settings
+
+    world = notify_world
+    world.emulator.config.stop_sets_dnd = False
+    ops = build_ops(
+        load_settings(GHL_WEBHOOK_PUBLIC_KEY=TEST_PUBLIC_KEY),
+        engine=world.engine,
+        client=world.client,
+    )
+    (job,) = [s for s in ops.scheduler.specs.values() if s.id == JOB_WEBHOOKS]
+    bolt = App(token="xoxb-test", signing_secret="secret", token_verification_enabled=False)
+    with freeze_time(START) as frozen:
+        world.at(datetime.now(UTC))
+        buyer = world.add_buyer(first_name="Sam")
+        with start_http_in_thread(build_wsgi_app(bolt_app=bolt, extra_routes=ops.routes())) as bot:
+            world.emulator.webhooks.url = bot.url + "/ghl/webhooks"
+            simulate(world, "inbound-sms", contactId=buyer, body="STOP")
+            (attempt,) = world.emulator.webhooks.deliver_due()
+        frozen.tick(timedelta(seconds=5))
+        job.run(datetime.now(UTC))
+    assert attempt.status == 200
+    assert opted_out(world, buyer)
