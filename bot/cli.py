@@ -39,12 +39,16 @@ def emulator(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     demo: Annotated[bool, typer.Option(help="seed demo data (pipeline, fields, buyers)")] = True,
     buyers: Annotated[int, typer.Option(help="demo buyers to seed")] = 200,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="POST signed GHL webhooks here (the bot's /ghl/webhooks)")
+    ] = None,
 ) -> None:
     """Run the local GHL emulator (GHL API v2, validated against the official OpenAPI files)."""
     settings_from_env()
     from ghl.emulator import EmulatorConfig, run_forever
 
-    run_forever(host=host, port=port, config=EmulatorConfig(), demo=demo, buyers=buyers)
+    config = EmulatorConfig(webhook_url=webhook_url)
+    run_forever(host=host, port=port, config=config, demo=demo, buyers=buyers)
 
 
 @app.command()

@@ -146,25 +146,18 @@ def webhook_key() -> None:
     settings = settings_from_env()
     from cryptography.hazmat.primitives import serialization
 
-    from bot.webhook_verify import WebhookKeyError, load_ed25519_key
+    from bot.webhook_verify import GHL_ED25519_KEY, WebhookKeyError, load_ed25519_key
 
-    if not settings.webhook_public_key:
-        err.print(
-            "GHL_WEBHOOK_PUBLIC_KEY is not set: Ed25519-signed webhooks (X-GHL-Signature) "
-            "will be refused."
-        )
-    else:
-        try:
-            key = load_ed25519_key(settings.webhook_public_key)
-        except WebhookKeyError as exc:
-            err.print(str(exc))
-            raise typer.Exit(EXIT_CONFIG) from None
-        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        out.print(f"Ed25519 key OK (X-GHL-Signature); raw key starts {raw.hex()[:16]}...")
+    try:
+        key = load_ed25519_key(settings.webhook_public_key or GHL_ED25519_KEY)
+    except WebhookKeyError as exc:
+        err.print(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    source = "GHL_WEBHOOK_PUBLIC_KEY" if settings.webhook_public_key else "GHL's published key"
+    out.print(f"Ed25519 key OK (X-GHL-Signature, {source}); raw key starts {raw.hex()[:16]}...")
     legacy = "accepted" if settings.webhook_legacy_rsa else "refused (retired 2026-07-01)"
     out.print(f"Legacy RSA signatures (X-WH-Signature): {legacy}")
-    if not settings.webhook_public_key and not settings.webhook_legacy_rsa:
-        raise typer.Exit(EXIT_CONFIG)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@
 | webhook_events | 5 s                         | stored GHL webhooks are handled             |
 | buyer_refresh  | BUYER_CACHE_MINUTES (60)    | incremental buyer sync from GHL             |
 | webhook_prune  | 1 h                         | forget webhook ids older than a day         |
+| ghl_event_poll | 1 min                       | `bot.polling`: events read from GHL when idle |
 | deals_digest   | daily at the digest hour    | hot deals and their status to #deals        |
 | optout_reviews | 1 min                       | possible opt-outs undecided 24 h opt out    |
 
@@ -52,9 +53,11 @@ JOB_PRUNE = "webhook_prune"
 JOB_DIGEST = "deals_digest"
 JOB_SLACK_RECOVER = "slack_alert_recovery"
 JOB_WORKFLOWS = "hot_deal_workflows"
+JOB_POLL = "ghl_event_poll"
 
-# Webhook ids are kept well beyond the 5-minute timestamp window, so a replay that still
-# passes the timestamp check always meets its id (see store.webhooks.prune_webhook_ids).
+# Webhook ids are kept well beyond GHL's 2-hour retry horizon (the timestamp window), so a
+# replay that still passes the timestamp check always meets its id, and message ids beyond
+# polling's 12-hour look-back (see store.webhooks.prune_webhook_ids, bot.polling).
 SEEN_WEBHOOK_IDS_KEPT = timedelta(days=1)
 
 
@@ -145,6 +148,10 @@ class OpsContext:
     recover_alerts: Callable[[], int] | None = None
     # `bot.optout_review.OptoutReviewPoster`: possible opt-outs to Slack (None: no Slack)
     optout_poster: Any = None
+    # GHL polling for events (`bot.polling`): "auto" (when no event path delivered lately),
+    # "on" or "off" (DEALFINDER_POLLING)
+    polling: str = "auto"
+    poll_interval: timedelta = timedelta(minutes=1)
 
 
 def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
@@ -152,6 +159,8 @@ def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
     job_ids = [
         JOB_RELEASE_SMS, JOB_WORKFLOWS, JOB_WEBHOOKS, JOB_BUYERS, JOB_PRUNE, JOB_OPTOUT_REVIEWS,
     ]  # fmt: skip
+    if ctx.polling != "off":
+        job_ids.append(JOB_POLL)
     if ctx.digest_hour is not None:
         job_ids.append(JOB_DIGEST)
     monitor = HealthMonitor(
@@ -226,6 +235,23 @@ def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
             worker_id=ctx.worker_id,
         )
     )
+    if ctx.polling != "off":
+        from bot.polling import poll_events
+
+        def poll(now: datetime) -> None:
+            poll_events(
+                engine=ctx.engine,
+                client=ctx.client,
+                handlers=ctx.handlers,
+                now=now,
+                mode="on" if ctx.polling == "on" else "auto",
+                buyer_tag=ctx.config.tags.buyer,
+                metrics=ctx.metrics,
+            )
+
+        specs.append(
+            JobSpec(id=JOB_POLL, run=poll, every=ctx.poll_interval, lease=timedelta(minutes=5))
+        )
     if ctx.digest_hour is not None:
         post = ctx.post_deals or ctx.post_ops
 

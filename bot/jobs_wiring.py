@@ -27,6 +27,7 @@ from bot.settings import ConfigError, Settings
 from bot.webhook_handlers import DealAlertsLike, WebhookHandlers
 from bot.webhook_verify import SignatureVerifier, WebhookKeyError
 from bot.webhooks import make_webhook_app
+from bot.workflow_events import WorkflowEventsApp
 from ghl.client import GHLClient
 from ghl.health import check_ghl
 from matching.notify import load_rules
@@ -57,8 +58,16 @@ class Ops:
         webhooks = make_webhook_app(
             engine=self.context.engine, verifier=verifier, metrics=self.metrics
         )
+        secret = self.settings.workflow_webhook_secret
+        workflow_events = WorkflowEventsApp(
+            engine=self.context.engine,
+            secret=secret.get_secret_value() if secret else None,
+            location_id=self.context.client.location_id,
+            metrics=self.metrics,
+        )
         return {
             "/ghl/webhooks": webhooks,
+            "/ghl/workflow-events/*": workflow_events,
             "/readyz": make_readyz_app(self.readiness),
             "/metrics": make_metrics_app(self.metrics),
         }
@@ -176,6 +185,7 @@ def build_ops(
         ),
         digest_hour=settings.digest_hour if digest_hour is None else digest_hour,
         digest_timezone=settings.digest_timezone if digest_hour is None else digest_timezone,
+        polling=settings.polling,
         recover_alerts=alerts.recover
         if alerts is not None and hasattr(alerts, "recover")
         else None,

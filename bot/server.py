@@ -7,7 +7,8 @@ served by waitress (a production WSGI server).
         requests.post(running.url + "/slack/events", ...)
 
 Routes: ``POST /slack/events`` (bolt, signature verified), ``GET /healthz`` (liveness: the
-process answers), each extra route by exact path, and a JSON 404 for anything else.
+process answers), each extra route by exact path (a path ending in ``/*`` serves everything
+under it), and a JSON 404 for anything else.
 """
 
 from __future__ import annotations
@@ -128,9 +129,13 @@ def build_wsgi_app(*, bolt_app: App, extra_routes: Mapping[str, WSGIApp] = NO_RO
             raise ValueError(f"route {path} is already served")
         routes[path] = route
 
+    prefixes = [(p[:-1], r) for p, r in routes.items() if p.endswith("/*")]
+
     def dealfinder_http(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         route = routes.get(path) or routes.get(path.rstrip("/"))
+        if route is None:
+            route = next((r for prefix, r in prefixes if path.startswith(prefix)), None)
         if route is None:
             return json_response(start_response, "404 Not Found", {"error": "not_found"})
         return route(environ, start_response)

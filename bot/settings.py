@@ -121,6 +121,15 @@ class Settings(BaseSettings):
     # -- GHL webhooks ----------------------------------------------------------------------
     webhook_public_key: str | None = Field(default=None, validation_alias="GHL_WEBHOOK_PUBLIC_KEY")
     webhook_legacy_rsa: bool = Field(default=False, validation_alias="GHL_WEBHOOK_LEGACY_RSA")
+    # Token-only installs: GHL workflow webhooks at /ghl/workflow-events/<secret>, and polling.
+    workflow_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="DEALFINDER_WORKFLOW_WEBHOOK_SECRET"
+    )
+    polling: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        validation_alias="DEALFINDER_POLLING",
+        description="poll GHL for events: auto (when no event path delivered lately), on, off",
+    )
 
     # -- operations ------------------------------------------------------------------------
     health_interval_minutes: int = Field(
@@ -138,7 +147,12 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=False, validation_alias="DEALFINDER_LOG_JSON")
 
     @field_validator(
-        "ghl_api_key", "slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before"
+        "ghl_api_key",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "workflow_webhook_secret",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -152,6 +166,21 @@ class Settings(BaseSettings):
         if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("workflow_webhook_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # The secret is the workflow endpoint's only credential, and it travels in a URL path:
+        # long enough not to be guessed, and URL-safe so GHL's URL field keeps it intact.
+        if value is None:
+            return None
+        secret = value.get_secret_value().strip()
+        if len(secret) < 24 or not all(c.isalnum() or c in "-_" for c in secret):
+            raise ValueError(
+                "must be at least 24 characters of letters, digits, - and _ (make one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return SecretStr(secret)
 
     @field_validator("digest_timezone")
     @classmethod

@@ -204,6 +204,22 @@ class WebhookHandlers:
     def _dnd(self, body: dict[str, Any], now: datetime) -> str:
         if self.dnd_update is None:
             return "DND updates not wired"
+        if "dnd" not in body and "dndSettings" not in body:
+            # A workflow webhook says only that DND changed: GHL's record says how.
+            contact_id = body.get("id") or body.get("contactId")
+            if not contact_id:
+                return "no contact id"
+            try:
+                contact = self.client.contacts.get(contact_id)
+            except GHLNotFoundError:
+                return "contact no longer in GHL"
+            body = body | {
+                "dnd": bool(contact.dnd),
+                "dndSettings": {
+                    k: v.model_dump(exclude_none=True)
+                    for k, v in (contact.dnd_settings or {}).items()
+                },
+            }
         outcome = self.dnd_update(body, now)
         return f"sms dnd {'on' if getattr(outcome, 'sms_dnd', False) else 'off'}"
 

@@ -1,13 +1,18 @@
 """Is this webhook from GHL, and is it fresh? Signatures over the raw body, and replay windows.
 
 GHL signs the exact bytes it posts (ghl-api README, "Facts not in the files"):
-- ``X-GHL-Signature``: Ed25519, base64, with the key in GHL_WEBHOOK_PUBLIC_KEY (PEM, or the
-  raw 32-byte key in base64). The scheme in use since 2026-07-01.
+- ``X-GHL-Signature``: Ed25519, base64, with GHL's published key (`GHL_ED25519_KEY`) unless
+  GHL_WEBHOOK_PUBLIC_KEY names another (PEM, base64 DER, or the raw 32-byte key in base64).
+  The scheme in use since 2026-07-01.
 - ``X-WH-Signature``: RSA-SHA256 (PKCS#1 v1.5), base64, with GHL's published key
   (webhooks/WebhookAuthentication.md). Retired on 2026-07-01, so accepted only when
   GHL_WEBHOOK_LEGACY_RSA is on.
-Replays are refused by the body's ``timestamp`` (at most 5 minutes off) and ``webhookId``
-(seen before: `store.webhooks.remember_webhook_id`), per WebhookAuthentication.md section 3.
+Replays are refused by ``webhookId`` (seen before: `store.webhooks.remember_webhook_id`, kept
+a day) and the body's ``timestamp``. WebhookAuthentication.md suggests a 5-minute window, but GHL
+retries a delivery answered 429 up to 6 times about 10 minutes apart (help centre, "Automated
+Webhook Retries"): the same signed body, over an hour old by its last attempt. So a validly
+signed body is accepted up to `RETRY_HORIZON` (2 hours) old, far inside the day its id is kept,
+so a replay inside the horizon always meets its id.
 
     verifier = SignatureVerifier.from_settings(public_key=s.webhook_public_key,
                                                legacy_rsa=s.webhook_legacy_rsa)
@@ -30,7 +35,15 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 ED25519_HEADER = "X-GHL-Signature"
 LEGACY_HEADER = "X-WH-Signature"
-FRESHNESS = timedelta(minutes=5)
+# GHL's last retry comes about 70 minutes (6 x 10 min plus jitter) after the first attempt.
+RETRY_HORIZON = timedelta(hours=2)
+# How far ahead of our clock a body's timestamp may be (clock skew between GHL and us).
+CLOCK_SKEW = timedelta(minutes=5)
+FRESHNESS = RETRY_HORIZON  # the name older callers use
+
+# GHL's published Ed25519 webhook key (SPKI DER, base64), from its webhook integration guide
+# (ghl-api README, "Signature key"); the default unless GHL_WEBHOOK_PUBLIC_KEY overrides it.
+GHL_ED25519_KEY = "MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg="
 
 # GHL's published webhook key, copied from webhooks/WebhookAuthentication.md ("Verifying the
 # Signature"); tests/test_webhooks_verify.py checks the copy against the vendored file.
@@ -122,8 +135,9 @@ class SignatureVerifier:
     def from_settings(
         cls, *, public_key: str | None, legacy_rsa: bool, rsa_pem: str = GHL_LEGACY_RSA_KEY
     ) -> SignatureVerifier:
-        """From GHL_WEBHOOK_PUBLIC_KEY and GHL_WEBHOOK_LEGACY_RSA (raises WebhookKeyError)."""
-        ed25519 = load_ed25519_key(public_key) if public_key else None
+        """From GHL_WEBHOOK_PUBLIC_KEY (unset: GHL's published key) and GHL_WEBHOOK_LEGACY_RSA
+        (raises WebhookKeyError)."""
+        ed25519 = load_ed25519_key(public_key or GHL_ED25519_KEY)
         rsa_key = load_rsa_key(rsa_pem) if legacy_rsa else None
         return cls(ed25519_key=ed25519, rsa_key=rsa_key, legacy_rsa=legacy_rsa)
 
@@ -191,9 +205,17 @@ def parse_timestamp(value: object) -> datetime | None:
 
 
 def freshness_problem(
-    timestamp: object, *, now: datetime, tolerance: timedelta = FRESHNESS
+    timestamp: object,
+    *,
+    now: datetime,
+    tolerance: timedelta = RETRY_HORIZON,
+    ahead: timedelta = CLOCK_SKEW,
 ) -> str | None:
-    """Why the body's timestamp is refused (missing, unreadable, stale, future), or None."""
+    """Why the body's timestamp is refused (missing, unreadable, older than `tolerance`, more
+    than `ahead` in the future), or None.
+
+        freshness_problem("2026-01-01T10:00:00Z", now=ten_past_eleven)   # None: a late retry
+    """
     if timestamp is None:
         return "no timestamp"
     moment = parse_timestamp(timestamp)
@@ -201,6 +223,6 @@ def freshness_problem(
         return "unreadable timestamp"
     if now - moment > tolerance:
         return f"stale: sent {int((now - moment).total_seconds())} s ago"
-    if moment - now > tolerance:
+    if moment - now > ahead:
         return f"from the future: {int((moment - now).total_seconds())} s ahead"
     return None

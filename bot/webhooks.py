@@ -1,16 +1,23 @@
 """`/ghl/webhooks`: verify, store, answer at once; the work happens later, from the store.
 
 One request:
-1. the signature over the raw body (`bot.webhook_verify`) -> 401 without reading further;
-2. the body: JSON object with a ``type`` -> else 400; ``timestamp`` within 5 minutes -> else
-   401 (a replay or a forged clock), ``webhookId`` present -> else 400;
-3. a ``webhookId`` seen before -> 200, acknowledged and not stored again;
+1. the signature over the raw body (`bot.webhook_verify`) -> 401 without reading further, and
+   only then: 401 means "not from GHL";
+2. the body: JSON object with a ``type`` -> else 400; ``webhookId`` present -> else 400;
+   ``timestamp`` inside GHL's retry horizon (2 hours old, 5 minutes ahead) -> else 400: a
+   validly signed body is GHL's, so an old one is refused as a replay, not as a forgery;
+3. a ``webhookId`` seen before (kept a day), or an InboundMessage whose ``messageId`` another
+   path (workflow webhook, polling) already brought -> 200, acknowledged, not stored again;
 4. an event type nothing here handles -> 200, counted, not stored;
-5. stored (`store.webhooks.record_webhook_event`) -> 200. `process_webhook_events` (a job
-   every few seconds) hands it to `bot.webhook_handlers`, retrying failures from the store.
+5. stored (`store.webhooks.accept_event`) -> 200. `process_webhook_events` (a job every few
+   seconds) hands it to `bot.webhook_handlers`, retrying failures from the store.
 
-GHL retries a delivery only when answered 429 (ghl-api README), never on 5xx: so 429 is the
-answer when the store itself is unavailable, and only then, because the event would be lost.
+Why these answers: GHL retries a delivery only when answered 429, up to 6 times about 10
+minutes apart, and treats every other status, 5xx included, as final (ghl-api README, "Webhook
+retries"). So 429 is the answer when the store could not keep the event, and only then: any
+other answer to a valid event would lose it (a STOP among them). The retry carries the same
+signed body and timestamp, up to ~70 minutes old, which is why the timestamp window is GHL's
+retry horizon and not the 5 minutes WebhookAuthentication.md suggests.
 Bodies carry names, phones and messages: they are never logged; ids and types are.
 
     app = make_webhook_app(engine=engine, verifier=SignatureVerifier.from_settings(...),
@@ -32,17 +39,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metrics import Metrics
 from bot.webhook_handlers import HANDLED_TYPES, WebhookHandlers, type_label
-from bot.webhook_verify import FRESHNESS, SignatureVerifier, freshness_problem
+from bot.webhook_verify import RETRY_HORIZON, SignatureVerifier, freshness_problem
 from services.notify_common import describe_error
 from store.db import session_scope
 from store.models import WebhookEvent
 from store.types import utcnow
 from store.webhooks import (
+    KEY_MAX,
+    accept_event,
     claim_webhook_events,
     mark_webhook_failed,
     mark_webhook_processed,
-    record_webhook_event,
-    remember_webhook_id,
+    message_key,
+    note_delivery,
 )
 
 log = logging.getLogger("dealfinder.webhooks")
@@ -61,7 +70,7 @@ class WebhookApp:
         verifier: SignatureVerifier,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utcnow,
-        tolerance: timedelta = FRESHNESS,
+        tolerance: timedelta = RETRY_HORIZON,
         handled_types: frozenset[str] = HANDLED_TYPES,
     ) -> None:
         self.engine = engine
@@ -72,8 +81,8 @@ class WebhookApp:
         self.handled_types = handled_types
         if not verifier.configured:
             log.error(
-                "GHL webhooks will all be refused: set GHL_WEBHOOK_PUBLIC_KEY (Ed25519) "
-                "or, for the retired RSA scheme, GHL_WEBHOOK_LEGACY_RSA=1"
+                "GHL webhooks will all be refused: no key (GHL's published Ed25519 key is "
+                "the default; GHL_WEBHOOK_PUBLIC_KEY overrides it)"
             )
 
     def __call__(
@@ -106,37 +115,44 @@ class WebhookApp:
         event_type = body["type"]
         label = type_label(event_type)
         now = self.clock()
-        stale = freshness_problem(body.get("timestamp"), now=now, tolerance=self.tolerance)
-        if stale is not None:
-            log.warning("webhook %s refused: %s", label, stale)
-            self._count(label, "stale")
-            return "401 Unauthorized", {"error": f"timestamp refused ({stale})"}, []
         webhook_id = body.get("webhookId")
         if not isinstance(webhook_id, str) or not webhook_id.strip():
             self._count(label, "malformed")
             return "400 Bad Request", {"error": "no webhookId"}, []
+        if len(webhook_id) > KEY_MAX:  # not GHL's (a UUID); and a 429 here would repeat it
+            self._count(label, "malformed")
+            return "400 Bad Request", {"error": f"webhookId longer than {KEY_MAX}"}, []
+        stale = freshness_problem(body.get("timestamp"), now=now, tolerance=self.tolerance)
+        if stale is not None:
+            # Signed by GHL, so not a forgery (401); older than any retry of GHL's: a replay.
+            log.warning("webhook %s %s refused: %s", label, webhook_id, stale)
+            self._count(label, "stale")
+            return "400 Bad Request", {"error": f"timestamp refused ({stale})"}, []
         return self._store(body, event_type=event_type, webhook_id=webhook_id, now=now)
 
     def _store(
         self, body: dict[str, Any], *, event_type: str, webhook_id: str, now: datetime
     ) -> tuple[str, dict[str, Any], list]:
         label = type_label(event_type)
-        handled = event_type in self.handled_types
+        keys = [webhook_id]
+        message_id = body.get("messageId")
+        if event_type == "InboundMessage" and isinstance(message_id, str) and message_id:
+            keys.append(message_key(message_id))  # the same text by another path: once
         try:
             with session_scope(self.engine) as session:
-                first = remember_webhook_id(session=session, webhook_id=webhook_id, now=now)
-                event_id = None
-                if first and handled:
-                    event = record_webhook_event(
-                        session=session,
-                        event_type=event_type,
-                        payload=body,
-                        webhook_id=webhook_id,
-                        now=now,
-                    )
-                    event_id = event.id
+                outcome, event = accept_event(
+                    session=session,
+                    event_type=event_type,
+                    payload=body,
+                    dedupe_keys=keys,
+                    now=now,
+                    handled=event_type in self.handled_types,
+                )
+                note_delivery(session=session, path="webhook", now=now)
         except SQLAlchemyError as exc:
-            # The one case GHL must deliver again: we could not keep the event.
+            # The one case GHL must deliver again: we could not keep the event. 429 is the only
+            # status GHL retries (every 10 minutes, 6 times); the retry is accepted, being
+            # inside the timestamp horizon, and its id was not kept (the transaction failed).
             log.error(
                 "webhook %s %s not stored (%s); answering 429 so GHL retries",
                 label,
@@ -146,15 +162,16 @@ class WebhookApp:
             self._count(label, "store_unavailable")
             retry = [("Retry-After", str(STORE_RETRY_AFTER))]
             return "429 Too Many Requests", {"error": "store unavailable, retry later"}, retry
-        if not first:
+        if outcome == "duplicate":
             log.info("webhook %s %s is a replay; acknowledged, not processed", label, webhook_id)
             self._count(label, "duplicate")
             return "200 OK", {"status": "duplicate"}, []
-        if not handled:
+        if outcome == "ignored":
             log.info("webhook %s %s: no handler for this type; acknowledged", label, webhook_id)
             self._count(label, "ignored")
             return "200 OK", {"status": "ignored"}, []
-        log.info("webhook %s %s stored as event %s", label, webhook_id, event_id)
+        assert event is not None
+        log.info("webhook %s %s stored as event %s", label, webhook_id, event.id)
         self._count(label, "accepted")
         return "200 OK", {"status": "accepted"}, []
 
@@ -169,7 +186,7 @@ def make_webhook_app(
     verifier: SignatureVerifier,
     metrics: Metrics | None = None,
     clock: Callable[[], datetime] = utcnow,
-    tolerance: timedelta = FRESHNESS,
+    tolerance: timedelta = RETRY_HORIZON,
 ) -> WebhookApp:
     """The WSGI app to mount at `/ghl/webhooks`."""
     return WebhookApp(

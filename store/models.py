@@ -189,7 +189,11 @@ class WebhookEvent(SQLModel, table=True):
     """A received webhook stored for processing outside the HTTP request."""
 
     __tablename__ = "webhook_events"
-    __table_args__ = (Index("ix_webhook_events_status_received", "status", "received_at"),)
+    __table_args__ = (
+        Index("ix_webhook_events_status_received", "status", "received_at"),
+        # a recent reply brought by another event path (store.webhooks.reply_from_other_path)
+        Index("ix_webhook_events_type_received", "type", "received_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     webhook_id: str | None = Field(default=None, max_length=128, index=True)

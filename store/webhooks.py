@@ -11,6 +11,7 @@ events and processes them, so a slow GHL or Slack never makes the webhook time o
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,10 +19,15 @@ from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, col, select
 
 from store.db import dialect_insert
-from store.models import WebhookEvent, WebhookEventStatus, WebhookSeen
+from store.models import SyncState, WebhookEvent, WebhookEventStatus, WebhookSeen
+from store.state import get_sync_state, set_sync_state
 from store.types import utcnow
 
 _ERROR_LIMIT = 2000
+# The event paths that deliver GHL events (README "Events from GHL"); polling runs while
+# none of them has delivered recently.
+EVENT_PATHS = ("webhook", "workflow")
+DELIVERIES_KEY = "events:last_delivery"
 
 
 def remember_webhook_id(*, session: Session, webhook_id: str, now: datetime) -> bool:
@@ -136,3 +142,122 @@ def mark_webhook_failed(
     status = WebhookEventStatus.RECEIVED if retry else WebhookEventStatus.FAILED
     values = {"status": status, "last_error": error[:_ERROR_LIMIT]}
     return _finish(session=session, event_id=event_id, values=values)
+
+
+KEY_MAX = 128  # WebhookSeen.webhook_id
+
+
+def message_key(message_id: str) -> str:
+    """The dedupe key of one GHL message, shared by every path that can bring it (signed
+    webhook, workflow webhook, polling), so a message is handled once whichever comes first.
+    An id too long for the column is keyed by its SHA-256."""
+    key = f"msg:{message_id}"
+    if len(key) > KEY_MAX:
+        key = "msg:sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+    return key
+
+
+def accept_event(
+    *,
+    session: Session,
+    event_type: str,
+    payload: dict[str, Any],
+    dedupe_keys: list[str],
+    now: datetime,
+    handled: bool = True,
+) -> tuple[str, WebhookEvent | None]:
+    """Store one event from any path unless one of its keys was seen: ("accepted", event),
+    ("duplicate", None) or ("ignored", None) for a type nothing handles.
+
+    All keys are claimed in the caller's transaction: if the event cannot be stored, none of
+    them stays claimed, so the retry is not mistaken for a replay. The first key is the
+    event's own id (a webhookId, a derived workflow id), stored on the event. A reply that a
+    workflow brought without a message id and another path brought with one is one reply
+    (`reply_from_other_path`).
+    """
+    first = True
+    for key in dedupe_keys:
+        first = remember_webhook_id(session=session, webhook_id=key, now=now) and first
+    if not first:
+        return "duplicate", None
+    if not handled:
+        return "ignored", None
+    if event_type == "InboundMessage" and reply_from_other_path(
+        session=session, payload=payload, around=now
+    ):
+        return "duplicate", None
+    event = record_webhook_event(
+        session=session, event_type=event_type, payload=payload, webhook_id=dedupe_keys[0], now=now
+    )
+    return "accepted", event
+
+
+def note_delivery(*, session: Session, path: str, now: datetime) -> None:
+    """Remember that an event path (webhook, workflow) delivered an event at ``now``.
+
+    One small row, rewritten at most once a minute per path (a burst of webhooks does not
+    queue on it); polling reads it to know whether it is needed.
+    """
+    state = get_sync_state(session=session, key=DELIVERIES_KEY)
+    value = dict(state.value) if state is not None else {}
+    last = value.get(path)
+    if isinstance(last, str) and now - datetime.fromisoformat(last) < timedelta(minutes=1):
+        return
+    value[path] = now.isoformat()
+    set_sync_state(session=session, key=DELIVERIES_KEY, value=value, now=now)
+
+
+def last_deliveries(*, session: Session) -> dict[str, datetime]:
+    """When each event path last delivered (paths that never did are absent)."""
+    state: SyncState | None = get_sync_state(session=session, key=DELIVERIES_KEY)
+    found: dict[str, datetime] = {}
+    for path, stamp in (state.value if state is not None else {}).items():
+        if isinstance(stamp, str):
+            found[path] = datetime.fromisoformat(stamp)
+    return found
+
+
+def _said(text: object) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+def is_unkeyed_workflow_reply(payload: dict[str, Any]) -> bool:
+    """A reply from a workflow webhook that carries no GHL message id (most do not)."""
+    return payload.get("source") == "workflow" and not payload.get("messageId")
+
+
+def reply_from_other_path(
+    *,
+    session: Session,
+    payload: dict[str, Any],
+    around: datetime,
+    window: timedelta = timedelta(minutes=10),
+) -> WebhookEvent | None:
+    """The stored InboundMessage another path brought for the same text, if any.
+
+    GHL message ids make one text one event across the signed and polling paths; a workflow
+    webhook usually has no id, so between it and the others the same contact sending the same
+    words within `window` of `around` counts as one reply (the workflow path's own rule, see
+    `bot.workflow_events.derived_id`). Only across that divide: identical texts both with ids
+    stay two.
+    """
+    contact_id, said = payload.get("contactId"), _said(payload.get("body"))
+    if not contact_id or not said:
+        return None
+    unkeyed = is_unkeyed_workflow_reply(payload)
+    stmt = (
+        select(WebhookEvent)
+        .where(
+            WebhookEvent.type == "InboundMessage",
+            col(WebhookEvent.received_at) >= around - window,
+            col(WebhookEvent.received_at) <= around + window,
+        )
+        .order_by(col(WebhookEvent.id))
+    )
+    for event in session.exec(stmt):
+        other = event.payload
+        if is_unkeyed_workflow_reply(other) == unkeyed:
+            continue  # the same side of the divide: ids (or the workflow's own id) decide
+        if other.get("contactId") == contact_id and _said(other.get("body")) == said:
+            return event
+    return None

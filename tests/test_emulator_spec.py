@@ -68,6 +68,8 @@ def specs():
         ("POST", "/contacts/upsert", {**V_MAIN, "Content-Type": "text/plain"}, b"x",
          "content type 'text/plain' is not accepted"),
         ("GET", "/no/such/thing", V_MAIN, None, "no operation GET /no/such/thing in the files"),
+        ("GET", "/conversations/search?locationId=l&startAfterDate=abc", V_CONV, None,
+         "query parameter startAfterDate: 'abc' is not a number"),
     ],
 )  # fmt: skip
 def test_invalid_requests_are_reported(specs, method, path, headers, body, expected):
@@ -88,6 +90,8 @@ def test_invalid_requests_are_reported(specs, method, path, headers, body, expec
         ("PUT", "/users/u1", V_MAIN, {"firstName": "Ann"}),  # mended: undeclared {userId}
         # mended: `anyOf` beside the parameter's schema (the operation loads and validates)
         ("GET", "/conversations/search?locationId=l", V_CONV, None),
+        # mended: `startAfterDate` is the last conversation's sort value, a number
+        ("GET", "/conversations/search?locationId=l&startAfterDate=1700000000000", V_CONV, None),
     ],
 )
 def test_valid_requests_pass(specs, method, path, headers, body):

@@ -190,6 +190,7 @@ def test_build_ops_routes_mount_in_the_bot_server(sqlite_engine, seeded_emulator
     ops = build_ops(settings, engine=sqlite_engine, client=client)
     assert sorted(ops.scheduler.specs) == [
         "buyer_refresh",
+        "ghl_event_poll",
         "health_check",
         "hot_deal_workflows",
         "optout_reviews",
@@ -230,4 +231,9 @@ def test_the_bot_process_gets_one_ops_with_its_own_deal_alerts(
     ops = ops_for_bot(settings, services)
     assert ops_for_bot(settings, services) is ops  # the route factory and the startup hook
     assert ops.context.handlers.alerts is services.alerts
-    assert set(ops.routes()) == {"/ghl/webhooks", "/readyz", "/metrics"}
+    assert set(ops.routes()) == {
+        "/ghl/webhooks",
+        "/ghl/workflow-events/*",
+        "/readyz",
+        "/metrics",
+    }

@@ -115,8 +115,9 @@ def test_webhook_key_checks_the_configured_key(clean_env, monkeypatch, ed25519_p
     bad = CliRunner().invoke(app, ["webhook-key"])
     assert bad.exit_code == 2 and "must be an Ed25519 public key" in bad.output
     monkeypatch.delenv("GHL_WEBHOOK_PUBLIC_KEY")
-    none = CliRunner().invoke(app, ["webhook-key"])
-    assert none.exit_code == 2 and "will be refused" in none.output
+    unset = CliRunner().invoke(app, ["webhook-key"])  # GHL's published key is the default
+    assert unset.exit_code == 0 and "GHL's published key" in unset.output
+    assert "8b61d1d6cacbe28d" in unset.output
 
 
 def test_worker_once_with_slack_wires_the_bots_deal_alerts(clean_env, monkeypatch, slack_fake):

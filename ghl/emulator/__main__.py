@@ -20,9 +20,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst-max", type=int, default=100, help="requests per burst window")
     parser.add_argument("--burst-ms", type=int, default=10_000, help="burst window in ms")
     parser.add_argument("--daily-max", type=int, default=200_000, help="requests per UTC day")
+    parser.add_argument(
+        "--webhook-url", default=None, help="POST signed GHL webhooks here (e.g. the bot's)"
+    )
     args = parser.parse_args(argv)
     config = EmulatorConfig(
-        burst_max=args.burst_max, burst_interval_ms=args.burst_ms, daily_max=args.daily_max
+        burst_max=args.burst_max,
+        burst_interval_ms=args.burst_ms,
+        daily_max=args.daily_max,
+        webhook_url=args.webhook_url,
     )
     run_forever(
         host=args.host,

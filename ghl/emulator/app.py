@@ -26,6 +26,7 @@ from ghl.emulator import (
 )
 from ghl.emulator.calls import NO_ACCESS, REASONS, ApiError, Call, Handler, Reply, error_body
 from ghl.emulator.config import EmulatorConfig
+from ghl.emulator.events import EventEmitter
 from ghl.emulator.faults import FaultDecision, FaultPlan
 from ghl.emulator.limits import RateLimiter
 from ghl.emulator.spec import GHLSpecs, OperationMatch
@@ -72,6 +73,7 @@ class GHLApp:
         faults: FaultPlan,
         stats: Stats,
         control: WSGIApp,
+        events: EventEmitter | None = None,
     ) -> None:
         self.config = config
         self.state = state
@@ -80,6 +82,7 @@ class GHLApp:
         self.faults = faults
         self.stats = stats
         self.control = control
+        self.events = events  # webhooks for what calls change (ghl.emulator.events)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
@@ -189,7 +192,11 @@ class GHLApp:
                         "base_url": request.host_url.rstrip("/"),
                     },
                 )
-                return handler(call)
+                before = self.events.before(call) if self.events else None
+                reply = handler(call)
+                if before is not None:
+                    self.events.after(call, before, reply)  # type: ignore[union-attr]
+                return reply
         except ApiError as exc:
             return Reply(exc.status, _err(exc.status, exc.message, extra=exc.extra))
         except Exception as exc:

@@ -40,3 +40,8 @@ class EmulatorConfig:
     validate_responses: bool = True
     id_seed: int | None = None
     openapi_dir: Path | None = None
+    # Webhooks out (ghl.emulator.webhooks_out): where to POST them (None: none are sent), the
+    # jitter GHL adds to its 10-minute retries, and GHL's own SMS DND on a STOP reply.
+    webhook_url: str | None = None
+    webhook_retry_jitter_s: float = 60.0
+    stop_sets_dnd: bool = True

@@ -6,6 +6,7 @@
                               "path": "/conversations/messages", "kind": "drop", "times": 1}]}
     POST /_emulator/reset    back to an empty emulator
     POST /_emulator/seed     {"demo": true, "buyers": 200, "seed": 1, "locationId": "loc_demo"}
+    /_emulator/webhooks*, /_emulator/simulate/*   webhooks out (`ghl.emulator.control_events`)
 
 No auth, no rate limits, no faults: it is not part of GHL.
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from ghl.emulator import control_events
 from ghl.emulator.config import DEMO_LOCATION_ID
 from ghl.emulator.faults import Faults
 
@@ -77,6 +79,11 @@ class ControlAPI:
                 location_id=str(body.get("locationId", DEMO_LOCATION_ID)),
             )
             return _json({"seeded": summary})
+        found = control_events.route(
+            emulator, request, _body(request) if request.method == "POST" else {}
+        )
+        if found is not None:
+            return found
         return _json({"error": f"no control endpoint {request.method} {request.path}"}, 404)
 
 

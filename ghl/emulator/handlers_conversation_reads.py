@@ -1,8 +1,18 @@
 """Conversations, read side: `GET /conversations/search` and `GET /conversations/{id}/messages`.
 
 The notifier reads a contact's conversation to learn whether a text whose send ended without an
-answer (timeout, dropped connection, 5xx) went out, before it sends it again. The emulator holds
-only messages sent through `POST /conversations/messages`, so every message is outbound SMS.
+answer (timeout, dropped connection, 5xx) went out, before it sends it again; polling
+(`bot.polling`) reads the conversations changed since its cursor, newest first, then their new
+inbound messages. Messages are SMS: outbound ones sent through `POST /conversations/messages`,
+inbound ones a contact texted (`ghl.emulator.events.simulate_inbound_sms`).
+
+Search answers `sort` (asc/desc, default desc), `sortBy` (`last_message_date`; the other
+documented orders are not modelled and sort the same way), `startAfterDate` (the sort value of
+the last conversation seen: the next page starts after it), `limit`, `contactId`, `id` and
+`lastMessageDirection`. Each conversation also carries `lastMessageDate` (epoch ms) and
+`lastMessageDirection`, as the live API's answers do although `ConversationSchema` does not
+declare them (the schema allows further properties): without the sort value of the last
+document, `startAfterDate` could not be used as its description says.
 """
 
 from __future__ import annotations
@@ -42,6 +52,12 @@ def _messages_of(call: Call, conversation_id: str) -> list[Message]:
 
 def _conversation(call: Call, *, contact: Contact, conversation_id: str) -> dict[str, Any]:
     latest = _messages_of(call, conversation_id)
+    extra: dict[str, Any] = {}
+    if latest:
+        extra = {
+            "lastMessageDate": latest[0].date_added,
+            "lastMessageDirection": latest[0].direction,
+        }
     # Every property of ConversationSchema is required and none is nullable: blanks, not nulls.
     name = full_name(contact) or ""
     return {
@@ -56,30 +72,48 @@ def _conversation(call: Call, *, contact: Contact, conversation_id: str) -> dict
         "contactName": name,
         "email": contact.email or "",
         "phone": contact.phone or "",
-    }
+    } | extra
 
 
 def search_conversations(call: Call) -> Reply:
     wanted = call.query.get("contactId")
+    wanted_id = call.query.get("id")
+    direction = call.query.get("lastMessageDirection")
+    descending = call.query.get("sort", "desc") != "asc"
+    after = _start_after(call)
     found: list[tuple[int, dict[str, Any]]] = []
     for contact_id, conversation_id in call.state.conversations.items():
         contact = call.state.contacts.get(contact_id)
         if contact is None or contact.location_id != call.location_id:
             continue
-        if wanted and contact_id != wanted:
+        if (wanted and contact_id != wanted) or (wanted_id and conversation_id != wanted_id):
             continue
         latest = _messages_of(call, conversation_id)
         last_at = latest[0].date_added if latest else 0
+        if direction and (not latest or latest[0].direction != direction):
+            continue
+        if after is not None and (last_at >= after if descending else last_at <= after):
+            continue
         found.append(
             (last_at, _conversation(call, contact=contact, conversation_id=conversation_id))
         )
-    found.sort(key=lambda pair: pair[0], reverse=True)  # sortBy last_message_date, desc
+    found.sort(key=lambda pair: pair[0], reverse=descending)  # sortBy last_message_date
     page = [conversation for _, conversation in found[: _limit(call)]]
     return Reply(200, {"conversations": page, "total": len(found)})
 
 
+def _start_after(call: Call) -> int | None:
+    raw = call.query.get("startAfterDate")
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(float(raw.split(",")[0]))
+    except ValueError:
+        raise ApiError(400, "startAfterDate must be a number (the last sort value)") from None
+
+
 def _message(record: Message) -> dict[str, Any]:
-    return {
+    data = {
         "id": record.id,
         "type": _TYPE_SMS,
         "messageType": "TYPE_SMS",
@@ -88,12 +122,14 @@ def _message(record: Message) -> dict[str, Any]:
         "conversationId": record.conversation_id,
         "dateAdded": iso(record.date_added),
         "body": record.body,
-        "direction": "outbound",
+        "direction": record.direction,
         "status": record.status,
         "contentType": "text/plain",
         "attachments": [],
-        "source": "api",
     }
+    if record.direction == "outbound":
+        data["source"] = "api"
+    return data
 
 
 def list_messages(call: Call) -> Reply:

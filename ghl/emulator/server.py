@@ -21,11 +21,13 @@ from ghl.emulator.app import GHLApp
 from ghl.emulator.config import DEMO_LOCATION_ID, DEMO_TOKEN, EmulatorConfig
 from ghl.emulator.control import ControlAPI
 from ghl.emulator.demo_data import seed_demo
+from ghl.emulator.events import EventEmitter
 from ghl.emulator.faults import FaultPlan, Faults
 from ghl.emulator.limits import Limits, RateLimiter
 from ghl.emulator.spec import GHLSpecs, load_specs
 from ghl.emulator.state import State
 from ghl.emulator.stats import Stats
+from ghl.emulator.webhooks_out import WebhookSender
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -77,6 +79,13 @@ class Emulator:
         self.state = self._fresh_state()
         self._servers: list[RunningServer] = []
         self._expected_request_violations: int | None = 0
+        self.webhooks = WebhookSender(
+            clock=self.config.clock,
+            url=self.config.webhook_url,
+            jitter_s=self.config.webhook_retry_jitter_s,
+            rng=random.Random(self.config.id_seed),
+        )
+        self.events = EventEmitter(self.state, self.webhooks)
         self.app = GHLApp(
             config=self.config,
             state=self.state,
@@ -85,6 +94,7 @@ class Emulator:
             faults=self.fault_plan,
             stats=self._stats,
             control=ControlAPI(self),
+            events=self.events,
         )
 
     def _fresh_state(self) -> State:
@@ -141,6 +151,7 @@ class Emulator:
         self.limiter.reset()
         self.fault_plan.clear()
         self._stats.reset()
+        self.webhooks.clear()
 
     @property
     def faults(self) -> Faults:
@@ -192,6 +203,7 @@ class Emulator:
         return responses + requests_
 
     def stop(self) -> None:
+        self.webhooks.stop()
         while self._servers:
             self._servers.pop().stop()
 
@@ -217,6 +229,15 @@ def run_forever(
     else:
         locations = sorted(set(tokens.values()))
         print(f"{len(tokens)} token(s) configured for location(s) {locations}", flush=True)
+    if emulator.webhooks.url:
+        from ghl.emulator.webhook_keys import TEST_PUBLIC_KEY
+
+        emulator.webhooks.start()
+        print(
+            f"webhooks to {emulator.webhooks.url}, signed with the emulator's test key: "
+            f"GHL_WEBHOOK_PUBLIC_KEY={TEST_PUBLIC_KEY}",
+            flush=True,
+        )
     print("control API: /_emulator/stats, /_emulator/state; Ctrl-C to stop", flush=True)
     stop = threading.Event()
     try:

@@ -63,12 +63,21 @@ def _declare_missing_path_params(document: dict[str, Any]) -> None:
 def _move_parameter_anyof_under_schema(document: dict[str, Any]) -> None:
     # Defect: conversations `GET /conversations/search` query `startAfterDate` puts `anyOf`
     # on the parameter itself (next to a `schema` of `type: any`) instead of inside `schema`.
+    # Its two branches, StartAfterNumberSchema and StartAfterArrayNumberSchema, are NestJS
+    # wrapper DTOs whose one property is the parameter itself: the value is the sort value of
+    # the last conversation seen, a number (the parameter's example, 1600854), as the live API
+    # takes it (`?startAfterDate=1700000000000`). No query string can satisfy an anyOf of
+    # objects (openapi-core reads none), so the value's own type, a number, is what is checked.
     for _, operation in _operations(document):
         for param in operation.get("parameters", []):
             if "anyOf" in param:
                 schema = param.setdefault("schema", {})
                 schema.pop("type", None)
-                schema["anyOf"] = param.pop("anyOf")
+                branches = param.pop("anyOf")
+                if param.get("name") == "startAfterDate":
+                    schema["type"] = "number"
+                else:
+                    schema["anyOf"] = branches
 
 
 def _drop_type_any(node: Any) -> None:

@@ -89,7 +89,8 @@ class Task:
 
 @dataclass
 class Message:
-    """An outbound message accepted by `POST /conversations/messages`."""
+    """A message: outbound (accepted by `POST /conversations/messages`) or inbound (a contact's
+    text, `ghl.emulator.events.simulate_inbound_sms`)."""
 
     id: str
     conversation_id: str
@@ -101,6 +102,7 @@ class Message:
     to_number: str | None = None
     from_number: str | None = None
     status: str = "pending"
+    direction: str = "outbound"
 
 
 @dataclass

@@ -26,6 +26,9 @@ class Conversation(GHLModel):
     contact_id: str | None = Field(default=None, alias="contactId")
     last_message_body: str | None = Field(default=None, alias="lastMessageBody")
     last_message_type: str | None = Field(default=None, alias="lastMessageType")
+    # Not declared in ConversationSchema, but in the live API's answers: the sort value
+    # (epoch ms) that `startAfterDate` takes (see ghl/emulator/handlers_conversation_reads.py).
+    last_message_date: int | None = Field(default=None, alias="lastMessageDate")
 
 
 class ConversationMessage(GHLModel):
@@ -85,6 +88,21 @@ class Conversations(Resource):
     def search(self, *, contact_id: str, limit: int = 20) -> list[Conversation]:
         """The contact's conversations (`GET /conversations/search?contactId=`)."""
         params = {"locationId": self.location_id, "contactId": contact_id, "limit": limit}
+        data = self._get("/conversations/search", params=params)
+        return [Conversation.model_validate(c) for c in data.get("conversations", [])]
+
+    def recently_active(
+        self, *, limit: int = 20, start_after: int | None = None
+    ) -> list[Conversation]:
+        """One page of the location's conversations, the latest message first (polling)."""
+        params: dict[str, Any] = {
+            "locationId": self.location_id,
+            "sortBy": "last_message_date",
+            "sort": "desc",
+            "limit": limit,
+        }
+        if start_after is not None:
+            params["startAfterDate"] = start_after
         data = self._get("/conversations/search", params=params)
         return [Conversation.model_validate(c) for c in data.get("conversations", [])]
 

@@ -44,7 +44,7 @@ SIGNED_BAD_BODIES = {
     "JSON without a type": (json.dumps({"locationId": "loc_demo"}).encode(), 400),
     "a type that is not text": (json.dumps({"type": 5, "webhookId": "wh-1"}).encode(), 400),
     "an empty type": (json.dumps({"type": "", "webhookId": "wh-1"}).encode(), 400),
-    "no timestamp": (json.dumps({"type": "InboundMessage", "webhookId": "wh-2"}).encode(), 401),
+    "no timestamp": (json.dumps({"type": "InboundMessage", "webhookId": "wh-2"}).encode(), 400),
     "nested 100,000 deep": (deep(100_000), 400),
 }
 
