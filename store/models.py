@@ -246,3 +246,7 @@ class AlertState(SQLModel, table=True):
     state: str = Field(max_length=32)
     since: datetime = Field(sa_type=UTCDateTime)
     last_alerted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The app-install tables live in their own module; importing it registers them here too.
+from store.models_oauth import GHLInstall, OAuthGrant, OAuthState  # noqa: E402, F401
