@@ -221,13 +221,16 @@ class GHLOAuthApp:
         except (GHLOAuthError, GHLServerError):
             raise
         except requests.ConnectTimeout:
-            raise GHLConnectionError("GHL's token endpoint timed out connecting",
-                                     request_sent=False) from None  # fmt: skip
+            raise GHLConnectionError(
+                "GHL's token endpoint timed out connecting", request_sent=False
+            ) from None
         except requests.ConnectionError as exc:
             if "refused" in str(exc) or "NewConnectionError" in str(exc):
-                raise GHLConnectionError("GHL's token endpoint refused the connection",
-                                         request_sent=False) from None  # fmt: skip
-            raise GHLOAuthAnswerLost("GHL's token endpoint closed the connection without an "
-                                     "answer") from None  # fmt: skip
+                raise GHLConnectionError(
+                    "GHL's token endpoint refused the connection", request_sent=False
+                ) from None
+            raise GHLOAuthAnswerLost(
+                "GHL's token endpoint closed the connection without an answer"
+            ) from None
         except requests.Timeout:
             raise GHLOAuthAnswerLost("GHL's token endpoint did not answer in time") from None

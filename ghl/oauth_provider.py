@@ -164,9 +164,12 @@ class OAuthTokenProvider:
         if company is None or company.status != ACTIVE:
             return None
         grant = CompanyGrant(
-            company_id=record.company_id, app=self.app, vault=self.vault, clock=self.clock,
+            company_id=record.company_id,
+            app=self.app,
+            vault=self.vault,
+            clock=self.clock,
             margin=self.margin,
-        )  # fmt: skip
+        )
         try:
             return grant.token()
         except GHLReinstallNeeded:
@@ -183,16 +186,17 @@ class OAuthTokenProvider:
         except _GrantDead:
             if company_access is None:
                 raise
-            log.warning("refresh of %s refused; minting from the company install",
-                        self.location_id)  # fmt: skip
+            log.warning("refresh of %s refused; minting from the company install", self.location_id)
             return self._from_company(record, company_access)
 
     def _refresh(self, refresh_token: str) -> OAuthTokens:
         try:
             return self.app.refresh(refresh_token)
         except GHLOAuthAnswerLost:
-            log.warning("refresh answer for %s lost; asking again with the same refresh token",
-                        self.location_id)  # fmt: skip
+            log.warning(
+                "refresh answer for %s lost; asking again with the same refresh token",
+                self.location_id,
+            )
         except GHLOAuthError as exc:
             raise _GrantDead(f"GHL refused the refresh token ({exc.status})") from None
         try:

@@ -175,8 +175,11 @@ class TokenVault:
             if row is None:
                 row = OAuthGrant(key=key, kind=kind, created_at=now)
             row.kind, row.location_id, row.company_id, row.source = (
-                kind, location_id, company_id, source,
-            )  # fmt: skip
+                kind,
+                location_id,
+                company_id,
+                source,
+            )
             row.refresh_token_enc = None
             self._encode_into(row, tokens)
             row.status, row.status_reason = GrantStatus.ACTIVE, None

@@ -46,8 +46,9 @@ def _error(status: int, message: str, **extra: Any) -> Response:
     return _json(status, error_body(status, message, trace_id=str(uuid.uuid4()), extra=extra))
 
 
-def serve_oauth(app: GHLApp, request: Request, environ: dict[str, Any],
-                drop: Callable[[dict[str, Any]], None]) -> Response:  # fmt: skip
+def serve_oauth(
+    app: GHLApp, request: Request, environ: dict[str, Any], drop: Callable[[dict[str, Any]], None]
+) -> Response:
     """Answer one OAuth request (the caller checked `handles(request.path)`)."""
     path = request.path.rstrip("/")
     if path == CHOOSER_PATH:
@@ -61,8 +62,9 @@ def serve_oauth(app: GHLApp, request: Request, environ: dict[str, Any],
     )
     if problems:
         texts = [p.text for p in problems]
-        app.stats.violation(kind="request", method=method, path=request.path,
-                            template=path, problems=texts)  # fmt: skip
+        app.stats.violation(
+            kind="request", method=method, path=request.path, template=path, problems=texts
+        )
         status = 422 if any(p.where == "body" for p in problems) else 400
         return _finish(
             app, request, path, _error(status, texts if status == 422 else "; ".join(texts))
@@ -96,13 +98,20 @@ def _finish(
 ) -> Response:  # type: ignore[no-untyped-def]
     app.stats.request(request.method.upper(), template, response.status_code)
     if match is not None and app.config.validate_responses:
-        problems = [p.text for p in app.specs.response_problems(
-            match, status=response.status_code, body=response.get_data())]  # fmt: skip
+        problems = [
+            p.text
+            for p in app.specs.response_problems(
+                match, status=response.status_code, body=response.get_data()
+            )
+        ]
         if problems:
             app.stats.violation(
-                kind="response", method=request.method.upper(), path=request.path,
-                template=template, problems=problems,
-            )  # fmt: skip
+                kind="response",
+                method=request.method.upper(),
+                path=request.path,
+                template=template,
+                problems=problems,
+            )
     return response
 
 
@@ -167,13 +176,21 @@ def _location_token(registry, request: Request, form, now: float) -> tuple[Respo
         return _error(401, "Invalid JWT", error="Unauthorized"), kind, "401"
     grant = found.grant
     if grant.user_type != "Company":
-        return _error(401, "This route is not yet supported by the IAM Service",
-                      error="Unauthorized"), kind, "401"  # fmt: skip
+        return (
+            _error(401, "This route is not yet supported by the IAM Service", error="Unauthorized"),
+            kind,
+            "401",
+        )
     location_id = form.get("locationId", "")
     if form.get("companyId") != grant.company_id or location_id not in grant.approved_locations:
         return _error(400, "Location not approved for this app in this company"), kind, "400"
-    location = Grant(client_id=grant.client_id, user_type="Location", location_id=location_id,
-                     company_id=grant.company_id, scope=grant.scope)  # fmt: skip
+    location = Grant(
+        client_id=grant.client_id,
+        user_type="Location",
+        location_id=location_id,
+        company_id=grant.company_id,
+        scope=grant.scope,
+    )
     answer = registry.issue(location, now=now, with_refresh=False)
     answer.pop("companyId", None)
     return _json(200, answer), kind, "200"
