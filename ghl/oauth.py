@@ -29,6 +29,12 @@ from authlib.integrations.requests_client import OAuth2Session
 from ghl.errors import GHLConnectionError, GHLError, GHLServerError, error_from_response
 from ghl.redact import register_secret
 
+
+def wall_clock() -> float:
+    """Epoch seconds; `time.time` looked up per call, so freezegun's patch reaches it."""
+    return time.time()
+
+
 CHOOSE_LOCATION_URL = "https://marketplace.gohighlevel.com/oauth/chooselocation"
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
 LOCATION_TOKEN_PATH = "/oauth/locationToken"  # noqa: S105 - a path, not a secret
@@ -137,7 +143,7 @@ class GHLOAuthApp:
         redirect_uri: str,
         base_url: str,
         timeout: float | tuple[float, float] = (5.0, 30.0),
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = wall_clock,
     ) -> None:
         register_secret(client_secret)
         self.client_id = client_id

@@ -25,13 +25,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ghl.auth import GHLReinstallNeeded
-from ghl.oauth import GHLOAuthAnswerLost, GHLOAuthApp, GHLOAuthError, OAuthTokens
+from ghl.oauth import GHLOAuthAnswerLost, GHLOAuthApp, GHLOAuthError, OAuthTokens, wall_clock
 from ghl.redact import register_secret
 
 log = logging.getLogger("dealfinder.ghl.oauth")
@@ -68,7 +67,7 @@ class OAuthTokenProvider:
         location_id: str,
         app: GHLOAuthApp,
         vault: Vault,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = wall_clock,
         margin: float = REFRESH_MARGIN_SECONDS,
         on_reinstall_needed: Callable[[str, str], None] | None = None,
     ) -> None:

@@ -155,6 +155,6 @@ def test_the_install_redirect_names_the_scopes_and_a_fresh_state_each_time(world
 
 
 def test_a_location_never_installed_says_so(world):
-    with pytest.raises(GHLReinstallNeeded, match="loc_unknown.*never installed"):
+    with pytest.raises(GHLReinstallNeeded, match=r"loc_unknown.*never installed"):
         world.client("loc_unknown").locations.get()
     assert world.emulator.count("GET", "/locations/{locationId}") == 0
