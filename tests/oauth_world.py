@@ -72,14 +72,17 @@ class OAuthWorld:
         http = start_http_in_thread(late)
         key = Fernet.generate_key().decode()
         settings = oauth_settings(
-            emulator_url=emulator.url, db_url=db_url, key=key,
+            emulator_url=emulator.url,
+            db_url=db_url,
+            key=key,
             redirect=http.url + "/ghl/oauth/callback",
-        )  # fmt: skip
+        )
         post = slack_poster(web_client, "#ops-alerts") if web_client is not None else log_poster
         parts = OAuthParts.from_settings(settings, engine=engine, post_ops=post)
         late.app = build_wsgi_app(bolt_app=bolt, extra_routes=parts.routes())
-        return cls(emulator=emulator, engine=engine, settings=settings, parts=parts, http=http,
-                   key=key)  # fmt: skip
+        return cls(
+            emulator=emulator, engine=engine, settings=settings, parts=parts, http=http, key=key
+        )
 
     def install(self) -> requests.Response:
         """A GHL admin installs the app: /ghl/install, GHL's chooser (approves by itself),

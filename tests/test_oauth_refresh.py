@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from bot.slack_fake import BOT_TOKEN
 from ghl.auth import GHLReinstallNeeded
+from ghl.errors import GHLAuthError
 from ghl.emulator.oauth_state import InstallChoice
 from ghl.redact import RedactingFilter
 from store.models_oauth import GrantStatus
@@ -67,9 +68,11 @@ def test_a_refused_token_that_a_refresh_cannot_fix_is_not_retried_forever(world)
     # Both the new and the old token refused: one renewal, one repeat, then the 401 stands.
     world.emulator.state.oauth.access_seconds = 0
     world.emulator.state.oauth.expire()
-    with pytest.raises(Exception, match="401|re-install"):
+    with pytest.raises(GHLAuthError) as refused:
         client.locations.get()
-    assert world.emulator.state.oauth.count("refresh_token") <= 2
+    assert refused.value.status == 401 and not isinstance(refused.value, GHLReinstallNeeded)
+    assert world.emulator.state.oauth.count("refresh_token") == 1
+    assert world.emulator.count("GET", "/locations/{locationId}", 401) == 2
 
 
 def test_tokens_are_renewed_before_they_expire(world):
