@@ -17,8 +17,8 @@ from slack_sdk import WebClient
 
 from bot.slack_fake import BOT_TOKEN
 from ghl.auth import GHLReinstallNeeded
-from ghl.errors import GHLAuthError
 from ghl.emulator.oauth_state import InstallChoice
+from ghl.errors import GHLAuthError
 from ghl.redact import RedactingFilter
 from store.models_oauth import GrantStatus
 from tests.oauth_world import OAuthWorld
