@@ -71,7 +71,9 @@ def test_a_refused_token_that_a_refresh_cannot_fix_is_not_retried_forever(world)
     with pytest.raises(GHLAuthError) as refused:
         client.locations.get()
     assert refused.value.status == 401 and not isinstance(refused.value, GHLReinstallNeeded)
-    assert world.emulator.state.oauth.count("refresh_token") == 1
+    # One renewal after the 401, one more before the repeat (the new token expires at once);
+    # one repeat, then the 401 stands: no loop.
+    assert world.emulator.state.oauth.count("refresh_token") == 2
     assert world.emulator.count("GET", "/locations/{locationId}", 401) == 2
 
 
