@@ -29,7 +29,7 @@ from ghl.client import GHLClient
 from services.config import DealConfig
 from services.validator import ValidationReport, validate_setup
 from store.db import session_scope
-from store.installs import record_install, record_uninstall
+from store.installs import get_install, record_install, record_uninstall
 from store.models_oauth import GrantStatus
 from store.oauth_tokens import TokenVault
 
@@ -97,6 +97,10 @@ class InstallEvents:
 
     def _uninstall(self, location_id: str, now: datetime) -> str:
         reason = "the app was uninstalled in GHL"
+        with session_scope(self.engine, readonly=True) as session:
+            known = get_install(session=session, location_id=location_id) is not None
+        if not known and self.vault.status_of(location_id) is None:
+            return f"uninstall at {location_id}: not installed here; nothing to do"
         self.vault.disable(location_id, status=GrantStatus.UNINSTALLED, reason=reason, now=now)
         with session_scope(self.engine) as session:
             changed = record_uninstall(session=session, location_id=location_id, now=now)

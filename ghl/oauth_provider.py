@@ -37,6 +37,9 @@ log = logging.getLogger("dealfinder.ghl.oauth")
 
 ACTIVE, NEEDS_REINSTALL = "active", "needs_reinstall"
 REFRESH_MARGIN_SECONDS = 300.0  # renew 5 minutes before GHL's expiry (tokens live ~24 h)
+# How long a token read from the vault is used without looking again: an uninstall or a
+# re-install made by another process reaches this one within a minute.
+RECHECK_SECONDS = 60.0
 
 
 def company_key(company_id: str) -> str:
@@ -80,6 +83,7 @@ class OAuthTokenProvider:
         self._lock = threading.Lock()
         self._access: str | None = None
         self._expires_at = 0.0
+        self._checked_at = 0.0
 
     def __repr__(self) -> str:
         return f"OAuthTokenProvider(location_id={self.location_id!r})"
@@ -87,7 +91,11 @@ class OAuthTokenProvider:
     # -- TokenProvider --------------------------------------------------------------------
 
     def token(self) -> str:
-        if self._access and self._fresh(self._expires_at):
+        if (
+            self._access
+            and self._fresh(self._expires_at)
+            and self.clock() - self._checked_at < RECHECK_SECONDS
+        ):
             return self._access
         record = self.vault.read(self.location_id)
         self._check(record)
@@ -107,6 +115,7 @@ class OAuthTokenProvider:
     def _remember(self, record: Any) -> str:
         register_secret(record.access_token)
         self._access, self._expires_at = record.access_token, record.expires_at
+        self._checked_at = self.clock()
         return record.access_token
 
     def _check(self, record: Any) -> None:
