@@ -5,12 +5,16 @@ commands use its OAuth tokens. Real `dealfinder` subprocesses against the emulat
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from cryptography.fernet import Fernet
 
 from bot.cli_serve import ROUTE_FACTORIES, _oauth_routes
 from bot.settings import Settings, load_settings
 from ghl.emulator.oauth_state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, InstallChoice
+from ghl.oauth import SCOPES
 from tests.oauth_world import OAuthWorld
 from tests.test_cli import assert_no_traceback, run
 
@@ -80,3 +84,18 @@ def test_a_command_uses_the_install_when_there_is_no_private_token(seeded_emulat
     assert result.returncode == 0, result.stderr
     assert seeded_emulator.count("GET", "/locations/{locationId}", 200) >= 1
     assert world.key not in result.stdout + result.stderr
+
+
+def test_the_readme_lists_the_scopes_install_asks_for_and_the_new_settings():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    listed = re.search(r"Auth → Scopes: `([^`]+)`", readme)
+    assert listed is not None
+    assert listed.group(1).split() == list(SCOPES)
+    for name in (
+        "GHL_CLIENT_ID",
+        "GHL_CLIENT_SECRET",
+        "GHL_APP_REDIRECT_URL",
+        "GHL_OAUTH_AUTHORIZE_URL",
+        "DEALFINDER_SECRET_KEY",
+    ):
+        assert f"| `{name}` |" in readme
