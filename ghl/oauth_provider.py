@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ghl.auth import GHLReinstallNeeded
+from ghl.errors import GHLServerError
 from ghl.oauth import GHLOAuthAnswerLost, GHLOAuthApp, GHLOAuthError, OAuthTokens, wall_clock
 from ghl.redact import register_secret
 
@@ -200,19 +201,22 @@ class OAuthTokenProvider:
     def _refresh(self, refresh_token: str) -> OAuthTokens:
         try:
             return self.app.refresh(refresh_token)
-        except GHLOAuthAnswerLost:
+        except (GHLOAuthAnswerLost, GHLServerError) as exc:
+            # No answer, or a 5xx: GHL may or may not have rotated the tokens.
             log.warning(
-                "refresh answer for %s lost; asking again with the same refresh token",
+                "refresh of %s: %s; asking again with the same refresh token",
                 self.location_id,
+                type(exc).__name__,
             )
         except GHLOAuthError as exc:
-            raise _GrantDead(f"GHL refused the refresh token ({exc.status})") from None
+            raise _dead_or_config(exc, "GHL refused the refresh token") from None
         try:
             return self.app.refresh(refresh_token)
         except GHLOAuthError as exc:
-            raise _GrantDead(
-                f"the refresh answer was lost and GHL refused the refresh token ({exc.status}): "
-                "it had already rotated it"
+            raise _dead_or_config(
+                exc,
+                "the refresh answer was lost and GHL refused the refresh token: it had "
+                "already rotated it",
             ) from None
 
     def _from_company(self, record: Any, access: str | None) -> OAuthTokens:
@@ -239,6 +243,18 @@ class CompanyGrant(OAuthTokenProvider):
         if not record.refresh_token:
             raise _GrantDead("no refresh token stored")
         return self._refresh(record.refresh_token)
+
+
+def _dead_or_config(exc: GHLOAuthError, reason: str) -> Exception:
+    """A refused token request: the grant is dead (400, `invalid_grant`), unless GHL refused
+    DealFinder itself (401, `invalid_client`: RFC 6749 section 5.2), which a re-install would
+    not fix and which must not mark every location: then the error goes up as it is."""
+    if exc.status == 401:
+        log.error(
+            "GHL refused the app's client credentials: check GHL_CLIENT_ID and GHL_CLIENT_SECRET"
+        )
+        return exc
+    return _GrantDead(f"{reason} ({exc.status})")
 
 
 class _GrantDead(Exception):

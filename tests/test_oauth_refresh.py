@@ -19,6 +19,7 @@ from bot.slack_fake import BOT_TOKEN
 from ghl.auth import GHLReinstallNeeded
 from ghl.emulator.oauth_state import InstallChoice
 from ghl.errors import GHLAuthError
+from ghl.oauth import GHLOAuthError
 from ghl.redact import RedactingFilter
 from store.models_oauth import GrantStatus
 from tests.oauth_world import OAuthWorld
@@ -178,3 +179,25 @@ def test_no_token_reaches_a_log_line(world, slack_fake):
     assert "loc_demo" in logged and "renew" in logged  # the log did see this work
     leaked = [s for s in secrets if s in logged]
     assert leaked == []
+
+
+def test_a_5xx_from_the_token_endpoint_is_asked_again_and_recovers(world):
+    world.emulator.queue_fault("POST", "/oauth/token", "server_error", status=502)
+    world.emulator.state.oauth.expire(stored_access(world, "loc_demo"))
+
+    assert world.client("loc_demo").locations.get().id == "loc_demo"
+
+    assert world.emulator.state.oauth.count("refresh_token", "200") == 1
+    assert world.parts.vault.status_of("loc_demo") == GrantStatus.ACTIVE
+
+
+def test_ghl_refusing_the_apps_own_credentials_marks_no_location(world, slack_fake):
+    world.emulator.state.oauth.apps["emu-client-id"] = "rotated-in-ghl"  # secret changed there
+    world.emulator.state.oauth.expire(stored_access(world, "loc_demo"))
+
+    with pytest.raises(GHLOAuthError) as refused:
+        world.client("loc_demo").locations.get()
+
+    assert refused.value.status == 401
+    assert world.parts.vault.status_of("loc_demo") == GrantStatus.ACTIVE
+    assert [t for t in ops_messages(slack_fake) if "re-install" in t] == []
