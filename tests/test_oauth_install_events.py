@@ -17,7 +17,10 @@ from slack_sdk import WebClient
 from sqlalchemy import text
 
 from bot.install_events import InstallEvents
+from bot.jobs_lease import TickLease, read_job_record
 from bot.jobs_wiring import slack_poster
+from bot.metrics import Metrics
+from bot.scheduler import JobRunner, JobSpec
 from bot.slack_fake import BOT_TOKEN
 from bot.webhook_handlers import WebhookHandlers
 from bot.webhook_verify import SignatureVerifier, load_ed25519_key
@@ -188,3 +191,21 @@ def test_a_process_that_was_using_the_location_stops_within_a_minute_of_uninstal
         pytest.raises(GHLReinstallNeeded, match="uninstalled"),
     ):
         client.locations.get()
+
+
+def test_jobs_for_an_uninstalled_location_are_skipped_not_failed(events):
+    world = events.world
+    assert world.install().status_code == 200
+    events.send("UNINSTALL", "loc_demo")
+    events.process()
+    client = world.client("loc_demo")
+    metrics = Metrics()
+    runner = JobRunner(lease=TickLease(world.engine, owner="a"), metrics=metrics)
+    job = JobSpec(
+        id="buyer_refresh", run=lambda now: client.locations.get(), every=timedelta(minutes=1)
+    )
+
+    assert runner.run(job, now=datetime.now(UTC)) == "skipped"
+
+    record = read_job_record(engine=world.engine, job_id="buyer_refresh")
+    assert record is not None and record.consecutive_failures == 0
