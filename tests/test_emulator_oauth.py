@@ -5,6 +5,7 @@ company's approved locations, and clear 4xx answers to everything else."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -148,3 +149,28 @@ def test_location_tokens_only_for_a_companys_approved_locations(emu):
     assert location_token("loc_demo").status_code == 400
     # A company token is not a location token: API calls with it are refused.
     assert api(emu, company["access_token"]).status_code == 401
+
+
+def test_the_control_api_steers_the_chooser_and_expires_tokens(emu):
+    emu.state.ensure_location("loc_b")
+    control = emu.url + "/_emulator/oauth"
+    answer = requests.post(
+        control, json={"choice": {"locationId": "loc_b"}, "accessSeconds": 120}, timeout=10
+    )
+    assert answer.status_code == 200
+    body = token(emu, grant_type="authorization_code", code=code_of(emu)).json()
+    assert body["locationId"] == "loc_b" and body["expires_in"] == 120
+
+    requests.post(control, json={"expire": True}, timeout=10)
+
+    assert (
+        requests.get(
+            emu.url + "/locations/loc_b",
+            timeout=10,
+            headers={"Authorization": f"Bearer {body['access_token']}", "Version": "2021-07-28"},
+        ).status_code
+        == 401
+    )
+    log = requests.get(control, timeout=10).json()
+    assert log["calls"] == [{"grantType": "authorization_code", "outcome": "200"}]
+    assert body["access_token"] not in json.dumps(log)
