@@ -158,3 +158,24 @@ def test_a_location_never_installed_says_so(world):
     with pytest.raises(GHLReinstallNeeded, match=r"loc_unknown.*never installed"):
         world.client("loc_unknown").locations.get()
     assert world.emulator.count("GET", "/locations/{locationId}") == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [({}, "has no code"), ({"error": "access_denied"}, "Install cancelled")],
+    ids=["no-code", "denied-in-ghl"],
+)
+def test_a_valid_state_without_a_code_is_refused_and_used_up(world, extra, said):
+    _, state = world.start_install()
+    query = urlencode({"state": state} | extra)
+
+    answer = requests.get(world.http.url + "/ghl/oauth/callback?" + query, timeout=10)
+
+    assert answer.status_code == 400 and said in answer.text
+    assert grants(world) == [] and world.emulator.state.oauth.calls == []
+
+
+@pytest.mark.parametrize("path", ["/ghl/install", "/ghl/oauth/callback"])
+def test_other_methods_are_refused(world, path):
+    answer = requests.post(world.http.url + path, data={"state": "x"}, timeout=10)
+    assert answer.status_code == 405 and grants(world) == []
