@@ -147,7 +147,17 @@ def _start_ops(settings: Settings, services: object) -> Callable[[], None]:
     return lambda: scheduler.shutdown(wait=True)
 
 
+def _oauth_routes(settings: Settings, services: object) -> Mapping[str, Callable[..., object]]:
+    """`/ghl/install` and `/ghl/oauth/callback` when the GHL app install is configured."""
+    if not settings.oauth_configured:
+        return {}
+    from bot.oauth_wiring import OAuthParts
+
+    return OAuthParts.from_settings(settings, engine=services.engine).routes()  # type: ignore[attr-defined]
+
+
 ROUTE_FACTORIES.append(_ops_routes)
+ROUTE_FACTORIES.append(_oauth_routes)
 STARTUP_HOOKS.append(_start_ops)
 
 

@@ -156,6 +156,7 @@ def build_ops(
         return {found.stage_ids[key]: name for key, name in found.stage_names.items()}
 
     handlers = WebhookHandlers(
+        install_events=_install_events(settings, engine, config, slack_client),
         engine=engine,
         client=client,
         config=config,
@@ -215,6 +216,21 @@ def reply_threads_for(alerts: Any, *, channel: str) -> Any:
         client=alerts.client, engine=alerts.engine, channel=channel, cards=alerts.cards,
         card_message=alerts.message_for, clock=alerts.clock,
     )  # fmt: skip
+
+
+def _install_events(settings: Settings, engine: Engine, config: Any, slack_client: Any) -> Any:
+    """INSTALL / UNINSTALL handling when the GHL app install is configured, else None."""
+    if not settings.oauth_configured:
+        return None
+    from bot.install_events import InstallEvents
+    from bot.oauth_wiring import OAuthParts
+
+    post = slack_poster(slack_client, settings.ops_channel) if slack_client else log_poster
+    parts = OAuthParts.from_settings(settings, engine=engine, post_ops=post)
+    events = InstallEvents(
+        engine=engine, vault=parts.vault, client_for=parts.client_for, config=config, post_ops=post
+    )
+    return events.handle
 
 
 _for_bot: dict[int, Ops] = {}

@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.jobs_lease import PG_LOCK_JOBS, Claim, Skipped, TickLease
 from bot.metrics import Metrics
+from ghl.auth import GHLReinstallNeeded
 from ghl.redact import redact
 from store.types import utcnow
 
@@ -167,15 +168,21 @@ class JobRunner:
             return "skipped"
         started = time.perf_counter()
         error: str | None = None
+        skipped = False
         try:
             spec.run(now)
+        except GHLReinstallNeeded as exc:
+            # The app was uninstalled (or its tokens died) at this location: nothing to do
+            # there until it is installed again; the ops channel was told once already.
+            log.warning("job %s skipped at tick %s: %s", spec.id, tick, exc)
+            skipped = True
         except Exception as exc:
             error = redact(f"{type(exc).__name__}: {exc}")
             log.exception("job %s failed at tick %s", spec.id, tick)
         seconds = time.perf_counter() - started
         if claim is not None:
             self._finish(claim, error=error)
-        outcome: Outcome = "ok" if error is None else "failed"
+        outcome: Outcome = "skipped" if skipped else "ok" if error is None else "failed"
         self._count(spec.id, outcome, seconds)
         return outcome
 

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GHL_PRODUCTION_URL = "https://services.leadconnectorhq.com"
+GHL_CHOOSE_LOCATION_URL = "https://marketplace.gohighlevel.com/oauth/chooselocation"
 
 # Values people leave in .env files copied from examples; treated as "not set".
 _PLACEHOLDERS = {
@@ -131,6 +132,17 @@ class Settings(BaseSettings):
         description="poll GHL for events: auto (when no event path delivered lately), on, off",
     )
 
+    # -- GHL Marketplace app (OAuth 2.0 install; instead of, or beside, GHL_API_KEY) -------
+    ghl_client_id: str | None = Field(default=None, validation_alias="GHL_CLIENT_ID")
+    ghl_client_secret: SecretStr | None = Field(default=None, validation_alias="GHL_CLIENT_SECRET")
+    ghl_app_redirect_url: str | None = Field(default=None, validation_alias="GHL_APP_REDIRECT_URL")
+    ghl_oauth_authorize_url: str = Field(
+        default=GHL_CHOOSE_LOCATION_URL,
+        validation_alias="GHL_OAUTH_AUTHORIZE_URL",
+        description="GHL's location chooser; the emulator's /oauth/chooselocation to experiment",
+    )
+    secret_key: SecretStr | None = Field(default=None, validation_alias="DEALFINDER_SECRET_KEY")
+
     # -- operations ------------------------------------------------------------------------
     health_interval_minutes: int = Field(
         default=5, ge=1, validation_alias="HEALTH_INTERVAL_MINUTES"
@@ -160,7 +172,15 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("ghl_location_id", "redis_url", mode="before")
+    @field_validator("ghl_client_secret", "secret_key", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
+            return None
+        return value
+
+    @field_validator("ghl_location_id", "redis_url", "ghl_client_id", "ghl_app_redirect_url",
+                     mode="before")  # fmt: skip
     @classmethod
     def _blank_str_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
@@ -224,10 +244,11 @@ class Settings(BaseSettings):
             raise ValueError(f"file not found: {value}")
         return value
 
-    @field_validator("ghl_base_url", "slack_api_url")
+    @field_validator("ghl_base_url", "slack_api_url", "ghl_oauth_authorize_url",
+                     "ghl_app_redirect_url")  # fmt: skip
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError(f"must be an http(s) URL, got {value!r}")
         return value
 
@@ -267,6 +288,8 @@ class Settings(BaseSettings):
         names: list[str] = []
         for group in groups:
             for name in _NEEDS[group]:
+                if name == "GHL_API_KEY" and self.oauth_configured:
+                    continue  # the app install's tokens stand in for a private token
                 if getattr(self, name.lower()) is None and name not in names:
                     names.append(name)
         return names
@@ -276,6 +299,55 @@ class Settings(BaseSettings):
         names = self.missing(*groups)
         if names:
             raise ConfigError([f"{n} is not set: {_HINTS[n]}" for n in names])
+
+    @property
+    def oauth_configured(self) -> bool:
+        """A Marketplace app is set up (GHL_CLIENT_ID and GHL_CLIENT_SECRET)."""
+        return self.ghl_client_id is not None and self.ghl_client_secret is not None
+
+    def oauth_problems(self) -> list[str]:
+        """What stops the app install from working; each line names a setting and the fix."""
+        if not (self.ghl_client_id or self.ghl_client_secret):
+            return []
+        problems = [
+            f"{name} is not set: {hint}"
+            for name, hint, value in (
+                (
+                    "GHL_CLIENT_ID",
+                    "the Client ID of your GHL Marketplace app (Advanced Settings -> Auth)",
+                    self.ghl_client_id,
+                ),
+                (
+                    "GHL_CLIENT_SECRET",
+                    "a Client Secret of your GHL Marketplace app (Advanced "
+                    "Settings -> Auth -> Add Secret)",
+                    self.ghl_client_secret,
+                ),
+                (
+                    "GHL_APP_REDIRECT_URL",
+                    "https://<your host>/ghl/oauth/callback, the same "
+                    "URL as the app's Redirect URL in GHL",
+                    self.ghl_app_redirect_url,
+                ),
+            )
+            if value is None
+        ]
+        key = self.secret_key.get_secret_value() if self.secret_key else None
+        fix = (
+            'generate one with `python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"` and keep it safe: the stored GHL tokens '
+            "are encrypted with it"
+        )
+        if key is None:
+            problems.append(f"DEALFINDER_SECRET_KEY is not set (needed with GHL_CLIENT_ID): {fix}")
+        else:
+            from cryptography.fernet import Fernet
+
+            try:
+                Fernet(key.encode())
+            except (ValueError, TypeError):
+                problems.append(f"DEALFINDER_SECRET_KEY is not a Fernet key: {fix}")
+        return problems
 
     @property
     def is_sqlite(self) -> bool:
@@ -290,10 +362,15 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Build Settings, turning pydantic's errors into one ConfigError with a line per setting."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             name = str(err["loc"][0]).upper() if err["loc"] else "settings"
             problems.append(f"{name}: {err['msg']}")
         raise ConfigError(problems) from None
+    # With the app install configured, refuse to start without a key for its tokens.
+    problems = settings.oauth_problems()
+    if problems:
+        raise ConfigError(problems)
+    return settings

@@ -47,10 +47,13 @@ OPPORTUNITY_TYPES = frozenset(
     {"OpportunityStageUpdate", "OpportunityStatusUpdate", "OpportunityAssignedToUpdate"}
 )
 CONTACT_TYPES = frozenset({"ContactTagUpdate", "ContactUpdate"})
+# The Marketplace app's own events (`bot.install_events`), about any location.
+INSTALL_TYPES = frozenset({"INSTALL", "UNINSTALL"})
 HANDLED_TYPES = (
     frozenset({"InboundMessage", "ContactDndUpdate", "TaskComplete"})
     | CONTACT_TYPES
     | OPPORTUNITY_TYPES
+    | INSTALL_TYPES
 )
 # Other event types GHL documents: acknowledged, counted under their own name.
 KNOWN_TYPES = HANDLED_TYPES | frozenset(
@@ -105,6 +108,7 @@ class ReplyRouterLike(Protocol):
 InboundHandler = Callable[[dict[str, Any], datetime], Any]  # -> services.optout.InboundOutcome
 DndHandler = Callable[[dict[str, Any], datetime], Any]  # -> services.optout.DndOutcome
 TaskHandler = Callable[[str, str], Sequence[Any]]  # (contact_id, title) -> [StageMove]
+InstallHandler = Callable[[str, dict[str, Any], datetime], str]  # bot.install_events
 
 
 class WebhookHandlers:
@@ -122,6 +126,7 @@ class WebhookHandlers:
         alerts: DealAlertsLike | None = None,
         replies: ReplyRouterLike | None = None,
         clock: Callable[[], float] = time.monotonic,
+        install_events: InstallHandler | None = None,
     ) -> None:
         self.engine, self.client, self.config = engine, client, config
         self.location_id = client.location_id
@@ -131,10 +136,15 @@ class WebhookHandlers:
         # without it only card threads are reachable, and other replies wait for a retry.
         self.replies = replies
         self.clock = clock
+        self.install_events = install_events
         self._field_ids: tuple[float, dict[str, str]] | None = None
 
     def handle(self, event_type: str, payload: Mapping[str, Any], now: datetime) -> str:
         body = dict(payload)
+        if event_type in INSTALL_TYPES:  # before the location check: any location installs
+            if self.install_events is None:
+                return "app install events not wired (GHL_CLIENT_ID not set)"
+            return self.install_events(event_type, body, now)
         location = body.get("locationId")
         if location and location != self.location_id:
             return "another location's event; ignored"

@@ -37,6 +37,13 @@ def build_ghl_client(settings: Settings) -> GHLClient:
             timeout=timeout,
         )
     settings.require("ghl")
+    if settings.ghl_api_key is None and settings.oauth_configured:
+        # No private token: the location's tokens come from the app install (OAuth).
+        from bot.oauth_wiring import OAuthParts
+
+        assert settings.ghl_location_id is not None
+        parts = OAuthParts.from_settings(settings, engine=open_store(settings))
+        return parts.client_for(settings.ghl_location_id)
     assert settings.ghl_api_key is not None and settings.ghl_location_id is not None
     backend = make_rate_backend(
         settings.ghl_rate_backend, database_url=settings.database_url, redis_url=settings.redis_url

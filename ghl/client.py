@@ -4,6 +4,7 @@ It takes plain constructor arguments (never the environment); `bot.wiring.build_
 builds one from Settings.
 
     client = GHLClient(base_url=..., token="pit-...", location_id="loc_123")
+    client = GHLClient(base_url=..., auth=oauth_provider, location_id="loc_123")  # app install
     result = client.contacts.upsert({"email": "seller@example.com", "tags": ["dealfinder"]})
     client.opportunities.create({"contactId": result.contact.id, "pipelineId": ..., "name": ...})
     client.remaining()   # burst and daily headroom
@@ -15,6 +16,7 @@ from collections.abc import Callable
 
 import requests
 
+from ghl.auth import TokenProvider
 from ghl.ratelimit import Headroom, MemoryBackend, RateLimiter
 from ghl.ratelimit_backends import Backend, RedisBackend
 from ghl.resources.contacts import Contacts
@@ -54,7 +56,8 @@ class GHLClient:
     def __init__(
         self,
         *,
-        token: str,
+        token: str | None = None,
+        auth: TokenProvider | None = None,
         location_id: str,
         base_url: str = GHL_BASE_URL,
         limiter: RateLimiter | None = None,
@@ -75,6 +78,7 @@ class GHLClient:
         self.transport = Transport(
             base_url=base_url,
             token=token,
+            auth=auth,
             limiter=self.limiter,
             retry=retry,
             timeout=timeout,

@@ -23,6 +23,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from ghl.auth import StaticToken, TokenProvider
 from ghl.errors import (
     GHLConnectionError,
     GHLError,
@@ -31,7 +32,7 @@ from ghl.errors import (
     error_from_response,
 )
 from ghl.ratelimit import RateLimiter, parse_headers
-from ghl.redact import redact, register_secret
+from ghl.redact import redact
 from ghl.retry import RetryPolicy, backoff_delay, retry_delay
 
 log = logging.getLogger("dealfinder.ghl")
@@ -117,7 +118,8 @@ class Transport:
         self,
         *,
         base_url: str,
-        token: str,
+        token: str | None = None,
+        auth: TokenProvider | None = None,
         limiter: RateLimiter,
         retry: RetryPolicy | None = None,
         timeout: float | tuple[float, float] = (5.0, 30.0),
@@ -126,7 +128,11 @@ class Transport:
         rand: Callable[[], float] = random.random,
         pool_size: int = 16,
     ):
-        register_secret(token)
+        if auth is None:
+            if token is None:
+                raise ValueError("a transport needs a token or a token provider")
+            auth = StaticToken(token)
+        self.auth = auth
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
         self.retry = retry or RetryPolicy()
@@ -134,7 +140,6 @@ class Transport:
         self.stats = CallStats()
         self._sleep = sleep
         self._rand = rand
-        self._token = token
         self.session = session or requests.Session()
         if session is None:
             # Our own retry loop decides; urllib3 must not retry behind its back.
@@ -146,10 +151,10 @@ class Transport:
     def close(self) -> None:
         self.session.close()
 
-    def _send(self, method, path, *, version, params, json) -> requests.Response:
+    def _send(self, method, path, *, version, params, json, token) -> requests.Response:
         slot = self.limiter.acquire()
         self.stats.count(requests=1)
-        headers = {"Authorization": f"Bearer {self._token}", "Version": version}
+        headers = {"Authorization": f"Bearer {token}", "Version": version}
         try:
             response = self.session.request(
                 method,
@@ -183,10 +188,22 @@ class Transport:
         """
         self.stats.count(calls=1)
         attempt = 0
+        renewed = False
         while True:
             attempt += 1
             try:
-                response = self._send(method, path, version=version, params=params, json=json)
+                token = self.auth.token()
+                response = self._send(
+                    method, path, version=version, params=params, json=json, token=token
+                )
+                # An OAuth access token can expire between our check and GHL's: the provider
+                # renews it once and the call is repeated once (GHL refused it, so it did not
+                # act on it; safe even for a create or an SMS).
+                if response.status_code == 401 and not renewed:
+                    renewed = True
+                    if self.auth.renew_after_401(token):
+                        attempt -= 1
+                        continue
                 if response.status_code < 400:
                     log.debug("GHL %s %s -> %s", method, path, response.status_code)
                     return _body(response) if response.content else None

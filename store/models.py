@@ -291,3 +291,7 @@ class OptoutReview(SQLModel, table=True):
     slack_ts: str | None = Field(default=None, max_length=32)
     post_claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
+
+
+# The app-install tables live in their own module; importing it registers them here too.
+from store.models_oauth import GHLInstall, OAuthGrant, OAuthState  # noqa: E402, F401

@@ -22,6 +22,7 @@ from ghl.emulator import (
     handlers_conversation_reads,
     handlers_conversations,
     handlers_locations,
+    handlers_oauth,
     handlers_opportunities,
 )
 from ghl.emulator.calls import NO_ACCESS, REASONS, ApiError, Call, Handler, Reply, error_body
@@ -89,7 +90,10 @@ class GHLApp:
         if request.path.startswith("/_emulator/"):
             return self.control(environ, start_response)
         try:
-            response = self._serve(request, environ)
+            if handlers_oauth.handles(request.path):  # token endpoints: no bearer, no limits
+                response = handlers_oauth.serve_oauth(self, request, environ, drop_connection)
+            else:
+                response = self._serve(request, environ)
         except _Dropped:
             # werkzeug treats a ConnectionError as "client went away" and writes nothing.
             raise ConnectionAbortedError("connection dropped by the emulator") from None
@@ -103,6 +107,8 @@ class GHLApp:
         template = match.operation.template if match else UNKNOWN_TEMPLATE
         token = _bearer(request)
         location_id = self.state.tokens.get(token) if token else None
+        if token is not None and location_id is None:  # an OAuth access token, if unexpired
+            location_id = self.state.oauth.location_for(token, now=self.config.clock())
         if token is None or location_id is None:
             headers = self.limiter.peek("(unauthenticated)").headers
             return self._finish(

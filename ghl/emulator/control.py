@@ -6,6 +6,9 @@
                               "path": "/conversations/messages", "kind": "drop", "times": 1}]}
     POST /_emulator/reset    back to an empty emulator
     POST /_emulator/seed     {"demo": true, "buyers": 200, "seed": 1, "locationId": "loc_demo"}
+    POST /_emulator/oauth    {"choice": {"userType": "Company", "companyId": "c1",
+                              "locations": ["loc_a"]}, "accessSeconds": 120, "expire": true}
+    GET  /_emulator/oauth    token requests by grant type and outcome (never the tokens)
     /_emulator/webhooks*, /_emulator/simulate/*   webhooks out (`ghl.emulator.control_events`)
 
 No auth, no rate limits, no faults: it is not part of GHL.
@@ -22,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 from ghl.emulator import control_events
 from ghl.emulator.config import DEMO_LOCATION_ID
 from ghl.emulator.faults import Faults
+from ghl.emulator.oauth_state import InstallChoice
 
 if TYPE_CHECKING:
     from ghl.emulator.server import Emulator
@@ -79,12 +83,37 @@ class ControlAPI:
                 location_id=str(body.get("locationId", DEMO_LOCATION_ID)),
             )
             return _json({"seeded": summary})
+        if action[1] == "/_emulator/oauth":
+            return _oauth(emulator, request)
         found = control_events.route(
             emulator, request, _body(request) if request.method == "POST" else {}
         )
         if found is not None:
             return found
         return _json({"error": f"no control endpoint {request.method} {request.path}"}, 404)
+
+
+def _oauth(emulator: Emulator, request: Request) -> Response:
+    """How the chooser approves, how long access tokens live, expiring them; the call log."""
+    registry = emulator.state.oauth
+    if request.method == "POST":
+        body = _body(request)
+        with registry.lock:
+            if "choice" in body:
+                choice = body["choice"]
+                registry.choice = InstallChoice(
+                    user_type=str(choice.get("userType", "Location")),
+                    location_id=choice.get("locationId"),
+                    company_id=str(choice.get("companyId", "comp_demo")),
+                    locations=tuple(choice.get("locations", ())),
+                )
+            if "accessSeconds" in body:
+                registry.access_seconds = int(body["accessSeconds"])
+        if body.get("expire"):
+            registry.expire()
+    with registry.lock:
+        calls = [{"grantType": c["grant_type"], "outcome": c["outcome"]} for c in registry.calls]
+        return _json({"calls": calls, "accessTokens": len(registry.access)})
 
 
 def _body(request: Request) -> dict[str, Any]:

@@ -12,6 +12,8 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ghl.emulator.oauth_state import OAuthRegistry
+
 _ID_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -215,6 +217,7 @@ class State:
     tags: dict[str, Tag] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     workflows: dict[str, Workflow] = field(default_factory=dict)
+    oauth: OAuthRegistry = field(default_factory=OAuthRegistry)  # app installs (OAuth 2.0)
 
     def new_id(self) -> str:
         return new_id(self.rng)
