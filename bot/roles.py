@@ -5,7 +5,7 @@ user groups (`S…` ids, members read with `usergroups.users.list` and cached) t
 Slack users to their GHL user's email (for Claim). A user's role is the highest one any entry
 gives them; someone the file does not name gets `default_role`.
 
-    directory = RoleDirectory(load_roles(path), group_members=slack_group_members(client))
+    directory = RoleDirectory.from_file(path, group_members=slack_group_members(client))
     app.use(role_middleware(directory))           # context["role"] in every listener
     allowed(context["role"], "deal.notify")       # brokers and admins only
 """
@@ -158,25 +158,53 @@ class RoleDirectory:
 
     Thread-safe. When Slack cannot be asked about a group, the last known members are used
     (or none), so a Slack hiccup lowers nobody below their own entry and never blocks an ack.
+    With a `source` file, every answer first re-reads the file if it changed on disk (one
+    `stat` per question), so a role an admin removes is gone for the next click, also for work
+    already acked; a file that became unreadable keeps the last good roles and is logged.
     """
 
     def __init__(
         self,
         config: RolesConfig,
         *,
+        source: Path | None = None,
         group_members: GroupMembers | None = None,
         cache_seconds: float = GROUP_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.config = config
+        self._source = source
+        self._stamp = _file_stamp(source)
         self._group_members = group_members
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_file(cls, path: Path | None, **options: Any) -> RoleDirectory:
+        """The directory of the roles file at `path` (None: everyone an agent), kept current."""
+        return cls(load_roles(path), source=path, **options)
+
+    def _reload_if_changed(self) -> None:
+        if self._source is None:
+            return
+        stamp = _file_stamp(self._source)
+        if stamp == self._stamp:
+            return
+        try:
+            config = load_roles(self._source)
+        except RolesError as exc:
+            # Keep the last good roles: a half-saved edit must not lock the whole team out.
+            log.error("roles file changed but cannot be read, keeping the previous roles: %s", exc)
+            self._stamp = stamp
+            return
+        log.info("roles file %s re-read", self._source)
+        self.config, self._stamp = config, stamp
+
     def role_of(self, user_id: str | None) -> Role:
         """The highest role the file gives `user_id` directly or through a group."""
+        self._reload_if_changed()
         if not user_id:
             return Role.NONE
         found = [self.config.default_role]
@@ -189,6 +217,7 @@ class RoleDirectory:
 
     def ghl_email(self, user_id: str | None) -> str | None:
         """The GHL user email a Slack user acts as (Claim assigns the deal to them)."""
+        self._reload_if_changed()
         return self.config.ghl_users.get(user_id or "")
 
     def _members(self, group_id: str) -> frozenset[str]:
@@ -211,6 +240,17 @@ class RoleDirectory:
         with self._lock:
             self._groups[group_id] = (now, members)
         return members
+
+
+def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """What changes when the file is rewritten or replaced (mtime, size, inode)."""
+    if path is None:
+        return None
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 def role_middleware(directory: RoleDirectory) -> Callable[..., None]:

@@ -11,7 +11,8 @@ from slack_bolt import App
 
 from bot import blocks
 from bot import messages as msg
-from bot.listeners.common import Turn, guarded, refusal
+from bot.listeners.authz import NO_PERMISSION
+from bot.listeners.common import Turn, guarded
 from bot.listeners.deal_buttons import ack_now
 
 
@@ -20,10 +21,6 @@ def _mls_id(turn: Turn) -> str:
 
 
 def confirm(turn: Turn) -> None:
-    refused = refusal({"role": turn.role}, "deal.notify")
-    if refused is not None:
-        turn.say(refused)
-        return
     mls_id = _mls_id(turn)
     turn.say(msg.working("Texting buyers"), replace_original=True)
     outcome = turn.services.actions.notify(mls_id)
@@ -45,5 +42,7 @@ def cancel(turn: Turn) -> None:
 
 
 def register(app: App) -> None:
-    app.action(blocks.NOTIFY_CONFIRM)(ack=ack_now, lazy=[guarded(confirm)])
-    app.action(blocks.NOTIFY_CANCEL)(ack=ack_now, lazy=[guarded(cancel)])
+    confirm_lazy = guarded(confirm, permission="deal.notify")
+    app.action(blocks.NOTIFY_CONFIRM)(ack=ack_now, lazy=[confirm_lazy])
+    # Cancel only replaces the clicker's own private confirmation: nothing to protect.
+    app.action(blocks.NOTIFY_CANCEL)(ack=ack_now, lazy=[guarded(cancel, permission=NO_PERMISSION)])
