@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import Engine
-from sqlmodel import select
 
 from bot import blocks
 from bot.listeners.authz import NO_PERMISSION
@@ -30,9 +28,8 @@ from bot.slack_fake.payloads import form_body, view_submission_payload
 from bot.slack_fake.view_state import state_values
 from ghl.emulator import Emulator
 from services.ghl_map import GHLMap
-from store.db import session_scope
-from store.models import OpportunityLink, OutboxItem, Property, SlackMessage, SmsLog
 from tests.fixtures.bot import BotWorld, build_bot_world, wait_for
+from tests.fixtures.world_state import ghl_state, said_to, slack_seen, store_rows
 
 ROLELESS = "U0AGENT02"  # in the workspace and in #deals, but not in the roles file below
 ROLES = {
@@ -100,39 +97,6 @@ def world(
     built.http.stop()
     built.finish()
     built.ghl.close()
-
-
-def ghl_state(world: BotWorld) -> dict[str, Any]:
-    """Everything in GHL, read over the emulator's control API."""
-    answer = requests.get(f"{world.emulator.url}/_emulator/state", timeout=10)
-    answer.raise_for_status()
-    return answer.json()
-
-
-def store_rows(engine: Engine) -> dict[str, list[dict[str, Any]]]:
-    tables = (Property, OpportunityLink, OutboxItem, SmsLog, SlackMessage)
-    with session_scope(engine, readonly=True) as session:
-        return {
-            table.__name__: sorted(
-                (row.model_dump() for row in session.exec(select(table))), key=repr
-            )
-            for table in tables
-        }
-
-
-def slack_seen(world: BotWorld) -> dict[str, Any]:
-    """What anyone can see in #deals, and every chat or response_url call the bot made."""
-    return {
-        "deals": [(m.ts, m.text, m.blocks) for m in world.channel_messages()],
-        "posts": len(world.slack.calls_to("chat.postMessage")),
-        "updates": len(world.slack.calls_to("chat.update")),
-    }
-
-
-def said_to(world: BotWorld, user_id: str) -> list[str]:
-    """Everything the bot told `user_id`: ephemerals and direct messages."""
-    dms = world.slack.messages("D" + user_id[1:])
-    return [m.text + json.dumps(m.blocks) for m in world.ephemerals(user_id) + dms]
 
 
 def forged_add_form(world: BotWorld, *, user_id: str, metadata: str) -> bytes:

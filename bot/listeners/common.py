@@ -12,6 +12,7 @@ object copies as itself, so every thread shares one GHL client, engine and pipel
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,16 @@ class Turn:
     def say(self, text: str, *, blocks: list[dict[str, Any]] | None = None, **kw: Any) -> None:
         """Answer the user privately: the request's response_url, else an ephemeral or a DM."""
         self.respond(text=text, blocks=blocks or text_blocks(text), response_type="ephemeral", **kw)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def button_value(turn: Turn) -> str:
+    """The clicked button's value (our buttons carry an MLS id). Control characters come only
+    from forged payloads (Socket Mode skips the HTTP checks); they become U+FFFD, so no query
+    sees a NUL (PostgreSQL refuses it) and the user is shown "no deal" for what they sent."""
+    return _CONTROL.sub("\ufffd", str(turn.body["actions"][0].get("value") or ""))
 
 
 def services_of(context: Any) -> BotServices:

@@ -14,7 +14,7 @@ from slack_bolt import App
 
 from bot import blocks
 from bot import messages as msg
-from bot.listeners.common import Turn, guarded
+from bot.listeners.common import Turn, button_value, guarded
 from bot.roles import allowed
 
 
@@ -22,12 +22,8 @@ def ack_now(ack: Any) -> None:
     ack()
 
 
-def _mls_id(turn: Turn) -> str:
-    return str(turn.body["actions"][0].get("value") or "")
-
-
 def claim(turn: Turn) -> None:
-    mls_id = _mls_id(turn)
+    mls_id = button_value(turn)
     outcome = turn.services.actions.claim(
         mls_id,
         actor=turn.user_id,
@@ -40,7 +36,7 @@ def claim(turn: Turn) -> None:
 
 
 def pass_deal(turn: Turn) -> None:
-    mls_id = _mls_id(turn)
+    mls_id = button_value(turn)
     if not turn.services.actions.pass_deal(mls_id, actor=turn.user_id):
         turn.say(msg.unknown_deal(mls_id))
         return
@@ -49,7 +45,7 @@ def pass_deal(turn: Turn) -> None:
 
 
 def notify(turn: Turn) -> None:
-    mls_id = _mls_id(turn)
+    mls_id = button_value(turn)
     plan = turn.services.actions.plan(mls_id)
     if plan is None:
         turn.say(msg.unknown_deal(mls_id))

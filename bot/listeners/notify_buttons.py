@@ -12,16 +12,12 @@ from slack_bolt import App
 from bot import blocks
 from bot import messages as msg
 from bot.listeners.authz import NO_PERMISSION
-from bot.listeners.common import Turn, guarded
+from bot.listeners.common import Turn, button_value, guarded
 from bot.listeners.deal_buttons import ack_now
 
 
-def _mls_id(turn: Turn) -> str:
-    return str(turn.body["actions"][0].get("value") or "")
-
-
 def confirm(turn: Turn) -> None:
-    mls_id = _mls_id(turn)
+    mls_id = button_value(turn)
     turn.say(msg.working("Texting buyers"), replace_original=True)
     outcome = turn.services.actions.notify(mls_id)
     if outcome is None:
