@@ -31,6 +31,7 @@ from waitress.server import create_server
 from bot.slack_request_check import (
     SIGNATURE_HEADER,
     body_problem,
+    misread_form,
     signature_problem,
     timestamp_problem,
 )
@@ -104,6 +105,14 @@ def reject_malformed(
         problem = body_problem(text, environ.get("CONTENT_TYPE"))
         if problem:
             return _refused(start_response, "400 Bad Request", problem)
+        fields = misread_form(text, environ.get("CONTENT_TYPE"))
+        if fields is not None and verifier is not None:  # verified above; re-signed for bolt
+            body = json.dumps(fields).encode()
+            stamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"))
+            environ["HTTP_X_SLACK_SIGNATURE"] = verifier.generate_signature(
+                timestamp=stamp, body=body.decode()
+            )
+            environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"] = "application/json", str(len(body))
         environ["wsgi.input"] = io.BytesIO(body)
         try:
             return slack_app(environ, start_response)

@@ -74,11 +74,30 @@ def parse_like_bolt(text: str, content_type: str | None) -> Any:
     return dict(parse_qsl(text, keep_blank_values=True))
 
 
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def misread_form(text: str, content_type: str | None) -> dict[str, str] | None:
+    """A form bolt would misread, as its fields; else None.
+
+    Bolt takes any form body containing the letters "payload" for an interaction and finds
+    nothing in it, so `/deal show 12 payload ln` became an empty request. The server hands
+    bolt such a form's fields as JSON instead (bolt reads JSON bodies whole).
+    """
+    if media_type(content_type) == "application/json" or text.startswith("{"):
+        return None
+    if "payload" not in text:
+        return None
+    fields = dict(parse_qsl(text, keep_blank_values=True))
+    return None if "payload" in fields else fields
+
+
 def body_problem(text: str, content_type: str | None) -> str | None:
     """Why a signed body is not a request Slack sends (None: bolt may take it)."""
-    media = (content_type or "").split(";")[0].strip().lower()
+    media = media_type(content_type)
     try:
-        data = parse_like_bolt(text, media)
+        data = misread_form(text, media) or parse_like_bolt(text, media)
     except RecursionError:
         return "the JSON is nested too deeply"
     except ValueError:

@@ -71,7 +71,10 @@ def services_of(context: Any) -> BotServices:
 
 
 def turn_of(body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> Turn:
-    channel = context.get("channel_id") or (body.get("channel") or {}).get("id")
+    sent_in = body.get("channel")  # a dict from Slack; anything else is ignored, not a crash
+    channel = context.get("channel_id") or (
+        sent_in.get("id") if isinstance(sent_in, dict) else None
+    )
     return Turn(
         services=services_of(context),
         client=client,
