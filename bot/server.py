@@ -28,6 +28,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
 
+from bot.http_parsing import harden
 from bot.slack_request_check import (
     SIGNATURE_HEADER,
     body_problem,
@@ -156,7 +157,9 @@ def serve_http(
     threads: int = HTTP_THREADS,
 ) -> None:
     """Serve until interrupted (waitress)."""
-    server = create_server(wsgi_app, host=host, port=port, threads=threads, ident="dealfinder")
+    server = harden(
+        create_server(wsgi_app, host=host, port=port, threads=threads, ident="dealfinder")
+    )
     log.info("DealFinder listening on http://%s:%s (Slack: %s)", host, server.effective_port,
              SLACK_PATH)  # fmt: skip
     try:
@@ -177,8 +180,8 @@ class RunningHTTP:
     POLL_SECONDS = 0.2  # how long a stop may wait for the loop to notice when it cannot be woken
 
     def __init__(self, wsgi_app: WSGIApp, *, host: str, port: int, threads: int):
-        self._server = create_server(
-            wsgi_app, host=host, port=port, threads=threads, ident="dealfinder"
+        self._server = harden(
+            create_server(wsgi_app, host=host, port=port, threads=threads, ident="dealfinder")
         )
         self.port = int(self._server.effective_port)
         self.url = f"http://{host}:{self.port}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -318,3 +319,32 @@ def test_a_command_containing_the_word_payload_is_run(bot_world: BotWorld, text:
     else:
         query = " ".join(text.split()[1:]).replace("&", "&amp;")  # shown escaped
         bot_world.wait_for_ephemeral("U0AGENT01", f"No deal matches `{query}`")
+
+
+# -- headers waitress converts itself -------------------------------------------------------
+
+
+def raw_request(url: str, path: str, head: str) -> bytes:
+    """Send a hand-written request head (requests would not send these) and read the answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{head}\r\n\r\n".encode("latin-1"))
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("path", ["/slack/events", "/ghl/webhooks", "/healthz"])
+@pytest.mark.parametrize(
+    ("length", "reason"),
+    [("9" * 5000, b"a header value cannot be read"), ("-1", b"Content-Length is invalid"),
+     ("\xb2", b"Content-Length is invalid"), ("1e3", b"Content-Length is invalid")],
+    ids=["5,000 digits", "negative", "superscript", "exponent"],
+)  # fmt: skip
+def test_a_content_length_that_is_not_a_number_is_400_not_a_dropped_connection(
+    bot_world: BotWorld, path: str, length: str, reason: bytes
+) -> None:
+    answer = raw_request(bot_world.http.url, path, f"Content-Length: {length}\r\nConnection: close")
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request"), answer[:200]
+    assert reason in answer and b"Traceback" not in answer
