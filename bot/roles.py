@@ -32,6 +32,11 @@ GROUP_CACHE_SECONDS = 300.0  # user groups change by hand, rarely; five minutes 
 # After a failed lookup, wait this long before asking Slack again: roles are resolved inside
 # the 3-second ack, which must not pay for a Slack outage on every request.
 GROUP_RETRY_SECONDS = 60.0
+# The check again when the work runs (after the ack, on the work pool, where a Slack call costs
+# no ack time) wants fresher group members than the ack: a member taken out of a broker group
+# loses the role for work within this long. At most one usergroups.users.list per group per
+# 30 s, well inside its Tier 2 limit (20+ a minute).
+WORK_GROUP_MAX_AGE = 30.0
 
 
 class Role(StrEnum):
@@ -179,6 +184,7 @@ class RoleDirectory:
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._failed_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -202,8 +208,9 @@ class RoleDirectory:
         log.info("roles file %s re-read", self._source)
         self.config, self._stamp = config, stamp
 
-    def role_of(self, user_id: str | None) -> Role:
-        """The highest role the file gives `user_id` directly or through a group."""
+    def role_of(self, user_id: str | None, *, max_age: float | None = None) -> Role:
+        """The highest role the file gives `user_id` directly or through a group; group
+        members are re-read from Slack when older than `max_age` (default: the cache time)."""
         self._reload_if_changed()
         if not user_id:
             return Role.NONE
@@ -211,7 +218,7 @@ class RoleDirectory:
         if user_id in self.config.users:
             found.append(self.config.users[user_id])
         for group_id, role in self.config.groups.items():
-            if user_id in self._members(group_id):
+            if user_id in self._members(group_id, max_age):
                 found.append(role)
         return highest(found)
 
@@ -220,25 +227,27 @@ class RoleDirectory:
         self._reload_if_changed()
         return self.config.ghl_users.get(user_id or "")
 
-    def _members(self, group_id: str) -> frozenset[str]:
+    def _members(self, group_id: str, max_age: float | None = None) -> frozenset[str]:
         now = self._clock()
+        limit = self._cache_seconds if max_age is None else min(max_age, self._cache_seconds)
         with self._lock:
             cached = self._groups.get(group_id)
-        if cached is not None and now - cached[0] < self._cache_seconds:
-            return cached[1]
-        if self._group_members is None:
-            return frozenset()
+            failed_until = self._failed_until.get(group_id, float("-inf"))
+        known = cached[1] if cached is not None else frozenset()
+        if cached is not None and now - cached[0] < limit:
+            return known
+        if self._group_members is None or now < failed_until:
+            return known  # after a failed lookup, Slack is not asked again for a while
         try:
             members = frozenset(self._group_members(group_id))
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("cannot read members of user group %s: %s", group_id, exc)
-            known = cached[1] if cached is not None else frozenset()
-            retry_at = now - self._cache_seconds + GROUP_RETRY_SECONDS
             with self._lock:
-                self._groups[group_id] = (retry_at, known)
+                self._failed_until[group_id] = now + GROUP_RETRY_SECONDS
             return known
         with self._lock:
             self._groups[group_id] = (now, members)
+            self._failed_until.pop(group_id, None)
         return members
 
 

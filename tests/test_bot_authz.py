@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot import blocks
 from bot.listeners.authz import NO_PERMISSION
 from bot.listeners.views import form_metadata
-from bot.roles import Role, RoleDirectory
-from bot.slack_fake import Message, SlackFake
+from bot.roles import WORK_GROUP_MAX_AGE, Role, RoleDirectory, parse_roles, slack_group_members
+from bot.slack_fake import BOT_TOKEN, Message, SlackFake, UserGroup
 from bot.slack_fake.payloads import form_body, view_submission_payload
 from bot.slack_fake.view_state import state_values
 from ghl.emulator import Emulator
@@ -332,3 +333,69 @@ def test_the_roles_file_is_re_read_when_it_changes(tmp_path: Path) -> None:
         path, {"default_role": "none", "users": {"U2": "admin"}, "ghl_users": {"U2": "A@x"}}
     )
     assert directory.role_of("U2") is Role.ADMIN and directory.ghl_email("U2") == "a@x"
+
+
+# -- user groups: fresher members for the work than for the ack -----------------------------
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_member_taken_out_of_a_broker_group_is_refused_when_the_work_runs(
+    world: BotWorld, roles_file: Path
+) -> None:
+    users = {"U0AGENT01": "agent", "U0ADMIN01": "admin"}  # U0BROKER1 is a broker by group only
+    write_roles(roles_file, ROLES | {"users": users, "groups": {"S0BROKERS": "broker"}})
+    ticks = Ticks()
+    world.services.roles._clock = ticks
+    world.add_deal("TPA-1001")
+    message = deal_message(world, blocks.button("Confirm", blocks.NOTIFY_CONFIRM, value="TPA-1001"))
+    gate = GatedWork(world.services.work)
+    world.services.work = gate  # type: ignore[assignment]
+    before_ghl, before_store = ghl_state(world), store_rows(world.engine)
+
+    sent = world.driver.click_button(message, blocks.NOTIFY_CONFIRM, user_id="U0BROKER1")
+    assert sent.acked_in_time
+    wait_for(lambda: gate.pending, what="the work after the ack")
+    world.slack.store.workspace.usergroups["S0BROKERS"] = UserGroup(
+        "S0BROKERS", "brokers", "Brokers", users=[]
+    )
+    ticks.now += WORK_GROUP_MAX_AGE + 1  # the ack's lookup is older than the work accepts
+    gate.release()
+
+    answer = world.wait_for_ephemeral("U0BROKER1", "Only brokers and admins can text buyers")
+    assert "you are not on the team list" in answer.text
+    world.finish()
+    assert ghl_state(world) == before_ghl and ghl_state(world)["messages"] == []
+    assert store_rows(world.engine) == before_store
+
+
+def test_the_work_reads_group_members_fresher_than_the_ack(slack_fake: SlackFake) -> None:
+    ticks = Ticks()
+    directory = RoleDirectory(
+        parse_roles({"default_role": "none", "groups": {"S0BROKERS": "broker"}}),
+        group_members=slack_group_members(WebClient(token=BOT_TOKEN, base_url=slack_fake.api_url)),
+        clock=ticks,
+    )
+    assert directory.role_of("U0BROKER1") is Role.BROKER  # the ack's lookup
+    slack_fake.store.workspace.usergroups["S0BROKERS"] = UserGroup(
+        "S0BROKERS", "brokers", "Brokers", users=[]
+    )
+    ticks.now += WORK_GROUP_MAX_AGE - 1
+    assert directory.role_of("U0BROKER1", max_age=WORK_GROUP_MAX_AGE) is Role.BROKER  # fresh
+    ticks.now += 2
+    assert directory.role_of("U0BROKER1") is Role.BROKER  # the ack keeps its 5 minutes
+    assert directory.role_of("U0BROKER1", max_age=WORK_GROUP_MAX_AGE) is Role.NONE
+    assert len(slack_fake.calls_to("usergroups.users.list")) == 2
+
+    # Slack failing: the work does not ask again on every click, and keeps the last members.
+    slack_fake.queue_fault("usergroups.users.list", "server_error", times=5)
+    ticks.now += WORK_GROUP_MAX_AGE + 1
+    for _ in range(3):
+        assert directory.role_of("U0BROKER1", max_age=WORK_GROUP_MAX_AGE) is Role.NONE
+    assert len(slack_fake.calls_to("usergroups.users.list")) == 3

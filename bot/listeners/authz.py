@@ -4,7 +4,8 @@ An ack's check is not enough: bolt runs a listener's lazy part whatever its ack 
 refused `view_submission` still reaches it), a forged but signed request never saw our ack's
 refusal, and an admin may take a role away between the click and the work. So every lazy
 listener (`common.guarded`) declares the permission its work needs, and `recheck` asks the
-roles directory (which re-reads a changed roles file) right before the work runs.
+roles directory right before the work runs: the roles file as it is then (re-read when it
+changed) and user-group members at most `WORK_GROUP_MAX_AGE` old.
 
     guarded(save_from_form, permission="deal.add")            # a fixed permission
     guarded(run_command, permission=command_permission)       # worked out from the request
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot import messages as msg
-from bot.roles import allowed, required_role
+from bot.roles import WORK_GROUP_MAX_AGE, allowed, required_role
 
 if TYPE_CHECKING:
     from bot.listeners.common import Turn
@@ -41,7 +42,7 @@ def recheck(turn: Turn, permission: Permission, *, told_in_ack: bool) -> bool:
     needed = permission(turn) if callable(permission) else permission
     ack_role = turn.role
     roles = turn.services.roles
-    turn.role = roles.role_of(turn.user_id)
+    turn.role = roles.role_of(turn.user_id, max_age=WORK_GROUP_MAX_AGE)
     turn.ghl_email = roles.ghl_email(turn.user_id)
     if needed is None or allowed(turn.role, needed):
         return True
