@@ -84,7 +84,9 @@ def reject_malformed(
 
     def guarded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         raw_length = str(environ.get("CONTENT_LENGTH") or "0")
-        length = int(raw_length) if raw_length.isascii() and raw_length.isdigit() else 0
+        if not (raw_length.isascii() and raw_length.isdigit()):  # waitress checks it too
+            return _refused(start_response, "400 Bad Request", "Content-Length is not a number")
+        length = int(raw_length) if len(raw_length) < 16 else MAX_SLACK_BODY + 1
         if length > MAX_SLACK_BODY:
             return json_response(start_response, "413 Payload Too Large", {"error": "too_large"})
         body = environ["wsgi.input"].read(length) if length else b""
@@ -92,28 +94,15 @@ def reject_malformed(
             text = body.decode("utf-8")
         except UnicodeDecodeError:  # Slack signs text; slack_sdk's verifier cannot read this
             return _refused(start_response, "400 Bad Request", "the body is not UTF-8")
-        if verifier is not None:
-            timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
-            signature = environ.get("HTTP_X_SLACK_SIGNATURE")
-            problem = timestamp_problem(timestamp, now=clock()) or signature_problem(signature)
-            if problem is None and not hmac.compare_digest(
-                verifier.generate_signature(timestamp=str(timestamp), body=text) or "",
-                str(signature),
-            ):
-                problem = f"{SIGNATURE_HEADER} does not match the body"
-            if problem is not None:
-                return _refused(start_response, "401 Unauthorized", problem)
+        problem = _signature_problem(environ, text, verifier, now=clock())
+        if problem is not None:
+            return _refused(start_response, "401 Unauthorized", problem)
         problem = body_problem(text, environ.get("CONTENT_TYPE"))
         if problem:
             return _refused(start_response, "400 Bad Request", problem)
         fields = misread_form(text, environ.get("CONTENT_TYPE"))
-        if fields is not None and verifier is not None:  # verified above; re-signed for bolt
-            body = json.dumps(fields).encode()
-            stamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"))
-            environ["HTTP_X_SLACK_SIGNATURE"] = verifier.generate_signature(
-                timestamp=stamp, body=body.decode()
-            )
-            environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"] = "application/json", str(len(body))
+        if fields is not None and verifier is not None:
+            body = _as_json_for_bolt(environ, fields, verifier)
         environ["wsgi.input"] = io.BytesIO(body)
         try:
             return slack_app(environ, start_response)
@@ -122,6 +111,37 @@ def reject_malformed(
             return _refused(start_response, "400 Bad Request", "not a request Slack sends")
 
     return guarded
+
+
+def _signature_problem(
+    environ: dict[str, Any], text: str, verifier: SignatureVerifier | None, *, now: float
+) -> str | None:
+    """Why the request is not signed by Slack: header shapes first, then the HMAC."""
+    if verifier is None:
+        return None
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+    problem = timestamp_problem(timestamp, now=now) or signature_problem(signature)
+    if problem is not None:
+        return problem
+    expected = verifier.generate_signature(timestamp=str(timestamp), body=text) or ""
+    if not hmac.compare_digest(expected, str(signature)):
+        return f"{SIGNATURE_HEADER} does not match the body"
+    return None
+
+
+def _as_json_for_bolt(
+    environ: dict[str, Any], fields: dict[str, str], verifier: SignatureVerifier
+) -> bytes:
+    """A verified form bolt would misread (`misread_form`), as the JSON body bolt reads whole,
+    signed again with the same secret because bolt verifies the signature itself too."""
+    body = json.dumps(fields).encode()
+    stamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"))
+    environ["HTTP_X_SLACK_SIGNATURE"] = verifier.generate_signature(
+        timestamp=stamp, body=body.decode()
+    )
+    environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"] = "application/json", str(len(body))
+    return body
 
 
 def build_wsgi_app(*, bolt_app: App, extra_routes: Mapping[str, WSGIApp] = NO_ROUTES) -> WSGIApp:
