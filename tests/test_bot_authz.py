@@ -399,3 +399,17 @@ def test_the_work_reads_group_members_fresher_than_the_ack(slack_fake: SlackFake
     for _ in range(3):
         assert directory.role_of("U0BROKER1", max_age=WORK_GROUP_MAX_AGE) is Role.NONE
     assert len(slack_fake.calls_to("usergroups.users.list")) == 3
+
+
+@pytest.mark.parametrize("text", ["show TPA-1001", "add", "notify TPA-1001", "hot"])
+def test_a_roleless_command_is_refused_once_in_the_ack_and_does_nothing(
+    world: BotWorld, text: str
+) -> None:
+    world.add_deal("TPA-1001")
+    before_ghl, before_slack = ghl_state(world), slack_seen(world)
+    sent = world.driver.slash_command(text=text, user_id=ROLELESS)
+    assert sent.acked_in_time and "you are not on the team list" in sent.json()["text"]
+    world.finish()
+    assert [m.via for m in world.ephemerals(ROLELESS)] == ["ack"]  # not told twice
+    assert world.slack.views(ROLELESS) == []  # no add form opened
+    assert ghl_state(world) == before_ghl and slack_seen(world) == before_slack
