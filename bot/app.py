@@ -29,7 +29,6 @@ from bot.listeners import register_listeners
 from bot.roles import (
     EXAMPLE_ROLES_FILE,
     RoleDirectory,
-    load_roles,
     role_middleware,
     slack_group_members,
 )
@@ -103,7 +102,7 @@ def build_services(
     config = config or load_deal_config(settings.mapping_file)
     rules = rules or load_rules(settings.sms_rules_file)
     roles_file = settings.roles_file or (EXAMPLE_ROLES_FILE if settings.dry_run else None)
-    roles = RoleDirectory(load_roles(roles_file), group_members=slack_group_members(web_client))
+    roles = RoleDirectory.from_file(roles_file, group_members=slack_group_members(web_client))
     matcher = BuyerMatcher(
         engine=engine, location_id=ghl.location_id, cache_minutes=settings.buyer_cache_minutes
     )

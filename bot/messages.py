@@ -95,6 +95,13 @@ def refused(permission: str, role: str | None, required: str) -> str:
     )
 
 
+def form_damaged() -> str:
+    return (
+        ":warning: This form's data could not be read (it was changed on the way), so nothing "
+        "was saved. Close it and type `/deal add` to open a new one."
+    )
+
+
 def unknown_deal(query: str) -> str:
     return (
         f"No deal matches `{one_line(query, 80)}`. Try `/deal hot`, an exact MLS id, or add it "

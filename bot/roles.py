@@ -5,7 +5,7 @@ user groups (`S…` ids, members read with `usergroups.users.list` and cached) t
 Slack users to their GHL user's email (for Claim). A user's role is the highest one any entry
 gives them; someone the file does not name gets `default_role`.
 
-    directory = RoleDirectory(load_roles(path), group_members=slack_group_members(client))
+    directory = RoleDirectory.from_file(path, group_members=slack_group_members(client))
     app.use(role_middleware(directory))           # context["role"] in every listener
     allowed(context["role"], "deal.notify")       # brokers and admins only
 """
@@ -32,6 +32,11 @@ GROUP_CACHE_SECONDS = 300.0  # user groups change by hand, rarely; five minutes 
 # After a failed lookup, wait this long before asking Slack again: roles are resolved inside
 # the 3-second ack, which must not pay for a Slack outage on every request.
 GROUP_RETRY_SECONDS = 60.0
+# The check again when the work runs (after the ack, on the work pool, where a Slack call costs
+# no ack time) wants fresher group members than the ack: a member taken out of a broker group
+# loses the role for work within this long. At most one usergroups.users.list per group per
+# 30 s, well inside its Tier 2 limit (20+ a minute).
+WORK_GROUP_MAX_AGE = 30.0
 
 
 class Role(StrEnum):
@@ -159,59 +164,103 @@ class RoleDirectory:
 
     Thread-safe. When Slack cannot be asked about a group, the last known members are used
     (or none), so a Slack hiccup lowers nobody below their own entry and never blocks an ack.
+    With a `source` file, every answer first re-reads the file if it changed on disk (one
+    `stat` per question), so a role an admin removes is gone for the next click, also for work
+    already acked; a file that became unreadable keeps the last good roles and is logged.
     """
 
     def __init__(
         self,
         config: RolesConfig,
         *,
+        source: Path | None = None,
         group_members: GroupMembers | None = None,
         cache_seconds: float = GROUP_CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.config = config
+        self._source = source
+        self._stamp = _file_stamp(source)
         self._group_members = group_members
         self._cache_seconds = cache_seconds
         self._clock = clock
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._failed_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def role_of(self, user_id: str | None) -> Role:
-        """The highest role the file gives `user_id` directly or through a group."""
+    @classmethod
+    def from_file(cls, path: Path | None, **options: Any) -> RoleDirectory:
+        """The directory of the roles file at `path` (None: everyone an agent), kept current."""
+        return cls(load_roles(path), source=path, **options)
+
+    def _reload_if_changed(self) -> None:
+        if self._source is None:
+            return
+        stamp = _file_stamp(self._source)
+        if stamp == self._stamp:
+            return
+        try:
+            config = load_roles(self._source)
+        except RolesError as exc:
+            # Keep the last good roles: a half-saved edit must not lock the whole team out.
+            log.error("roles file changed but cannot be read, keeping the previous roles: %s", exc)
+            self._stamp = stamp
+            return
+        log.info("roles file %s re-read", self._source)
+        self.config, self._stamp = config, stamp
+
+    def role_of(self, user_id: str | None, *, max_age: float | None = None) -> Role:
+        """The highest role the file gives `user_id` directly or through a group; group
+        members are re-read from Slack when older than `max_age` (default: the cache time)."""
+        self._reload_if_changed()
         if not user_id:
             return Role.NONE
         found = [self.config.default_role]
         if user_id in self.config.users:
             found.append(self.config.users[user_id])
         for group_id, role in self.config.groups.items():
-            if user_id in self._members(group_id):
+            if user_id in self._members(group_id, max_age):
                 found.append(role)
         return highest(found)
 
     def ghl_email(self, user_id: str | None) -> str | None:
         """The GHL user email a Slack user acts as (Claim assigns the deal to them)."""
+        self._reload_if_changed()
         return self.config.ghl_users.get(user_id or "")
 
-    def _members(self, group_id: str) -> frozenset[str]:
+    def _members(self, group_id: str, max_age: float | None = None) -> frozenset[str]:
         now = self._clock()
+        limit = self._cache_seconds if max_age is None else min(max_age, self._cache_seconds)
         with self._lock:
             cached = self._groups.get(group_id)
-        if cached is not None and now - cached[0] < self._cache_seconds:
-            return cached[1]
-        if self._group_members is None:
-            return frozenset()
+            failed_until = self._failed_until.get(group_id, float("-inf"))
+        known = cached[1] if cached is not None else frozenset()
+        if cached is not None and now - cached[0] < limit:
+            return known
+        if self._group_members is None or now < failed_until:
+            return known  # after a failed lookup, Slack is not asked again for a while
         try:
             members = frozenset(self._group_members(group_id))
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("cannot read members of user group %s: %s", group_id, exc)
-            known = cached[1] if cached is not None else frozenset()
-            retry_at = now - self._cache_seconds + GROUP_RETRY_SECONDS
             with self._lock:
-                self._groups[group_id] = (retry_at, known)
+                self._failed_until[group_id] = now + GROUP_RETRY_SECONDS
             return known
         with self._lock:
             self._groups[group_id] = (now, members)
+            self._failed_until.pop(group_id, None)
         return members
+
+
+def _file_stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """What changes when the file is rewritten or replaced (mtime, size, inode)."""
+    if path is None:
+        return None
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 def role_middleware(directory: RoleDirectory) -> Callable[..., None]:

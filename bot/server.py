@@ -14,19 +14,29 @@ under it), and a JSON 404 for anything else.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any
-from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
+
+from bot.http_parsing import harden
+from bot.slack_request_check import (
+    SIGNATURE_HEADER,
+    body_problem,
+    misread_form,
+    signature_problem,
+    timestamp_problem,
+)
 
 log = logging.getLogger("dealfinder.bot.server")
 
@@ -55,63 +65,84 @@ def healthz(environ: dict[str, Any], start_response: StartResponse) -> list[byte
 MAX_SLACK_BODY = 1_000_000  # Slack's payloads are a few kB; a view with 100 blocks stays far below
 
 
-def _malformed(body: bytes) -> str | None:
-    """Why a body cannot be a Slack request (None when it may be one; bolt checks the rest)."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return "the body is not UTF-8"
-    if text.lstrip().startswith("{"):
-        try:
-            return None if isinstance(json.loads(text), dict) else "the JSON body is not an object"
-        except (ValueError, RecursionError):
-            return "the body is not valid JSON"
-    payload = parse_qs(text).get("payload")
-    if payload:
-        try:
-            if not isinstance(json.loads(payload[0]), dict):
-                return "payload is not a JSON object"
-        except (ValueError, RecursionError):
-            return "payload is not valid JSON"
-    return None
+def _refused(start_response: StartResponse, status: str, reason: str) -> list[bytes]:
+    log.info("Slack request refused: %s %s", status, reason)
+    return json_response(start_response, status, {"error": reason})
 
 
-def reject_malformed(slack_app: WSGIApp, *, signing_secret: str | None) -> WSGIApp:
+def reject_malformed(
+    slack_app: WSGIApp, *, signing_secret: str | None, clock: Callable[[], float] = time.time
+) -> WSGIApp:
     """Refuse what cannot be Slack's before bolt's adapter trips over it.
 
-    Bolt parses `payload` before it verifies the signature and raises on a payload that is not
-    a JSON object or a body that is not UTF-8, which would be a 500 for anyone's junk. So the
-    signature is checked first (401, as bolt would), then the body's shape (400).
+    Bolt converts the timestamp header with `int()` and parses the body before it verifies
+    the signature, and raises on what it cannot read, which would be a 500 for anyone's junk.
+    So the headers are checked as text first (`slack_request_check`), then the signature
+    (401 with the reason), then the body's shape (400 with the reason). Anything bolt still
+    raises while reading a request is a 400 too: it cannot be a request Slack sent.
     """
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
 
     def guarded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
+        raw_length = str(environ.get("CONTENT_LENGTH") or "0")
+        if not (raw_length.isascii() and raw_length.isdigit()):  # waitress checks it too
+            return _refused(start_response, "400 Bad Request", "Content-Length is not a number")
+        length = int(raw_length) if len(raw_length) < 16 else MAX_SLACK_BODY + 1
         if length > MAX_SLACK_BODY:
             return json_response(start_response, "413 Payload Too Large", {"error": "too_large"})
         body = environ["wsgi.input"].read(length) if length else b""
         try:
-            body.decode("utf-8")
+            text = body.decode("utf-8")
         except UnicodeDecodeError:  # Slack signs text; slack_sdk's verifier cannot read this
-            return json_response(start_response, "400 Bad Request", {"error": "not UTF-8"})
-        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
-        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
-        if verifier is not None and not (
-            timestamp.isdigit()
-            and signature
-            and verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
-        ):
-            return json_response(start_response, "401 Unauthorized", {"error": "invalid_request"})
-        problem = _malformed(body)
+            return _refused(start_response, "400 Bad Request", "the body is not UTF-8")
+        problem = _signature_problem(environ, text, verifier, now=clock())
+        if problem is not None:
+            return _refused(start_response, "401 Unauthorized", problem)
+        problem = body_problem(text, environ.get("CONTENT_TYPE"))
         if problem:
-            return json_response(start_response, "400 Bad Request", {"error": problem})
+            return _refused(start_response, "400 Bad Request", problem)
+        fields = misread_form(text, environ.get("CONTENT_TYPE"))
+        if fields is not None and verifier is not None:
+            body = _as_json_for_bolt(environ, fields, verifier)
         environ["wsgi.input"] = io.BytesIO(body)
-        return slack_app(environ, start_response)
+        try:
+            return slack_app(environ, start_response)
+        except Exception:  # raised while bolt read the request, before any answer was started
+            log.exception("bolt could not read a signed Slack request")
+            return _refused(start_response, "400 Bad Request", "not a request Slack sends")
 
     return guarded
+
+
+def _signature_problem(
+    environ: dict[str, Any], text: str, verifier: SignatureVerifier | None, *, now: float
+) -> str | None:
+    """Why the request is not signed by Slack: header shapes first, then the HMAC."""
+    if verifier is None:
+        return None
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+    problem = timestamp_problem(timestamp, now=now) or signature_problem(signature)
+    if problem is not None:
+        return problem
+    expected = verifier.generate_signature(timestamp=str(timestamp), body=text) or ""
+    if not hmac.compare_digest(expected, str(signature)):
+        return f"{SIGNATURE_HEADER} does not match the body"
+    return None
+
+
+def _as_json_for_bolt(
+    environ: dict[str, Any], fields: dict[str, str], verifier: SignatureVerifier
+) -> bytes:
+    """A verified form bolt would misread (`misread_form`), as the JSON body bolt reads whole,
+    signed again with the same secret because bolt verifies the signature itself too."""
+    body = json.dumps(fields).encode()
+    stamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"))
+    environ["HTTP_X_SLACK_SIGNATURE"] = verifier.generate_signature(
+        timestamp=stamp, body=body.decode()
+    )
+    environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"] = "application/json", str(len(body))
+    return body
 
 
 def build_wsgi_app(*, bolt_app: App, extra_routes: Mapping[str, WSGIApp] = NO_ROUTES) -> WSGIApp:
@@ -151,7 +182,9 @@ def serve_http(
     threads: int = HTTP_THREADS,
 ) -> None:
     """Serve until interrupted (waitress)."""
-    server = create_server(wsgi_app, host=host, port=port, threads=threads, ident="dealfinder")
+    server = harden(
+        create_server(wsgi_app, host=host, port=port, threads=threads, ident="dealfinder")
+    )
     log.info("DealFinder listening on http://%s:%s (Slack: %s)", host, server.effective_port,
              SLACK_PATH)  # fmt: skip
     try:
@@ -172,8 +205,8 @@ class RunningHTTP:
     POLL_SECONDS = 0.2  # how long a stop may wait for the loop to notice when it cannot be woken
 
     def __init__(self, wsgi_app: WSGIApp, *, host: str, port: int, threads: int):
-        self._server = create_server(
-            wsgi_app, host=host, port=port, threads=threads, ident="dealfinder"
+        self._server = harden(
+            create_server(wsgi_app, host=host, port=port, threads=threads, ident="dealfinder")
         )
         self.port = int(self._server.effective_port)
         self.url = f"http://{host}:{self.port}"

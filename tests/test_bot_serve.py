@@ -3,10 +3,13 @@ dry-run (GHL in-process) against the Slack fake, driven over HTTP from this test
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +136,23 @@ def test_a_refused_bot_token_is_a_clear_message(
     assert result.exit_code == 2
     assert "Slack refused or did not answer" in result.output
     assert "xoxb-not-the-workspace-token" not in result.output
+
+
+def test_dealfinder_serve_answers_hostile_http_with_4xx_and_reasons(served_dry_run: str) -> None:
+    # The production server process: header values are checked before any conversion.
+    slack = f"{served_dry_run}/slack/events"
+    body = b"command=%2Fdeal&text=hot&user_id=U0AGENT01"
+    forged = {"X-Slack-Request-Timestamp": "9" * 5000, "X-Slack-Signature": "v0=" + "0" * 64}
+    huge = requests.post(slack, data=body, timeout=5, headers=forged)
+    assert huge.status_code == 401 and "not a Unix time" in huge.json()["error"]
+    stamp = str(int(time.time()))
+    mac = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:[1, 2]".encode(), hashlib.sha256)
+    array = requests.post(slack, data=b"[1, 2]", timeout=5, headers={
+        "Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": "v0=" + mac.hexdigest()})  # fmt: skip
+    assert array.status_code == 400 and "not a JSON object" in array.json()["error"]
+    host, port = served_dry_run.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: {'9' * 5000}"
+                     "\r\nConnection: close\r\n\r\n".encode())  # fmt: skip
+        assert conn.recv(100).startswith(b"HTTP/1.1 400 Bad Request")

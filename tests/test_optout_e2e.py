@@ -162,7 +162,7 @@ def test_the_role_is_checked_again_when_the_click_is_handled(bot_world, webhooks
     message = review_message(world, card)
     asked: list[str] = []
 
-    def role_of(user_id: str | None) -> Role:
+    def role_of(user_id: str | None, **_: object) -> Role:
         asked.append(str(user_id))
         return Role.BROKER if len(asked) == 1 else Role.NONE  # the ack's check, then revoked
 

@@ -65,14 +65,29 @@ def ack_command(ack: Any, command: dict[str, Any], context: Any) -> None:
         ack(response_type="ephemeral", text=msg.working(WORKING[request.action]))
 
 
+def _parsed(command: dict[str, Any]) -> Parsed | None:
+    """The subcommand to run after the ack; None when the ack's answer was all (usage, help)."""
+    parsed = parse_command(command.get("command", ""), command.get("text") or "")
+    if isinstance(parsed, Malformed) or parsed.action == "help":
+        return None
+    return parsed
+
+
+def command_permission(turn: Turn) -> str | None:
+    """What the typed subcommand needs (checked again after the ack, `authz.recheck`)."""
+    parsed = _parsed(turn.body)
+    return parsed.permission if parsed is not None else None
+
+
 def run_command(turn: Turn) -> None:
-    """After the ack: run the subcommand the ack accepted."""
-    command = turn.body
-    request = _request(command, {"role": turn.role})
-    if isinstance(request, Parsed):
+    """After the ack, with the role checked again: run the subcommand the ack accepted."""
+    request = _parsed(turn.body)
+    if request is not None:
         HANDLERS[(request.command, request.action)](turn, request)
 
 
 def register(app: App) -> None:
+    # told_in_ack: a refused command's ack answer is the refusal the user sees.
+    lazy = guarded(run_command, permission=command_permission, told_in_ack=True)
     for name in COMMANDS:
-        app.command(name)(ack=ack_command, lazy=[guarded(run_command)])
+        app.command(name)(ack=ack_command, lazy=[lazy])

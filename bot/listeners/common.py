@@ -6,12 +6,13 @@ object copies as itself, so every thread shares one GHL client, engine and pipel
 
     def show(turn: Turn) -> None:                          # the work after the ack
         turn.say("…")
-    app.command("/deal")(ack=ack_command, lazy=[guarded(show)])
+    app.command("/deal")(ack=ack_command, lazy=[guarded(show, permission="deal.show")])
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from slack_sdk import WebClient
 
 from bot import messages as msg
 from bot.blocks import text_blocks
+from bot.listeners.authz import Permission, recheck
 from bot.replies import PrivateReply
 from bot.roles import Role, allowed, required_role
 from ghl.errors import GHLError
@@ -54,12 +56,25 @@ class Turn:
         self.respond(text=text, blocks=blocks or text_blocks(text), response_type="ephemeral", **kw)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def button_value(turn: Turn) -> str:
+    """The clicked button's value (our buttons carry an MLS id). Control characters come only
+    from forged payloads (Socket Mode skips the HTTP checks); they become U+FFFD, so no query
+    sees a NUL (PostgreSQL refuses it) and the user is shown "no deal" for what they sent."""
+    return _CONTROL.sub("\ufffd", str(turn.body["actions"][0].get("value") or ""))
+
+
 def services_of(context: Any) -> BotServices:
     return context["services"]
 
 
 def turn_of(body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> Turn:
-    channel = context.get("channel_id") or (body.get("channel") or {}).get("id")
+    sent_in = body.get("channel")  # a dict from Slack; anything else is ignored, not a crash
+    channel = context.get("channel_id") or (
+        sent_in.get("id") if isinstance(sent_in, dict) else None
+    )
     return Turn(
         services=services_of(context),
         client=client,
@@ -106,13 +121,22 @@ def explain_failure(services: BotServices | None, exc: Exception) -> tuple[str, 
 ReplyFactory = Callable[[dict[str, Any], Any, WebClient], Callable[..., Any]]
 
 
-def guarded(func: Callable[[Turn], None], *, reply: ReplyFactory | None = None) -> Lazy:
+def guarded(
+    func: Callable[[Turn], None],
+    *,
+    permission: Permission,
+    told_in_ack: bool = False,
+    reply: ReplyFactory | None = None,
+) -> Lazy:
     """A bolt lazy listener that hands `func(turn)` to the services' work pool.
 
     Bolt runs lazy listeners on the pool its ack functions use; handing the work on keeps
-    that pool free for acks. A failure is logged (secrets masked by the log filter) and told
-    to the user, never lost: bolt would only log it. Answers go through `PrivateReply`
-    (the response_url, else an ephemeral, else a DM); `reply` builds another answer route.
+    that pool free for acks. On the work pool the user's role is asked for again and checked
+    against `permission` (`authz.recheck`) before `func` runs, so no work is done for a user
+    without the role at that moment. A failure is logged (secrets masked by the log filter)
+    and told to the user, never lost: bolt would only log it. Answers go through
+    `PrivateReply` (the response_url, else an ephemeral, else a DM); `reply` builds another
+    answer route.
     """
 
     def lazy(body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> None:
@@ -124,16 +148,20 @@ def guarded(func: Callable[[Turn], None], *, reply: ReplyFactory | None = None) 
                 client=client, user_id=turn.user_id, channel_id=turn.channel_id,
                 response_url=getattr(respond, "response_url", None),
             )  # fmt: skip
-        turn.services.work.submit(_run, func, turn)
+        turn.services.work.submit(_run, func, turn, permission, told_in_ack)
 
     lazy.__name__ = f"lazy_{func.__name__}"
     lazy.__qualname__ = lazy.__name__
+    lazy.permission = permission  # type: ignore[attr-defined]  # checked by the listener tests
     return lazy
 
 
-def _run(func: Callable[[Turn], None], turn: Turn) -> None:
+def _run(
+    func: Callable[[Turn], None], turn: Turn, permission: Permission, told_in_ack: bool
+) -> None:
     try:
-        func(turn)
+        if recheck(turn, permission, told_in_ack=told_in_ack):
+            func(turn)
     except Exception as exc:
         text, is_bug = explain_failure(turn.services, exc)
         if is_bug:

@@ -1,6 +1,7 @@
 """The deal card's buttons: Claim, Notify buyers, Open in GHL, Pass.
 
-Each acks at once; the work runs after the ack, answers the clicker privately, and updates the
+Each acks at once; the work runs after the ack once the clicker's role allows it at that moment
+(`guarded(..., permission=...)`), answers the clicker privately, and updates the
 channel's deal message in place (`DealAlerts.refresh`). Every button carries the MLS id as its
 value, so the same buttons work on the channel card and on a `/deal show` answer.
 """
@@ -13,7 +14,7 @@ from slack_bolt import App
 
 from bot import blocks
 from bot import messages as msg
-from bot.listeners.common import Turn, guarded, refusal
+from bot.listeners.common import Turn, button_value, guarded
 from bot.roles import allowed
 
 
@@ -21,21 +22,8 @@ def ack_now(ack: Any) -> None:
     ack()
 
 
-def _mls_id(turn: Turn) -> str:
-    return str(turn.body["actions"][0].get("value") or "")
-
-
-def _refused(turn: Turn, permission: str) -> bool:
-    text = refusal({"role": turn.role}, permission)
-    if text is not None:
-        turn.say(text)
-    return text is not None
-
-
 def claim(turn: Turn) -> None:
-    if _refused(turn, "deal.claim"):
-        return
-    mls_id = _mls_id(turn)
+    mls_id = button_value(turn)
     outcome = turn.services.actions.claim(
         mls_id,
         actor=turn.user_id,
@@ -48,9 +36,7 @@ def claim(turn: Turn) -> None:
 
 
 def pass_deal(turn: Turn) -> None:
-    if _refused(turn, "deal.pass"):
-        return
-    mls_id = _mls_id(turn)
+    mls_id = button_value(turn)
     if not turn.services.actions.pass_deal(mls_id, actor=turn.user_id):
         turn.say(msg.unknown_deal(mls_id))
         return
@@ -59,9 +45,7 @@ def pass_deal(turn: Turn) -> None:
 
 
 def notify(turn: Turn) -> None:
-    if _refused(turn, "deal.notify"):
-        return
-    mls_id = _mls_id(turn)
+    mls_id = button_value(turn)
     plan = turn.services.actions.plan(mls_id)
     if plan is None:
         turn.say(msg.unknown_deal(mls_id))
@@ -70,8 +54,8 @@ def notify(turn: Turn) -> None:
 
 
 def register(app: App) -> None:
-    app.action(blocks.CLAIM)(ack=ack_now, lazy=[guarded(claim)])
-    app.action(blocks.SKIP_DEAL)(ack=ack_now, lazy=[guarded(pass_deal)])
-    app.action(blocks.NOTIFY)(ack=ack_now, lazy=[guarded(notify)])
+    app.action(blocks.CLAIM)(ack=ack_now, lazy=[guarded(claim, permission="deal.claim")])
+    app.action(blocks.SKIP_DEAL)(ack=ack_now, lazy=[guarded(pass_deal, permission="deal.pass")])
+    app.action(blocks.NOTIFY)(ack=ack_now, lazy=[guarded(notify, permission="deal.notify")])
     # A URL button opens GHL in the browser; Slack still sends the click, which must be acked.
     app.action(blocks.OPEN_IN_GHL)(ack_now)

@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot import messages as msg
+from bot.listeners.authz import NO_PERMISSION
 from bot.listeners.common import Turn, guarded
 
 ANY = re.compile(r".*")
@@ -30,5 +31,5 @@ def ack_unknown_view(ack: Any) -> None:
 
 
 def register(app: App) -> None:
-    app.action(ANY)(ack=ack_unknown, lazy=[guarded(tell_unknown)])
+    app.action(ANY)(ack=ack_unknown, lazy=[guarded(tell_unknown, permission=NO_PERMISSION)])
     app.view(ANY)(ack_unknown_view)

@@ -37,6 +37,10 @@ ADD_FIELDS = ("mls_id", "address", "city", "state", "zip", "list_price", "beds",
 MATCH_LIMIT_MAX = 25
 MATCH_LIMIT_DEFAULT = 5
 _MLS_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Control characters (NUL above all: PostgreSQL refuses it in text) never reach a query; tabs
+# and line breaks are spacing. Slack delivers whatever a client or a forger puts in the text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_PROBLEM = "the text contains a control character (such as NUL); type it again"
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,9 @@ def parse_command(command: str, text: str) -> Parsed | Malformed:
     words = text.split()
     action = words[0].lower() if words else ""
     rest = text.strip()[len(words[0]) :].strip() if words else ""
+    if _CONTROL.search(text) and command in COMMANDS:
+        known = action in (DEAL_ACTIONS if command == DEAL else GHL_ACTIONS)
+        return Malformed(command, action if known else None, CONTROL_PROBLEM)
     if command == GHL:
         return _parse_ghl(action or "health", rest)
     if command != DEAL:

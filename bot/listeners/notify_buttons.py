@@ -11,20 +11,13 @@ from slack_bolt import App
 
 from bot import blocks
 from bot import messages as msg
-from bot.listeners.common import Turn, guarded, refusal
+from bot.listeners.authz import NO_PERMISSION
+from bot.listeners.common import Turn, button_value, guarded
 from bot.listeners.deal_buttons import ack_now
 
 
-def _mls_id(turn: Turn) -> str:
-    return str(turn.body["actions"][0].get("value") or "")
-
-
 def confirm(turn: Turn) -> None:
-    refused = refusal({"role": turn.role}, "deal.notify")
-    if refused is not None:
-        turn.say(refused)
-        return
-    mls_id = _mls_id(turn)
+    mls_id = button_value(turn)
     turn.say(msg.working("Texting buyers"), replace_original=True)
     outcome = turn.services.actions.notify(mls_id)
     if outcome is None:
@@ -45,5 +38,7 @@ def cancel(turn: Turn) -> None:
 
 
 def register(app: App) -> None:
-    app.action(blocks.NOTIFY_CONFIRM)(ack=ack_now, lazy=[guarded(confirm)])
-    app.action(blocks.NOTIFY_CANCEL)(ack=ack_now, lazy=[guarded(cancel)])
+    confirm_lazy = guarded(confirm, permission="deal.notify")
+    app.action(blocks.NOTIFY_CONFIRM)(ack=ack_now, lazy=[confirm_lazy])
+    # Cancel only replaces the clicker's own private confirmation: nothing to protect.
+    app.action(blocks.NOTIFY_CANCEL)(ack=ack_now, lazy=[guarded(cancel, permission=NO_PERMISSION)])

@@ -1,9 +1,9 @@
 """A possible opt-out's buttons: **Opt out** and **Not an opt-out**, for brokers and admins.
 
-The role is read again when the click is handled, after the ack (the roles file or a user
-group may have changed since the message was posted, or since the ack): a refused user is
-told, and nothing is decided. The first decision counts; a later click is told who decided.
-The message in Slack is then updated in place (`bot.optout_review`).
+The role is read again when the click is handled, after the ack (`guarded`'s re-check: the
+roles file or a user group may have changed since the message was posted, or since the ack):
+a refused user is told, and nothing is decided. The first decision counts; a later click is
+told who decided. The message in Slack is then updated in place (`bot.optout_review`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import blocks
-from bot.listeners.common import Turn, guarded, refusal
+from bot.listeners.common import Turn, guarded
 from bot.listeners.deal_buttons import ack_now
 from bot.optout_review import OptoutReviewPoster, decision_line
 from services.optout_decisions import Decision, decide_review
@@ -19,11 +19,7 @@ from services.optout_decisions import Decision, decide_review
 
 def _decide(turn: Turn, decision: Decision) -> None:
     services = turn.services
-    role = services.roles.role_of(turn.user_id)  # now, not the role the ack saw
-    refused = refusal({"role": role}, "optout.decide")
-    if refused is not None:
-        turn.say(refused)
-        return
+    role = turn.role  # read again by `guarded` when the click is handled, not the ack's
     value = str((turn.body.get("actions") or [{}])[0].get("value") or "")
     if not value.isdigit():
         turn.say(":warning: This button does not name a possible opt-out; nothing was changed.")
@@ -62,5 +58,6 @@ def not_opt_out(turn: Turn) -> None:
 
 
 def register(app: App) -> None:
-    app.action(blocks.OPTOUT_CONFIRM)(ack=ack_now, lazy=[guarded(opt_out)])
-    app.action(blocks.OPTOUT_REJECT)(ack=ack_now, lazy=[guarded(not_opt_out)])
+    decide = "optout.decide"
+    app.action(blocks.OPTOUT_CONFIRM)(ack=ack_now, lazy=[guarded(opt_out, permission=decide)])
+    app.action(blocks.OPTOUT_REJECT)(ack=ack_now, lazy=[guarded(not_opt_out, permission=decide)])
