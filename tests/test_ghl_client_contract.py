@@ -191,6 +191,19 @@ def test_conversation_reads_find_what_was_sent(ghl):
     )
 
 
+def test_recently_active_pages_conversations_by_their_latest_message(ghl):
+    """Polling's read: conversations newest-first, paged by `startAfterDate` (epoch ms)."""
+    first = ghl.contacts.upsert({"email": "early@example.com", "phone": "+15125550181"}).contact
+    second = ghl.contacts.upsert({"email": "later@example.com", "phone": "+15125550182"}).contact
+    ghl.conversations.send_sms(first.id, "Deal A. Reply STOP to opt out")
+    ghl.conversations.send_sms(second.id, "Deal B. Reply STOP to opt out")
+    page = ghl.conversations.recently_active(limit=1)
+    assert [c.contact_id for c in page] == [second.id]
+    assert page[0].last_message_date is not None
+    older = ghl.conversations.recently_active(limit=5, start_after=page[0].last_message_date)
+    assert [c.contact_id for c in older] == [first.id]
+
+
 def test_every_client_method_is_exercised():
     """Runs last in this module: the tests above must cover every public resource method."""
     public = set()
