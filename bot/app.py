@@ -25,6 +25,7 @@ from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetr
 from sqlalchemy import Engine
 
 from bot.alerts import DealAlerts
+from bot.home_tab import HomeTab
 from bot.listeners import register_listeners
 from bot.roles import (
     EXAMPLE_ROLES_FILE,
@@ -34,6 +35,7 @@ from bot.roles import (
     slack_group_members,
 )
 from bot.settings import Settings
+from bot.unfurls import UnfurlBuilder
 from ghl.client import GHLClient
 from matching.notify import NotifyRules, load_rules
 from services.config import DealConfig, load_deal_config
@@ -61,6 +63,8 @@ class BotServices:
     roles: RoleDirectory
     clock: Callable[[], datetime]
     work: ThreadPoolExecutor
+    home: HomeTab | None = None  # the App Home tab (views.publish), refreshed on claims
+    unfurls: UnfurlBuilder | None = None  # previews of pasted GHL links (chat.unfurl)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop taking work after acks; with `wait`, let the running work finish first."""
@@ -112,11 +116,13 @@ def build_services(
         min_score=settings.match_min_score, clock=clock,
     )  # fmt: skip
     alerts = DealAlerts(web_client, engine, settings.deals_channel, cards=desk.card, clock=clock)
-    actions = DeskActions(desk, on_hot_deal=[alerts.on_hot_deal])
+    work = ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="dealfinder-work")
+    home = HomeTab(desk=desk, roles=roles, client=web_client, work=work, clock=clock)
+    actions = DeskActions(desk, on_hot_deal=[alerts.on_hot_deal], on_claim=[home.on_claim])
     return BotServices(
         settings=settings, ghl=ghl, engine=engine, config=config, rules=rules, desk=desk,
-        actions=actions, alerts=alerts, roles=roles, clock=clock,
-        work=ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="dealfinder-work"),
+        actions=actions, alerts=alerts, roles=roles, clock=clock, work=work, home=home,
+        unfurls=UnfurlBuilder(desk=desk, engine=engine, domains=settings.app_domains),
     )  # fmt: skip
 
 

@@ -1,0 +1,185 @@
+"""Events API callbacks the fake sends an app: `link_shared` and `app_home_opened`.
+
+Slack POSTs them as signed JSON to the app's request URL (or pushes them over Socket Mode as
+`events_api` envelopes), and retries a callback the app did not answer in 3 seconds with
+`X-Slack-Retry-Num`. `share_link` also does what precedes `link_shared` in Slack: the user's
+message lands in the channel (or stays in the composer) and only links on the app's unfurl
+domains are named.
+
+    shared = share_link(driver, text="look https://app.gohighlevel.com/...", user_id="U0AGENT01")
+    unfurls_of(driver.fake, shared.unfurl_id)     # {url: {"blocks": [...]}} once the app answered
+    open_app_home(driver, user_id="U0AGENT01")
+    home_view_of(driver.fake, "U0AGENT01")        # the published Home tab, or None
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+from dataclasses import dataclass
+
+from bot.slack_fake.delivery import REAL_PERF_COUNTER, Delivery, Via
+from bot.slack_fake.driver import SlackDriver, Tamper
+from bot.slack_fake.fake import SlackFake
+from bot.slack_fake.links import LinkShare, domain_of, on_domains, urls_in
+from bot.slack_fake.state import JSON, Message
+
+
+@dataclass
+class Shared:
+    """A link_shared callback sent: the event, where the links are, and the app's answer."""
+
+    delivery: Delivery | None  # None when no link was on the app's domains (no event)
+    event: JSON | None
+    unfurl_id: str | None
+    channel: str
+    message_ts: str | None
+
+
+def event_callback(fake: SlackFake, event: JSON, *, event_id: str | None = None) -> JSON:
+    """The Events API envelope Slack wraps every event in."""
+    config = fake.config
+    return {
+        "token": config.verification_token,
+        "team_id": config.team_id,
+        "api_app_id": config.app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{secrets.token_hex(5).upper()}",
+        "event_time": int(fake.store.clock()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": config.team_id,
+                "user_id": config.bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+def send_event(
+    driver: SlackDriver,
+    callback: JSON,
+    *,
+    retry_num: int | None = None,
+    tamper: Tamper | None = None,
+    via: Via | None = None,
+) -> Delivery:
+    """Deliver an event callback as Slack does: signed JSON over HTTP, or an envelope."""
+    if (via or driver.via) == "http":
+        headers = {}
+        if retry_num:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        sent = driver.post_signed(
+            json.dumps(callback).encode(),
+            tamper=tamper,
+            payload=callback,
+            content_type="application/json",
+            extra_headers=headers,
+        )
+    else:
+        ack_timeout = driver.fake.config.ack_timeout_seconds
+        started = REAL_PERF_COUNTER[0]()
+        envelope = driver.fake.socket_mode.push("events_api", callback, wait=ack_timeout)
+        waited = REAL_PERF_COUNTER[0]() - started
+        sent = Delivery(
+            response=None,
+            ack_timeout=ack_timeout,
+            payload=callback,
+            elapsed=waited if envelope.elapsed is None else envelope.elapsed,
+            envelope=envelope,
+        )
+    if tamper is None and not sent.acked_in_time:
+        source = f"event {callback['event']['type']}"
+        detail = f"the app answered {sent.status} in {sent.elapsed:.2f}s"
+        driver.fake.note_rejection(source=source, error="http_timeout", detail=detail)
+    return sent
+
+
+def share_link(
+    driver: SlackDriver,
+    *,
+    text: str,
+    user_id: str = "U0AGENT01",
+    channel_id: str = "C0DEALS",
+    source: str = "conversations_history",
+    via: Via | None = None,
+) -> Shared:
+    """A user posts `text` in a channel (or types it in the composer, `source="composer"`);
+    when it holds links on the app's unfurl domains, Slack sends `link_shared`."""
+    fake = driver.fake
+    store = fake.store
+    with store.lock:
+        channel = store.channel(channel_id)
+        if channel is None or user_id not in channel.members:
+            raise ValueError(f"{user_id} cannot post in {channel_id}")
+        if source == "composer":
+            channel_name, ts = "COMPOSER", f"{user_id}-{secrets.token_hex(8)}"
+        else:
+            channel_name, ts = channel.id, store.new_ts()
+            store.add_message(Message(channel=channel.id, ts=ts, text=text, user=user_id))
+        urls = on_domains(urls_in(text), fake.config.unfurl_domains)
+        if not urls:
+            return Shared(
+                delivery=None, event=None, unfurl_id=None, channel=channel_name, message_ts=ts
+            )
+        unfurl_id = f"{channel.id}.{ts}.{secrets.token_hex(16)}"
+        store.link_shares[unfurl_id] = LinkShare(
+            unfurl_id=unfurl_id,
+            source=source,
+            channel=channel_name,
+            message_ts=ts,
+            user=user_id,
+            urls=tuple(urls),
+        )
+        event: JSON = {
+            "type": "link_shared",
+            "channel": channel_name,
+            "is_bot_user_member": fake.config.bot_user_id in channel.members,
+            "user": user_id,
+            "message_ts": ts,
+            "unfurl_id": unfurl_id,
+            "source": source,
+            "links": [{"domain": domain_of(url), "url": url} for url in urls],
+            "event_ts": store.new_ts(),
+        }
+    delivery = send_event(driver, event_callback(fake, event), via=via)
+    return Shared(
+        delivery=delivery, event=event, unfurl_id=unfurl_id, channel=channel_name, message_ts=ts
+    )
+
+
+def open_app_home(driver: SlackDriver, *, user_id: str, via: Via | None = None) -> Delivery:
+    """A user opens the app's Home tab; the event carries the view last published, if any."""
+    store = driver.fake.store
+    with store.lock:
+        if user_id not in store.workspace.users:
+            raise ValueError(f"no user {user_id!r} in the fake workspace")
+        event: JSON = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": store.im_with(user_id).id,
+            "tab": "home",
+            "event_ts": store.new_ts(),
+        }
+        if user_id in store.home_views:
+            event["view"] = copy.deepcopy(store.home_views[user_id])
+    return send_event(driver, event_callback(driver.fake, event), via=via)
+
+
+def unfurls_of(fake: SlackFake, unfurl_id: str | None) -> dict[str, JSON]:
+    """The unfurls the app attached to a share's links (copies), by URL."""
+    with fake.store.lock:
+        share = fake.store.link_shares.get(unfurl_id or "")
+        return copy.deepcopy(share.unfurls) if share else {}
+
+
+def home_view_of(fake: SlackFake, user_id: str) -> JSON | None:
+    """The Home tab the app last published for `user_id`, or None."""
+    with fake.store.lock:
+        view = fake.store.home_views.get(user_id)
+        return copy.deepcopy(view) if view else None
