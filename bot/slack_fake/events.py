@@ -6,7 +6,7 @@ Slack POSTs them as signed JSON to the app's request URL (or pushes them over So
 message lands in the channel (or stays in the composer) and only links on the app's unfurl
 domains are named.
 
-    shared = share_link(driver, text="look https://app.gohighlevel.com/...", user_id="U0AGENT01")
+    shared = share_link(driver, text="see https://app.gohighlevel.com/...", user_id="U0AGENT01")
     unfurls_of(driver.fake, shared.unfurl_id)     # {url: {"blocks": [...]}} once the app answered
     open_app_home(driver, user_id="U0AGENT01")
     home_view_of(driver.fake, "U0AGENT01")        # the published Home tab, or None
@@ -100,18 +100,17 @@ def send_event(
     return sent
 
 
-def share_link(
-    driver: SlackDriver,
+def record_share(
+    fake: SlackFake,
     *,
     text: str,
     user_id: str = "U0AGENT01",
     channel_id: str = "C0DEALS",
     source: str = "conversations_history",
-    via: Via | None = None,
 ) -> Shared:
-    """A user posts `text` in a channel (or types it in the composer, `source="composer"`);
-    when it holds links on the app's unfurl domains, Slack sends `link_shared`."""
-    fake = driver.fake
+    """What Slack does before `link_shared`: the user's message lands in the channel (or stays
+    in the composer, `source="composer"`) and its links on the app's domains are noted.
+    `Shared.event` is the event to send, or None when no link is on the app's domains."""
     store = fake.store
     with store.lock:
         channel = store.channel(channel_id)
@@ -147,10 +146,29 @@ def share_link(
             "links": [{"domain": domain_of(url), "url": url} for url in urls],
             "event_ts": store.new_ts(),
         }
-    delivery = send_event(driver, event_callback(fake, event), via=via)
     return Shared(
-        delivery=delivery, event=event, unfurl_id=unfurl_id, channel=channel_name, message_ts=ts
+        delivery=None, event=event, unfurl_id=unfurl_id, channel=channel_name, message_ts=ts
     )
+
+
+def share_link(
+    driver: SlackDriver,
+    *,
+    text: str,
+    user_id: str = "U0AGENT01",
+    channel_id: str = "C0DEALS",
+    source: str = "conversations_history",
+    via: Via | None = None,
+) -> Shared:
+    """A user posts `text`; when it holds links on the app's unfurl domains, Slack sends the
+    app a signed `link_shared` callback (`Shared.delivery` is the app's answer)."""
+    shared = record_share(
+        driver.fake, text=text, user_id=user_id, channel_id=channel_id, source=source
+    )
+    if shared.event is not None:
+        callback = event_callback(driver.fake, shared.event)
+        shared.delivery = send_event(driver, callback, via=via)
+    return shared
 
 
 def open_app_home(driver: SlackDriver, *, user_id: str, via: Via | None = None) -> Delivery:
