@@ -68,6 +68,8 @@ class BotServices:
 
     def close(self, *, wait: bool = True) -> None:
         """Stop taking work after acks; with `wait`, let the running work finish first."""
+        if self.home is not None:
+            self.home.close()
         self.work.shutdown(wait=wait)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> BotServices:

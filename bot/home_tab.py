@@ -78,6 +78,8 @@ class HomeTab:
         self.min_interval = min_interval
         self._last: dict[str, datetime] = {}
         self._pending: set[str] = set()
+        self._timers: set[threading.Timer] = set()
+        self._closed = False
         self._lock = threading.Lock()
 
     # -- when to publish -----------------------------------------------------------------
@@ -92,16 +94,45 @@ class HomeTab:
             )
             self._pending.add(user_id)
         if delay <= 0:
-            self.work.submit(self.publish, user_id)
+            self._submit(user_id)
             return
-        timer = threading.Timer(delay, lambda: self.work.submit(self.publish, user_id))
+        timer = threading.Timer(delay, self._submit, args=(user_id,))
         timer.daemon = True
+        with self._lock:
+            if self._closed:
+                return
+            self._timers.add(timer)
         timer.start()
 
+    def _submit(self, user_id: str) -> None:
+        with self._lock:
+            self._timers = {t for t in self._timers if t is not threading.current_thread()}
+            if self._closed:
+                return
+        try:
+            self.work.submit(self.publish, user_id)
+        except RuntimeError:  # the pool was shut down between the check and the submit
+            log.info("not publishing the Home tab of %s: shutting down", user_id)
+
+    def close(self) -> None:
+        """Cancel the publishes still waiting for their window (the process is stopping)."""
+        with self._lock:
+            self._closed = True
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
+
     def on_claim(self, mls_id: str, *, actor: str, previous: str | None) -> None:
-        """A DeskActions claim hook: the claimer's tab, and the tab of whom it was taken from."""
+        """A DeskActions claim hook: the claimer's tab, and the tab of whom it was taken from.
+
+        Only tabs this process has published are refreshed: a tab nobody opened costs no call,
+        and opening a tab always publishes it afresh.
+        """
         for user_id in sorted({actor, previous} - {None}):
-            self.request(user_id)
+            with self._lock:
+                known = user_id in self._last
+            if known:
+                self.request(user_id)
 
     def publish(self, user_id: str) -> None:
         """Build and publish the tab now (the work pool runs this)."""

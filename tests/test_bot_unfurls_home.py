@@ -155,16 +155,20 @@ def published(world: BotWorld, user_id: str) -> list[dict[str, Any]]:
 def test_opening_home_publishes_my_claimed_deals(bot_world: BotWorld) -> None:
     bot_world.add_deal("TPA-1001")
     [card] = wait_for(bot_world.channel_messages, what="the hot-deal card")
-    bot_world.driver.click_button(card, blocks.CLAIM, value="TPA-1001", user_id="U0AGENT01")
-    bot_world.wait_for_ephemeral("U0AGENT01", "You claimed `TPA-1001`")
-    # The claim refreshed the claimer's tab at once (a change of theirs).
-    first = wait_for(lambda: published(bot_world, "U0AGENT01"), what="a publish after the claim")
-    assert "Your claimed deals (1)" in as_text(first[-1]["view"])
+    assert open_app_home(bot_world.driver, user_id="U0AGENT01").acked_in_time
+    [empty] = wait_for(lambda: published(bot_world, "U0AGENT01"), what="a publish on open")
+    assert "Your claimed deals (0)" in as_text(empty["view"])
 
     bot_world.clock.advance(minutes=1)  # past the per-person debounce window
-    opened = open_app_home(bot_world.driver, user_id="U0AGENT01")
-    assert opened.acked_in_time
-    wait_for(lambda: len(published(bot_world, "U0AGENT01")) == 2, what="a publish on open")
+    bot_world.driver.click_button(card, blocks.CLAIM, value="TPA-1001", user_id="U0AGENT01")
+    bot_world.wait_for_ephemeral("U0AGENT01", "You claimed `TPA-1001`")
+    # The claim refreshed the claimer's open tab at once (a change of theirs).
+    wait_for(lambda: len(published(bot_world, "U0AGENT01")) == 2, what="a publish on the claim")
+    assert "Your claimed deals (1)" in as_text(published(bot_world, "U0AGENT01")[-1]["view"])
+
+    bot_world.clock.advance(minutes=1)
+    assert open_app_home(bot_world.driver, user_id="U0AGENT01").acked_in_time
+    wait_for(lambda: len(published(bot_world, "U0AGENT01")) == 3, what="a publish on open")
     view = home_view_of(bot_world.slack, "U0AGENT01")
     assert view is not None and view["type"] == "home" and len(view["blocks"]) <= 100
     text = as_text(view["blocks"])
