@@ -41,7 +41,7 @@ class TaskLine:
 
     title: str
     mls_id: str
-    due: str | None
+    due: datetime | None
     overdue: bool
 
 

@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
-from datetime import datetime
+from datetime import UTC, datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -48,13 +48,15 @@ def publish_delay(*, last_at: datetime | None, now: datetime, min_interval: floa
     return min_interval - elapsed
 
 
-def _overdue(due: str | None, now: datetime) -> bool:
+def due_at(due: str | None) -> datetime | None:
+    """A GHL task's dueDate (ISO 8601, "Z" for UTC) as an aware datetime; None if unreadable."""
     if not due:
-        return False
+        return None
     try:
-        return datetime.fromisoformat(due.replace("Z", "+00:00")) < now
+        parsed = datetime.fromisoformat(due.replace("Z", "+00:00"))
     except ValueError:
-        return False
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class HomeTab:
@@ -197,17 +199,18 @@ class HomeTab:
                 for task in self.desk.ghl.contacts.tasks(link.contact_id):
                     if task.completed or task.assigned_to != ghl_user:
                         continue
+                    due = due_at(task.due_date)
                     line = TaskLine(
                         title=task.title or "(untitled task)",
                         mls_id=link.mls_id,
-                        due=task.due_date,
-                        overdue=_overdue(task.due_date, data.now),
+                        due=due,
+                        overdue=due is not None and due < data.now,
                     )
                     found.append(line)
         except GHLError as exc:
             data.tasks_problem = txt.tasks_unreadable(str(exc))
             return
-        data.tasks = sorted(found, key=lambda t: (t.due is None, t.due or ""))
+        data.tasks = sorted(found, key=lambda t: (t.due is None, t.due or data.now))
 
     def _stages(self) -> list[tuple[str, int]]:
         counts = stage_counts(self.desk.engine, location_id=self.desk.ghl.location_id)

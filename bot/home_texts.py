@@ -6,10 +6,11 @@ go into plain-text headers.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.escape import escape, one_line
 from bot.messages import ROLE_NAMES, money
+from services.pipeline_rules import NAME_SEPARATOR
 
 HOME_TITLE = "DealFinder"
 UNFURL_NOT_OURS = (
@@ -18,10 +19,8 @@ UNFURL_NOT_OURS = (
 
 
 def updated(now: datetime) -> str:
-    """When the tab was built, in the reader's own time zone (Slack's date formatting)."""
-    stamp = int(now.timestamp())
-    fallback = now.strftime("%Y-%m-%d %H:%M UTC")
-    return f"Updated <!date^{stamp}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    """When the tab was built, in the reader's own time zone."""
+    return f"Updated {slack_date(now)}"
 
 
 def role_line(role: str) -> str:
@@ -93,10 +92,18 @@ def no_tasks() -> str:
     return "No open GHL task is assigned to you on your deals."
 
 
-def task_line(*, title: str, mls_id: str, due: str | None, overdue: bool) -> str:
-    when = f"due {escape(due)}" if due else "no due date"
-    flag = ":alarm_clock: " if overdue else ""
-    return f"• {flag}{one_line(title, 150)} — `{escape(mls_id)}`, {when}"
+def slack_date(at: datetime) -> str:
+    """A moment shown in each reader's own time zone (Slack's date formatting)."""
+    fallback = f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def task_line(*, title: str, mls_id: str, due: datetime | None, overdue: bool) -> str:
+    """One task: GHL task titles end with " — MLS"; the MLS id is shown once, as code."""
+    name = title.removesuffix(f"{NAME_SEPARATOR}{mls_id}")
+    when = f"due {slack_date(due)}" if due else "no due date"
+    flag = ":alarm_clock: *overdue* " if overdue else ""
+    return f"• {flag}{escape(one_line(name, 150))} — `{escape(mls_id)}`, {when}"
 
 
 def tasks_unreadable(problem: str) -> str:
@@ -144,9 +151,7 @@ def health_line(state: str | None, checked_at: datetime | None) -> str:
     icon = {"healthy": ":large_green_circle:", "degraded": ":large_yellow_circle:"}.get(
         state, ":red_circle:"
     )
-    stamp = int(checked_at.timestamp())
-    when = f"<!date^{stamp}^{{date_short_pretty}} at {{time}}|{checked_at:%Y-%m-%d %H:%M} UTC>"
-    return f"{icon} GHL was *{escape(state)}* at the last check ({when})."
+    return f"{icon} GHL was *{escape(state)}* at the last check ({slack_date(checked_at)})."
 
 
 def unfurl_title(title: str, mls_id: str) -> str:
