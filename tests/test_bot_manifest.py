@@ -238,3 +238,19 @@ def test_the_declared_ids_are_exactly_what_the_builders_emit() -> None:
     actions, callbacks = _emitted_ids(built)
     assert actions == set(blocks.ACTION_IDS)
     assert callbacks == set(blocks.CALLBACK_IDS)
+
+
+def test_the_readme_names_the_manifests_scopes_events_and_the_domains_setting(
+    manifest: dict[str, Any],
+) -> None:
+    root = MANIFEST.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    setup = readme[readme.index("**Setting up the Slack app.**") :][:900]
+    for scope in manifest["oauth_config"]["scopes"]["bot"]:
+        assert f"`{scope}`" in setup, scope
+    for event in manifest["settings"]["event_subscriptions"]["bot_events"]:
+        assert f"`{event}`" in setup, event
+    assert "| `GHL_APP_DOMAINS` | `app.gohighlevel.com` |" in readme
+    assert "GHL_APP_DOMAINS=" in (root / ".env.example").read_text(encoding="utf-8")
+    for picture in ("docs/home-tab.png", "docs/link-unfurl.png"):
+        assert f"]({picture})" in readme and (root / picture).is_file()
