@@ -35,7 +35,7 @@ from bot.roles import (
     slack_group_members,
 )
 from bot.settings import Settings
-from bot.unfurls import UnfurlBuilder
+from bot.unfurls import LinkPreviews
 from ghl.client import GHLClient
 from matching.notify import NotifyRules, load_rules
 from services.config import DealConfig, load_deal_config
@@ -64,7 +64,7 @@ class BotServices:
     clock: Callable[[], datetime]
     work: ThreadPoolExecutor
     home: HomeTab | None = None  # the App Home tab (views.publish), refreshed on claims
-    unfurls: UnfurlBuilder | None = None  # previews of pasted GHL links (chat.unfurl)
+    previews: LinkPreviews | None = None  # previews of pasted GHL links (chat.unfurl)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop taking work after acks; with `wait`, let the running work finish first."""
@@ -120,11 +120,14 @@ def build_services(
     alerts = DealAlerts(web_client, engine, settings.deals_channel, cards=desk.card, clock=clock)
     work = ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="dealfinder-work")
     home = HomeTab(desk=desk, roles=roles, client=web_client, work=work, clock=clock)
-    actions = DeskActions(desk, on_hot_deal=[alerts.on_hot_deal], on_claim=[home.on_claim])
+    previews = LinkPreviews(desk=desk, client=web_client, domains=settings.app_domains, clock=clock)
+    actions = DeskActions(
+        desk, on_hot_deal=[alerts.on_hot_deal], on_claim=[home.on_claim, previews.on_claim]
+    )
     return BotServices(
         settings=settings, ghl=ghl, engine=engine, config=config, rules=rules, desk=desk,
         actions=actions, alerts=alerts, roles=roles, clock=clock, work=work, home=home,
-        unfurls=UnfurlBuilder(desk=desk, engine=engine, domains=settings.app_domains),
+        previews=previews,
     )  # fmt: skip
 
 

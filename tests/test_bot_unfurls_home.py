@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from bot import blocks
 from bot.slack_fake import SlackFake
 from bot.slack_fake.events import (
+    click_unfurl_button,
     event_callback,
     home_view_of,
     open_app_home,
@@ -102,6 +103,30 @@ def test_a_contact_link_unfurls_its_deal_and_an_unknown_record_says_so(
     assert "4812 W Bay Vista Ave" in as_text(unfurls[ours])
     assert "Not a DealFinder deal" in as_text(unfurls[stranger])
     assert len(drained(bot_world).slack.calls_to("chat.unfurl")) == 1
+
+
+def test_claim_from_a_preview_claims_in_ghl_and_updates_the_preview(bot_world: BotWorld) -> None:
+    bot_world.add_deal("TPA-1001")
+    link = deal_link(bot_world)
+    url = bot_world.ghl.opportunity_url(link.opportunity_id)
+    shared = share_link(bot_world.driver, text=url, user_id="U0AGENT02")
+    wait_for(lambda: unfurls_of(bot_world.slack, shared.unfurl_id), what="the preview")
+
+    click = click_unfurl_button(bot_world.driver, shared, url, blocks.CLAIM, user_id="U0AGENT01")
+    assert click.acked_in_time
+    bot_world.wait_for_ephemeral("U0AGENT01", "You claimed `TPA-1001`")
+    james = next(u.id for u in bot_world.emulator.state.users.values()
+                 if u.email == "james.carter@example.com")  # fmt: skip
+    assert bot_world.emulator.state.opportunities[link.opportunity_id].assigned_to == james
+    # The preview is sent again for the same link (replaced, not added) and names the claimer.
+    updated = wait_for(
+        lambda: "<@U0AGENT01>" in as_text(unfurls_of(bot_world.slack, shared.unfurl_id)),
+        what="the preview to show the claim",
+    )
+    assert updated
+    assert "James Carter" in as_text(unfurls_of(bot_world.slack, shared.unfurl_id)[url])
+    calls = drained(bot_world).slack.calls_to("chat.unfurl")
+    assert len(calls) == 2 and {c.args["unfurl_id"] for c in calls} == {shared.unfurl_id}
 
 
 @pytest.fixture

@@ -47,7 +47,8 @@ def test_a_full_home_tab_stays_within_slacks_limits() -> None:
 def test_a_person_without_a_role_sees_no_deal() -> None:
     view = home_view(HomeData(user_id="U1", role="none", now=NOW, claimed=[card(1)]))
     assert home_view_problems(view) == []
-    assert "TPA-1" not in json.dumps(view, ensure_ascii=False) and "does not list you" in json.dumps(view, ensure_ascii=False)
+    text = json.dumps(view, ensure_ascii=False)
+    assert "TPA-1" not in text and "does not list you" in text
 
 
 def test_outside_text_in_a_preview_is_escaped() -> None:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.listeners.common import services_of
 
@@ -55,23 +54,10 @@ def ack_event(ack: Any) -> None:
 
 def unfurl_links(services: BotServices, event: dict[str, Any], client: WebClient) -> None:
     """Preview the shared GHL links the sharer may see; nothing when there is none."""
-    if services.unfurls is None:
+    if services.previews is None:
         return
     # The sharer's role is read now, not taken from the request: a preview shows to the channel.
-    role = services.roles.role_of(event.get("user"))
-    links = [str(link.get("url") or "") for link in event.get("links") or []]
-    unfurls = services.unfurls.unfurls(links=links, role=role)
-    if not unfurls:
-        return
-    if event.get("unfurl_id") and event.get("source"):
-        # Works for links still in the composer too (channel "COMPOSER"): Slack's 2021 way.
-        target = {"unfurl_id": event["unfurl_id"], "source": event["source"]}
-    else:
-        target = {"channel": event.get("channel"), "ts": event.get("message_ts")}
-    try:
-        client.chat_unfurl(unfurls=unfurls, **target)
-    except (SlackApiError, SlackClientError, OSError) as exc:
-        log.warning("could not preview %d GHL link(s): %s", len(unfurls), exc)
+    services.previews.preview(event, role=services.roles.role_of(event.get("user")))
 
 
 def open_home(services: BotServices, event: dict[str, Any], client: WebClient) -> None:

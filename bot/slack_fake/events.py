@@ -10,6 +10,7 @@ domains are named.
     unfurls_of(driver.fake, shared.unfurl_id)     # {url: {"blocks": [...]}} once the app answered
     open_app_home(driver, user_id="U0AGENT01")
     home_view_of(driver.fake, "U0AGENT01")        # the published Home tab, or None
+    click_unfurl_button(driver, shared, url, "deal_claim")   # a click in the app's preview
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from bot.slack_fake.delivery import REAL_PERF_COUNTER, Delivery, Via
 from bot.slack_fake.driver import SlackDriver, Tamper
 from bot.slack_fake.fake import SlackFake
 from bot.slack_fake.links import LinkShare, domain_of, on_domains, urls_in
+from bot.slack_fake.payloads import block_actions_payload, button_action, form_body
 from bot.slack_fake.state import JSON, Message
+from bot.slack_fake.view_state import find_element
 
 
 @dataclass
@@ -201,3 +204,70 @@ def home_view_of(fake: SlackFake, user_id: str) -> JSON | None:
     with fake.store.lock:
         view = fake.store.home_views.get(user_id)
         return copy.deepcopy(view) if view else None
+
+
+def click_unfurl_button(
+    driver: SlackDriver,
+    shared: Shared,
+    url: str,
+    action_id: str,
+    *,
+    user_id: str = "U0AGENT01",
+    via: Via | None = None,
+) -> Delivery:
+    """A user clicks a button in the app's preview of `url` (posted messages only).
+
+    Slack sends `block_actions` with a `message_attachment` container marked `is_app_unfurl`,
+    the channel, and a response_url for the message the link is in.
+    """
+    fake = driver.fake
+    with fake.store.lock:
+        share = fake.store.link_shares.get(shared.unfurl_id or "")
+        unfurl = share.unfurls.get(url) if share else None
+        if share is None or unfurl is None:
+            raise ValueError(f"the app has not previewed {url}; there is nothing to click")
+        message = fake.store.find_message(share.channel, share.message_ts)
+        channel = fake.store.channel(share.channel)
+        if message is None or channel is None:
+            raise ValueError("only previews in posted messages can be clicked")
+        if user_id not in channel.members:
+            raise ValueError(f"{user_id} cannot see {channel.id}, so cannot click in it")
+        element, block_id = find_element(unfurl["blocks"], action_id)
+        user = fake.store.workspace.users[user_id]
+        message = copy.deepcopy(message)
+    trigger_id = fake.issue_trigger_id(user_id=user_id)
+    response_url = fake.new_response_url(
+        channel_id=channel.id, user_id=user_id, message_ts=message.ts
+    )
+    action_ts = f"{fake.store.clock():.6f}"
+    payload = block_actions_payload(
+        config=fake.config,
+        user=user,
+        channel=channel,
+        message=message,
+        action=button_action(element=element, block_id=block_id, action_ts=action_ts),
+        response_url=response_url,
+        trigger_id=trigger_id,
+    )
+    payload["container"] = {
+        "type": "message_attachment",
+        "message_ts": message.ts,
+        "attachment_id": list(share.unfurls).index(url) + 1,
+        "channel_id": channel.id,
+        "is_ephemeral": False,
+        "is_app_unfurl": True,
+        "app_unfurl_url": url,
+    }
+    body = form_body({"payload": json.dumps(payload)})
+    if (via or driver.via) == "http":
+        sent = driver.post_signed(body, payload=payload)
+    else:
+        ack_timeout = fake.config.ack_timeout_seconds
+        envelope = fake.socket_mode.push("interactive", payload, wait=ack_timeout)
+        elapsed = ack_timeout if envelope.elapsed is None else envelope.elapsed
+        sent = Delivery(
+            response=None, elapsed=elapsed, ack_timeout=ack_timeout, payload=payload,
+            envelope=envelope,
+        )  # fmt: skip
+    sent.trigger_id, sent.response_url = trigger_id, response_url
+    return sent
