@@ -19,6 +19,7 @@ from bot.slack_fake.events import (
     event_callback,
     home_view_of,
     open_app_home,
+    record_share,
     send_event,
     share_link,
     unfurls_of,
@@ -232,3 +233,16 @@ def test_a_person_without_a_role_or_ghl_user_is_told_how_to_fix_it(
     assert "does not list you as a team member" in outsider and "claimed deals" not in outsider
     agent = as_text(home_view_of(guarded_world.slack, "U0AGENT01"))
     assert "not linked to a GHL user" in agent and "ghl_users" in agent
+
+
+def test_an_event_without_unfurl_id_is_answered_by_channel_and_ts(bot_world: BotWorld) -> None:
+    # Events from before Slack's 2021 change name the message only; the preview still lands.
+    bot_world.add_deal("TPA-1001")
+    url = bot_world.ghl.opportunity_url(deal_link(bot_world).opportunity_id)
+    shared = record_share(bot_world.slack, text=url, user_id="U0AGENT01")
+    assert shared.event is not None
+    old_style = {k: v for k, v in shared.event.items() if k not in ("unfurl_id", "source")}
+    assert send_event(bot_world.driver, event_callback(bot_world.slack, old_style)).acked_in_time
+    wait_for(lambda: unfurls_of(bot_world.slack, shared.unfurl_id), what="the preview")
+    [call] = drained(bot_world).slack.calls_to("chat.unfurl")
+    assert (call.args["channel"], call.args["ts"]) == ("C0DEALS", shared.message_ts)
