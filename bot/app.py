@@ -120,7 +120,9 @@ def build_services(
     alerts = DealAlerts(web_client, engine, settings.deals_channel, cards=desk.card, clock=clock)
     work = ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="dealfinder-work")
     home = HomeTab(desk=desk, roles=roles, client=web_client, work=work, clock=clock)
-    previews = LinkPreviews(desk=desk, client=web_client, domains=settings.app_domains, clock=clock)
+    previews = LinkPreviews(
+        desk=desk, client=web_client, domains=settings.app_domains, clock=clock, work=work
+    )
     actions = DeskActions(
         desk, on_hot_deal=[alerts.on_hot_deal], on_claim=[home.on_claim, previews.on_claim]
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,7 @@ class LinkPreviews:
     client: WebClient
     domains: Sequence[str]
     clock: Callable[[], datetime] = utcnow
+    work: Executor | None = None  # where re-sending after a claim runs (not on the claim's path)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def unfurls(self, *, links: Sequence[str], role: Role | str | None) -> dict[str, Any]:
@@ -81,7 +83,18 @@ class LinkPreviews:
         return True
 
     def on_claim(self, mls_id: str, *, actor: str, previous: str | None) -> None:
-        """Re-send the deal's previews so they name the new claimer."""
+        """Re-send the deal's previews so they name the new claimer (on the work pool, so the
+        claimer's answer does not wait for Slack)."""
+        if self.work is None:
+            self.refresh(mls_id)
+            return
+        try:
+            self.work.submit(self._refresh_logged, mls_id)
+        except RuntimeError:  # shutting down: the previews keep their last claimer
+            log.info("not refreshing the previews of %s: shutting down", mls_id)
+
+    def refresh(self, mls_id: str) -> None:
+        """Re-send every kept preview of the deal with its current card."""
         with session_scope(self.desk.engine, readonly=True) as session:
             found = store_state.get_sync_state(session=session, key=targets_key(mls_id))
             shown = list((found.value if found else {}).get("shown") or [])
@@ -94,6 +107,12 @@ class LinkPreviews:
             self._send(entry["target"], {entry["url"]: {"blocks": unfurl_blocks(card)}})
 
     # -- parts ---------------------------------------------------------------------------
+
+    def _refresh_logged(self, mls_id: str) -> None:
+        try:
+            self.refresh(mls_id)
+        except Exception:  # a pool would keep the error to itself: log it
+            log.exception("refreshing the previews of %s failed", mls_id)
 
     def _previews(
         self, links: Sequence[str], role: Role | str | None
