@@ -166,3 +166,17 @@ def test_a_bot_outside_the_channel_is_told_so(slack_fake: SlackFake) -> None:
     slack_fake.add_channel(Channel("C0PRIV", "private-deals", members={"U0AGENT01"}))
     shared = record_share(slack_fake, text=DEAL_URL, channel_id="C0PRIV")
     assert shared.event is not None and shared.event["is_bot_user_member"] is False
+
+
+def test_the_fakes_state_shows_home_tabs_and_previews(
+    client: WebClient, slack_fake: SlackFake
+) -> None:
+    shared = record_share(slack_fake, text=DEAL_URL)
+    client.chat_unfurl(unfurl_id=shared.unfurl_id, source="conversations_history",
+                       unfurls={DEAL_URL: {"blocks": BLOCKS}})  # fmt: skip
+    client.views_publish(user_id="U0AGENT01", view=_home(BLOCKS))
+    state = slack_fake.snapshot()
+    assert state["home_views"]["U0AGENT01"]["type"] == "home"
+    [shown] = state["unfurls"]
+    assert (shown["channel"], shown["message_ts"]) == ("C0DEALS", shared.message_ts)
+    assert list(shown["unfurls"]) == [DEAL_URL]
