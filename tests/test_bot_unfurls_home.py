@@ -246,3 +246,13 @@ def test_an_event_without_unfurl_id_is_answered_by_channel_and_ts(bot_world: Bot
     wait_for(lambda: unfurls_of(bot_world.slack, shared.unfurl_id), what="the preview")
     [call] = drained(bot_world).slack.calls_to("chat.unfurl")
     assert (call.args["channel"], call.args["ts"]) == ("C0DEALS", shared.message_ts)
+
+
+def test_the_events_url_answers_slacks_url_verification(bot_world: BotWorld) -> None:
+    # What Slack sends when the manifest's event_subscriptions.request_url is saved (HTTP mode).
+    challenge = {"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+                 "type": "url_verification"}  # fmt: skip
+    sent = bot_world.driver.post_signed(
+        json.dumps(challenge).encode(), content_type="application/json"
+    )
+    assert sent.status == 200 and sent.json() == {"challenge": challenge["challenge"]}
