@@ -48,6 +48,14 @@ def publish_delay(*, last_at: datetime | None, now: datetime, min_interval: floa
     return min_interval - elapsed
 
 
+def tasks_affordable(*, burst_remaining: int, burst_max: int, calls: int) -> bool:
+    """Whether reading `calls` task lists from GHL leaves a fifth of the burst window for deal
+    work: the Home tab is a nicety, imports, claims and texts are the job (GHL allows 100
+    calls per 10 s per location)."""
+    reserve = burst_max // 5
+    return burst_remaining - calls >= reserve
+
+
 def due_at(due: str | None) -> datetime | None:
     """A GHL task's dueDate (ISO 8601, "Z" for UTC) as an aware datetime; None if unreadable."""
     if not due:
@@ -191,6 +199,12 @@ class HomeTab:
             ghl_user_id=ghl_user,
             limit=LISTED,
         )
+        headroom = self.desk.ghl.remaining()
+        needed = sum(1 for link in links if link.contact_id)
+        if not tasks_affordable(burst_remaining=headroom.burst_remaining,
+                                burst_max=headroom.burst_max, calls=needed):  # fmt: skip
+            data.tasks_problem = txt.tasks_deferred()
+            return
         found: list[TaskLine] = []
         try:
             for link in links:

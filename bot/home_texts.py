@@ -106,6 +106,13 @@ def task_line(*, title: str, mls_id: str, due: datetime | None, overdue: bool) -
     return f"• {flag}{escape(one_line(name, 150))} — `{escape(mls_id)}`, {when}"
 
 
+def tasks_deferred() -> str:
+    return (
+        ":hourglass: GHL is busy right now, so your tasks are left out to keep its rate limit for "
+        "deal work; they show when you open this tab again in a minute."
+    )
+
+
 def tasks_unreadable(problem: str) -> str:
     return f":warning: GHL could not be read for your tasks: {one_line(problem, 300)}"
 

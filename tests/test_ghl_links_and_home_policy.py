@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.ghl_links import GHLLink, parse_ghl_link
-from bot.home_tab import publish_delay
+from bot.home_tab import publish_delay, tasks_affordable
 from bot.settings import ConfigError, load_settings
 
 APP = ("app.gohighlevel.com",)
@@ -86,3 +86,20 @@ def test_a_malformed_ghl_app_domains_names_the_setting_and_the_fix(value: str) -
     with pytest.raises(ConfigError) as raised:
         load_settings(_env_file=None, GHL_APP_DOMAINS=value)
     assert "GHL_APP_DOMAINS" in str(raised.value) and "app.gohighlevel.com" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("burst_remaining", "calls", "expected"),
+    [
+        (100, 10, True),
+        (30, 10, True),  # 20 left: exactly the reserve
+        (29, 10, False),
+        (20, 0, True),  # nothing to read
+        (5, 1, False),
+        (0, 0, False),  # the window is spent: even nothing would wait behind it
+    ],
+)
+def test_tasks_are_read_only_when_ghl_has_room_for_deal_work(
+    burst_remaining: int, calls: int, expected: bool
+) -> None:
+    assert tasks_affordable(burst_remaining=burst_remaining, burst_max=100, calls=calls) is expected
