@@ -256,3 +256,19 @@ def test_the_events_url_answers_slacks_url_verification(bot_world: BotWorld) -> 
         json.dumps(challenge).encode(), content_type="application/json"
     )
     assert sent.status == 200 and sent.json() == {"challenge": challenge["challenge"]}
+
+
+def test_the_home_tab_lists_my_open_ghl_tasks_soonest_first(bot_world: BotWorld) -> None:
+    bot_world.add_deal("TPA-1001")  # Tampa's owner is Maria Lopez, the broker's GHL user
+    maria = next(u.id for u in bot_world.emulator.state.users.values()
+                 if u.email == "maria.lopez@example.com")  # fmt: skip
+    mine = [t for t in bot_world.emulator.state.tasks.values()
+            if t.assigned_to == maria and not t.completed]  # fmt: skip
+    assert mine  # the deal pipeline gave her tasks in GHL
+    open_app_home(bot_world.driver, user_id="U0BROKER1")
+    wait_for(lambda: published(bot_world, "U0BROKER1"), what="the broker's tab")
+    text = as_text(home_view_of(bot_world.slack, "U0BROKER1"))
+    assert f"Tasks due for you ({len(mine)})" in text
+    for task in mine:
+        assert task.title.removesuffix(" — TPA-1001") in text
+    assert bot_world.emulator.count("GET", "/contacts/{contactId}/tasks") >= 1
