@@ -159,6 +159,16 @@ def test_a_person_who_may_not_see_deals_gets_no_preview(guarded_world: BotWorld)
     assert unfurls_of(guarded_world.slack, shared.unfurl_id) == {}
 
 
+def test_no_preview_in_a_channel_shared_with_other_organisations(bot_world: BotWorld) -> None:
+    bot_world.add_deal("TPA-1001")
+    url = bot_world.ghl.opportunity_url(deal_link(bot_world).opportunity_id)
+    shared = record_share(bot_world.slack, text=url, user_id="U0AGENT01")
+    assert shared.event is not None
+    callback = event_callback(bot_world.slack, shared.event) | {"is_ext_shared_channel": True}
+    assert send_event(bot_world.driver, callback).acked_in_time
+    assert drained(bot_world).slack.calls_to("chat.unfurl") == []
+
+
 def test_a_forged_link_shared_is_refused_and_unfurls_nothing(bot_world: BotWorld) -> None:
     bot_world.add_deal("TPA-1001")
     url = bot_world.ghl.opportunity_url(deal_link(bot_world).opportunity_id)

@@ -52,16 +52,23 @@ def ack_event(ack: Any) -> None:
     ack()
 
 
-def unfurl_links(services: BotServices, event: dict[str, Any], client: WebClient) -> None:
+def unfurl_links(services: BotServices, body: dict[str, Any], client: WebClient) -> None:
     """Preview the shared GHL links the sharer may see; nothing when there is none."""
     if services.previews is None:
         return
+    if body.get("is_ext_shared_channel"):
+        # A Slack Connect channel holds people of other organisations, whom no roles file
+        # names: a deal card there would show the deal to them.
+        log.info("not previewing GHL links in an externally shared channel")
+        return
+    event = body.get("event") or {}
     # The sharer's role is read now, not taken from the request: a preview shows to the channel.
     services.previews.preview(event, role=services.roles.role_of(event.get("user")))
 
 
-def open_home(services: BotServices, event: dict[str, Any], client: WebClient) -> None:
+def open_home(services: BotServices, body: dict[str, Any], client: WebClient) -> None:
     """The person opened the Home tab (not the Messages tab): publish it, debounced."""
+    event = body.get("event") or {}
     if event.get("tab") == "home" and event.get("user") and services.home is not None:
         services.home.request(str(event["user"]))
 
@@ -75,17 +82,18 @@ def _lazy(work: Work, seen: SeenEvents) -> Callable[..., None]:
             log.info("event %s was retried by Slack; already taken on", body.get("event_id"))
             return
         services = services_of(context)
-        services.work.submit(_run, work, services, body.get("event") or {}, client)
+        services.work.submit(_run, work, services, body, client)
 
     lazy.__name__ = f"lazy_{work.__name__}"
     return lazy
 
 
-def _run(work: Work, services: BotServices, event: dict[str, Any], client: WebClient) -> None:
+def _run(work: Work, services: BotServices, body: dict[str, Any], client: WebClient) -> None:
     try:
-        work(services, event, client)
+        work(services, body, client)
     except Exception:  # nobody asked, so nobody to tell: log it with the traceback
-        log.exception("%s failed for a %s event", work.__name__, event.get("type"))
+        event_type = (body.get("event") or {}).get("type")
+        log.exception("%s failed for a %s event", work.__name__, event_type)
 
 
 def register(app: App) -> None:
