@@ -95,9 +95,9 @@ def _deals(heading: str, cards: Sequence[Any], empty: str) -> list[Block]:
 
 def _tasks(data: HomeData) -> list[Block]:
     tasks = data.tasks or ()
+    if data.tasks_problem:  # no count: the tasks could not be read
+        return [header(txt.tasks_heading(None)), section(data.tasks_problem)]
     blocks: list[Block] = [header(txt.tasks_heading(len(tasks)))]
-    if data.tasks_problem:
-        return [*blocks, section(data.tasks_problem)]
     if not tasks:
         return [*blocks, section(txt.no_tasks())]
     lines = [

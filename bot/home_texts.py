@@ -69,8 +69,8 @@ def deal_line(
     return f"{title} · `{escape(mls_id)}`\n" + " · ".join(facts)
 
 
-def tasks_heading(count: int) -> str:
-    return f"Tasks due for you ({count})"
+def tasks_heading(count: int | None) -> str:
+    return "Tasks due for you" if count is None else f"Tasks due for you ({count})"
 
 
 def no_ghl_user() -> str:

@@ -28,7 +28,7 @@ DOT = '<span style="color:{}">&#9679;</span>'
 EMOJI = {"fire": DOT.format("#e8590c"), "large_green_circle": DOT.format("#2eb67d"),
          "large_yellow_circle": DOT.format("#ecb22e"), "red_circle": DOT.format("#e01e5a"),
          "warning": "&#9888;", "grey_question": "?", "lock": "&#9919;",
-         "alarm_clock": "&#9200;"}  # fmt: skip
+         "alarm_clock": "&#9200;", "hourglass": "&#8987;"}  # fmt: skip
 CSS = """
 body { font: 15px/1.45 -apple-system, 'Segoe UI', 'DejaVu Sans', sans-serif; margin: 0;
        background: #fff; color: #1d1c1d; }
@@ -164,6 +164,9 @@ def main() -> None:
         mls_id = summary.hot_deals[0]
         driver.click_button(card, blocks.CLAIM, user_id="U0BROKER1")
         wait_for(lambda: fake.ephemerals(user_id="U0BROKER1"), "the claim's answer")
+        # The import spent GHL's 10-second burst window; a person opens the tab later, when the
+        # tab may read their GHL tasks again.
+        wait_for(lambda: sandbox.ghl.remaining().burst_remaining > 50, "GHL's burst window")
         open_app_home(driver, user_id="U0BROKER1")
         view = wait_for(lambda: home_view_of(fake, "U0BROKER1"), "the Home tab")
         with session_scope(sandbox.engine, readonly=True) as session:
