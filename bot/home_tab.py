@@ -32,6 +32,7 @@ from store.state import latest_health_check
 
 log = logging.getLogger("dealfinder.bot.home")
 
+COUNTED = 100  # claimed and hot deals read per tab (store reads only)
 MIN_INTERVAL_SECONDS = 10.0  # per person; a claim right after opening the tab waits this long
 
 
@@ -166,10 +167,11 @@ class HomeTab:
         if not allowed(role, "deal.show"):
             return data
         desk = self.desk
-        mine = claimed_by(desk.engine, actor=user_id)
+        # Counted up to COUNTED, listed up to LISTED: the headings' numbers stay true.
+        mine = claimed_by(desk.engine, actor=user_id, limit=COUNTED)
         cards = (desk.card(mls_id, live=False, buyers=False) for mls_id in mine)
         data.claimed = [card for card in cards if card is not None]
-        data.hot = desk.hot_today(limit=LISTED + 1)
+        data.hot = desk.hot_today(limit=COUNTED)
         self._tasks(data, self.roles.ghl_email(user_id))
         data.stages = self._stages()
         with session_scope(desk.engine, readonly=True) as session:
