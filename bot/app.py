@@ -25,6 +25,7 @@ from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetr
 from sqlalchemy import Engine
 
 from bot.alerts import DealAlerts
+from bot.home_tab import HomeTab
 from bot.listeners import register_listeners
 from bot.roles import (
     EXAMPLE_ROLES_FILE,
@@ -33,6 +34,7 @@ from bot.roles import (
     slack_group_members,
 )
 from bot.settings import Settings
+from bot.unfurls import LinkPreviews
 from ghl.client import GHLClient
 from matching.notify import NotifyRules, load_rules
 from services.config import DealConfig, load_deal_config
@@ -60,9 +62,13 @@ class BotServices:
     roles: RoleDirectory
     clock: Callable[[], datetime]
     work: ThreadPoolExecutor
+    home: HomeTab | None = None  # the App Home tab (views.publish), refreshed on claims
+    previews: LinkPreviews | None = None  # previews of pasted GHL links (chat.unfurl)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop taking work after acks; with `wait`, let the running work finish first."""
+        if self.home is not None:
+            self.home.close()
         self.work.shutdown(wait=wait)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> BotServices:
@@ -111,11 +117,18 @@ def build_services(
         min_score=settings.match_min_score, clock=clock,
     )  # fmt: skip
     alerts = DealAlerts(web_client, engine, settings.deals_channel, cards=desk.card, clock=clock)
-    actions = DeskActions(desk, on_hot_deal=[alerts.on_hot_deal])
+    work = ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="dealfinder-work")
+    home = HomeTab(desk=desk, roles=roles, client=web_client, work=work, clock=clock)
+    previews = LinkPreviews(
+        desk=desk, client=web_client, domains=settings.app_domains, clock=clock, work=work
+    )
+    actions = DeskActions(
+        desk, on_hot_deal=[alerts.on_hot_deal], on_claim=[home.on_claim, previews.on_claim]
+    )
     return BotServices(
         settings=settings, ghl=ghl, engine=engine, config=config, rules=rules, desk=desk,
-        actions=actions, alerts=alerts, roles=roles, clock=clock,
-        work=ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="dealfinder-work"),
+        actions=actions, alerts=alerts, roles=roles, clock=clock, work=work, home=home,
+        previews=previews,
     )  # fmt: skip
 
 

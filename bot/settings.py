@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     )
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    # Hosts whose GHL links unfurl into deal cards: GHL's app, or the agency's white-label
+    # domain (comma-separated). Also list them in manifest.yml `features.unfurl_domains`.
+    ghl_app_domains: str = Field(default="app.gohighlevel.com", validation_alias="GHL_APP_DOMAINS")
 
     # -- the deal team's GHL map and business rules (data files a user edits) ----------------
     mapping_file: Path | None = Field(default=None, validation_alias="DEALFINDER_MAPPING_FILE")
@@ -212,6 +215,23 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}") from None
         return value
+
+    @field_validator("ghl_app_domains")
+    @classmethod
+    def _domains(cls, value: str) -> str:
+        hosts = [h.strip().lower() for h in value.split(",") if h.strip()]
+        bad = [h for h in hosts if "/" in h or ":" in h or "." not in h or " " in h]
+        if not hosts or bad:
+            raise ValueError(
+                "must be host names separated by commas, e.g. app.gohighlevel.com,crm.example.com"
+                + (f" (not a host: {bad[0]!r})" if bad else "")
+            )
+        return ",".join(hosts)
+
+    @property
+    def app_domains(self) -> tuple[str, ...]:
+        """GHL_APP_DOMAINS as a tuple of lower-case host names."""
+        return tuple(self.ghl_app_domains.split(","))
 
     @field_validator("digest_hour", mode="before")
     @classmethod

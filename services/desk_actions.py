@@ -13,12 +13,13 @@ pipeline's own property data, which the pipeline rewrites on every run.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from matching.models import MatchResult
 from services.desk import DealDesk, desk_key
@@ -36,6 +37,15 @@ from services.property import PropertyRecord
 from store import state as store_state
 from store.db import session_scope
 from store.deals import OpportunityLinkIn, get_opportunity_link, record_opportunity_link
+
+log = logging.getLogger("dealfinder.services.desk_actions")
+
+
+class ClaimHook(Protocol):
+    """Called after a claim is done in GHL and recorded: `hook(mls_id, actor=..., previous=...)`."""
+
+    def __call__(self, mls_id: str, *, actor: str, previous: str | None) -> None: ...
+
 
 MATCH_CAP = 500  # buyers a notification plan considers, best first
 DELIVER_EXTRA = 20  # also deliver a few older due items the worker finds on the way
@@ -74,10 +84,12 @@ class DeskActions:
         desk: DealDesk,
         *,
         on_hot_deal: Sequence[HotHook] = (),
+        on_claim: Sequence[ClaimHook] = (),
         worker_id: str | None = None,
     ):
         self.desk = desk
         self.on_hot_deal = list(on_hot_deal)
+        self.on_claim = list(on_claim)
         self.worker_id = worker_id or f"slack:{socket.gethostname()}:{os.getpid()}"
         self._pipeline: DealPipeline | None = None
         self._pipeline_lock = threading.Lock()
@@ -168,12 +180,21 @@ class DeskActions:
         with session_scope(desk.engine) as session:
             record_opportunity_link(session=session, link_in=link_in, now=desk.clock())
         self._mark(mls_id, claimed_by=actor, claimed_at=desk.clock().isoformat())
+        self._claimed(mls_id, actor=actor, previous=previous)
         user = ghl_map.users.get((ghl_email or "").lower())
         owner = (user.name or user.email) if user else ghl_email
         if previous == actor:
             return ClaimOutcome("already_yours", mls_id, owner=owner)
         code = "taken_over" if previous else "claimed"
         return ClaimOutcome(code, mls_id, previous=previous, owner=owner)
+
+    def _claimed(self, mls_id: str, *, actor: str, previous: str | None) -> None:
+        """Tell the claim hooks (e.g. the Slack Home tab); a failing hook never undoes a claim."""
+        for hook in self.on_claim:
+            try:
+                hook(mls_id, actor=actor, previous=previous)
+            except Exception:
+                log.exception("a claim hook failed for %s", mls_id)
 
     def pass_deal(self, mls_id: str, *, actor: str) -> bool:
         """Record that `actor` passed on the deal; False when the store has no such deal."""

@@ -1,7 +1,9 @@
 """The Slack app manifest is valid, and it, the Block Kit builders and the bolt app agree:
 every slash command in the manifest has a listener and every command listener is in the
-manifest; every action_id/callback_id the builders emit has a listener and every listener
-handles one. Listeners are found by asking bolt's own matchers (`Listener.matches`)."""
+manifest; every event the manifest subscribes to has one listener and every event listener is
+subscribed, with the scopes and features the event needs (links -> unfurl domains, Home tab);
+every action_id/callback_id the builders emit has a listener and every listener handles one.
+Listeners are found by asking bolt's own matchers (`Listener.matches`)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,13 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.listener import Listener
 
 from bot import blocks
+from bot.ghl_links import GHLLink, parse_ghl_link
+from bot.home_blocks import HomeData, home_view, unfurl_blocks
 from bot.listeners import register_listeners
 from bot.listeners.grammar import COMMANDS
 from bot.optout_review import review_blocks
+from bot.settings import Settings
+from ghl.client import GHLClient
 from services.desk import BuyerLine, DealCard
 from services.notify_plan import NotifyPlan, PlannedNotification
 from store.models import OptoutReview
@@ -27,7 +33,10 @@ MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
 KNOWN_SCOPES = {
     "commands", "chat:write", "chat:write.public", "users:read", "users:read.email",
     "usergroups:read", "channels:history", "groups:history", "channels:read", "im:write",
+    "links:read", "links:write",
 }  # fmt: skip
+# What each Events API subscription needs besides itself: scopes, and a manifest feature.
+EVENT_SCOPES = {"link_shared": {"links:read", "links:write"}, "app_home_opened": set()}
 FALLBACKS = {"ack_unknown", "ack_unknown_view"}
 
 
@@ -84,6 +93,15 @@ def _view(callback_id: str) -> dict[str, Any]:
     }
 
 
+def _event(event_type: str) -> dict[str, Any]:
+    return {
+        "type": "event_callback",
+        "team_id": "T1",
+        "event_id": "Ev1",
+        "event": {"type": event_type, "user": "U1", "channel": "C1", "event_ts": "1.000001"},
+    }
+
+
 def _handlers(app: App, body: dict[str, Any]) -> list[Listener]:
     request = _request(body)
     return [
@@ -96,8 +114,10 @@ def _handlers(app: App, body: dict[str, Any]) -> list[Listener]:
 
 def _probes(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
+    events = manifest["settings"]["event_subscriptions"]["bot_events"]
     return (
         [_command(c) for c in commands]
+        + [_event(e) for e in events]
         + [_action(a) for a in blocks.ACTION_IDS]
         + [_view(v) for v in blocks.CALLBACK_IDS]
     )
@@ -111,6 +131,36 @@ def test_every_manifest_command_has_a_listener_and_the_grammar_knows_it(
     for command in commands:
         assert len(_handlers(app, _command(command))) == 1, command
     assert _handlers(app, _command("/not-in-manifest")) == []
+
+
+def test_every_subscribed_event_has_one_listener_and_what_it_needs(
+    manifest: dict[str, Any], app: App
+) -> None:
+    subscriptions = manifest["settings"]["event_subscriptions"]
+    assert subscriptions["request_url"].endswith("/slack/events")
+    events = set(subscriptions["bot_events"])
+    assert events == set(EVENT_SCOPES)
+    for event in events:
+        assert len(_handlers(app, _event(event))) == 1, event
+    assert _handlers(app, _event("reaction_added")) == []  # not subscribed, not handled
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    for event in events:
+        assert EVENT_SCOPES[event] <= scopes, event
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    # The bot answers privately by DM when it cannot post in a channel: keep that tab.
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+
+
+def test_the_unfurl_domains_are_those_the_bot_previews(manifest: dict[str, Any]) -> None:
+    domains = tuple(manifest["features"]["unfurl_domains"])
+    assert domains == Settings(_env_file=None).app_domains  # type: ignore[call-arg]
+    # The product's own "Open in GHL" link is on those domains and parses back to the deal.
+    client = GHLClient(token="t", location_id="L1", base_url="http://127.0.0.1:9")
+    try:
+        url = client.opportunity_url("opp1")
+    finally:
+        client.close()
+    assert parse_ghl_link(url, domains=domains) == GHLLink("opportunity", "L1", "opp1")
 
 
 def test_every_emitted_action_and_callback_id_has_exactly_one_listener(app: App) -> None:
@@ -182,7 +232,25 @@ def test_the_declared_ids_are_exactly_what_the_builders_emit() -> None:
             OptoutReview(id=1, dedupe_key="k", contact_id="c1", body="stop at 3?", decide_by=now),
             name="B",
         ),
+        unfurl_blocks(card),
+        home_view(HomeData(user_id="U1", role="agent", now=now, claimed=[card], hot=[card])),
     ]
     actions, callbacks = _emitted_ids(built)
     assert actions == set(blocks.ACTION_IDS)
     assert callbacks == set(blocks.CALLBACK_IDS)
+
+
+def test_the_readme_names_the_manifests_scopes_events_and_the_domains_setting(
+    manifest: dict[str, Any],
+) -> None:
+    root = MANIFEST.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    setup = readme[readme.index("**Setting up the Slack app.**") :][:900]
+    for scope in manifest["oauth_config"]["scopes"]["bot"]:
+        assert f"`{scope}`" in setup, scope
+    for event in manifest["settings"]["event_subscriptions"]["bot_events"]:
+        assert f"`{event}`" in setup, event
+    assert "| `GHL_APP_DOMAINS` | `app.gohighlevel.com` |" in readme
+    assert "GHL_APP_DOMAINS=" in (root / ".env.example").read_text(encoding="utf-8")
+    for picture in ("docs/home-tab.png", "docs/link-unfurl.png"):
+        assert f"]({picture})" in readme and (root / picture).is_file()

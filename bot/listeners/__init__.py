@@ -5,6 +5,7 @@ deal_buttons    Claim, Notify buyers, Open in GHL, Pass on the deal card
 notify_buttons  Confirm / Cancel of the notification step
 optout_buttons  Opt out / Not an opt-out on a possible opt-out
 views           the add form's submission
+slack_events    link_shared (previews of GHL links) and app_home_opened (the Home tab)
 fallback        unknown buttons and modals (last: it matches everything)
 errors          the app's error handler
 """
@@ -23,8 +24,10 @@ def register_listeners(app: App) -> None:
         fallback,
         notify_buttons,
         optout_buttons,
+        slack_events,
         views,
     )
 
+    slack_events.register(app)  # Events API only: no action or view reaches these
     for group in (commands, deal_buttons, notify_buttons, optout_buttons, views, fallback, errors):
         group.register(app)

@@ -45,6 +45,10 @@ class FakeConfig:
     # views.push: a modal stack holds at most 3 views.
     max_view_stack: int = 3
 
+    # The app's unfurl domains (manifest `features.unfurl_domains`): link_shared is sent for
+    # links to these hosts and their subdomains only.
+    unfurl_domains: tuple[str, ...] = ("app.gohighlevel.com",)
+
     # Fault injection: the Retry-After of an injected `ratelimited`, the delay of `slow`.
     fault_retry_after_seconds: int = 1
     slow_fault_seconds: float = 2.0

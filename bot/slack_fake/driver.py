@@ -207,9 +207,16 @@ class SlackDriver:
         return sent
 
     def post_signed(
-        self, body: bytes, *, tamper: Tamper | None = None, payload: Any = None
+        self,
+        body: bytes,
+        *,
+        tamper: Tamper | None = None,
+        payload: Any = None,
+        content_type: str = "application/x-www-form-urlencoded",
+        extra_headers: dict[str, str] | None = None,
     ) -> Delivery:
-        """POST a raw form body to the app with Slack's headers (for hand-made payloads)."""
+        """POST a raw body to the app with Slack's headers (a form; JSON for Events API
+        callbacks, with `X-Slack-Retry-Num` when Slack retries one)."""
         timestamp = int(self._clock())
         secret = self._signing_secret
         if tamper == "stale":
@@ -217,8 +224,9 @@ class SlackDriver:
         elif tamper == "bad_signature":
             secret += "-not-the-secret"
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            **(extra_headers or {}),
         }
         if tamper != "no_signature":
             headers |= sign(signing_secret=secret, body=body, timestamp=timestamp)

@@ -273,9 +273,17 @@ class SlackFake:
                 for m in self.store.ephemerals
             ]
             views = {user: self.store.open_views(user) for user in self.store.view_stacks}
+            # For a page to draw the Home tab and link previews (chat.unfurl, views.publish).
+            unfurls = [
+                {"channel": s.channel, "message_ts": s.message_ts, "unfurls": s.unfurls}
+                for s in self.store.link_shares.values()
+                if s.unfurls
+            ]
             return {
                 "team": {"id": config.team_id, "name": config.team_name},
                 "channels": channels,
                 "ephemerals": ephemerals,
                 "views": views,
+                "home_views": copy.deepcopy(self.store.home_views),
+                "unfurls": copy.deepcopy(unfurls),
             }

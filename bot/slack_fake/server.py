@@ -3,7 +3,8 @@
 Routes:
   GET|POST /api/<method>        Web API (form or JSON body; token as Bearer header or form field)
   POST     /response/<id>       response_urls handed out in payloads
-  GET      /_fake/state         channels, messages, ephemerals and views as JSON
+  GET      /_fake/state         channels, messages, ephemerals, views, Home tabs and link
+                                previews as JSON
   GET      /_fake/calls         every Web API call seen
   GET      /_fake/socket_mode   open Socket Mode connections and the envelopes pushed
   POST     /_fake/reset         back to the seeded workspace

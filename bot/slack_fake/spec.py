@@ -24,6 +24,16 @@ _REQUIRED_BEYOND_SPEC: dict[str, tuple[str, ...]] = {
 }
 
 
+# Arguments that replace the spec's required ones: since 2021 chat.unfurl takes `unfurl_id` and
+# `source` instead of `channel` and `ts` (api.slack.com/changelog/2021-08-changes-to-unfurls).
+_ALTERNATIVES: dict[str, tuple[str, ...]] = {"chat.unfurl": ("unfurl_id", "source")}
+
+
+def alternative_args(method: str) -> tuple[str, ...]:
+    """Arguments that may stand in for `method`'s required ones (the handler checks them)."""
+    return _ALTERNATIVES.get(method, ())
+
+
 @cache
 def _spec_paths() -> dict[str, dict]:
     with SPEC_PATH.open(encoding="utf-8") as handle:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from bot.slack_fake.blocks import with_generated_ids
 from bot.slack_fake.config import FakeConfig
+from bot.slack_fake.links import LinkShare
 from bot.slack_fake.policies import TokenBucket, format_ts, next_ts_micros, take_token
 from bot.slack_fake.state import (
     JSON,
@@ -50,6 +51,8 @@ class SlackStore:
             self.buckets: dict[str, TokenBucket] = {}
             self.last_ts_micros = 0
             self.ids = itertools.count(1)
+            self.link_shares: dict[str, LinkShare] = {}  # unfurl_id -> what link_shared named
+            self.home_views: dict[str, JSON] = {}  # user id -> their published Home tab
 
     # -- ids ---------------------------------------------------------------------------------
 
