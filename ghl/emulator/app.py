@@ -186,6 +186,7 @@ class GHLApp:
                     state=self.state,
                     options={
                         "search_page_limit_max": self.config.search_page_limit_max,
+                        "search_lag_ms": int(self.config.search_lag_seconds * 1000),
                         "base_url": request.host_url.rstrip("/"),
                     },
                 )

@@ -3,7 +3,8 @@
 Body (GHL's search guide): `locationId`, `pageLimit` (required), `page` or `searchAfter`
 (never both), `filters` (`{field, operator, value}` or `{group: "AND"|"OR", filters}`),
 `sort` (`[{field, direction}]`) and `query`. Answer: `{contacts, total}`, each contact carrying
-`searchAfter` = [sort value, id] to continue from it.
+`searchAfter` = [sort value, id] to continue from it. Search is index-backed and lags writes:
+a contact is found only `search_lag_seconds` after it was created (EmulatorConfig).
 
 Supported operators: eq, not_eq, contains, not_contains, exists, not_exists, range. A list value
 for `tags` means "any of these". Anything else is a 422 naming what the emulator lacks, so a
@@ -22,7 +23,7 @@ from ghl.emulator.state import Contact
 
 # GHL's page-based search reaches 10,000 records at most; deeper needs searchAfter.
 MAX_PAGED_RECORDS = 10_000
-DEFAULT_PAGE_LIMIT_MAX = 100
+DEFAULT_PAGE_LIMIT_MAX = 500  # GHL's search guide
 
 _DATE_FIELDS = {"dateAdded": "date_added", "dateUpdated": "date_updated"}
 _TEXT_FIELDS: dict[str, Callable[[Contact], Any]] = {
@@ -197,8 +198,8 @@ def search_contacts(call: Call) -> Reply:
     sort_field, descending = _sort_spec(body)
     found = []
     for contact in call.state.contacts.values():
-        if contact.location_id != call.location_id:
-            continue
+        if contact.location_id != call.location_id or not call.indexed(contact.date_added):
+            continue  # another location's, or too new for GHL's search index
         if all(_matches(contact, item) for item in filters) and (
             not query or _matches_query(contact, query)
         ):
