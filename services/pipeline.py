@@ -40,6 +40,7 @@ from services.config import DealConfig
 from services.ghl_map import GHLMap
 from services.pipeline_activity import StageAdvancer, StageMove
 from services.pipeline_hot import HotDealActions
+from services.pipeline_listing import ListingDeals
 from services.pipeline_lookup import OpportunityLookup
 from services.pipeline_progress import DealState, load_state, save_state
 from services.pipeline_result import NO_HISTORY, DealResult, HotHook, explain_error
@@ -84,6 +85,7 @@ class DealPipeline:
         self.location_id = client.location_id
         self.lookup = OpportunityLookup(client=client, engine=engine, ghl_map=ghl_map)
         self._agent_contact_id: str | None = None  # the listing agent's contact, per record
+        self.listing_deals = ListingDeals(client=client, ghl_map=ghl_map)
         self.stages = StageAdvancer(
             client=client, engine=engine, config=config, ghl_map=ghl_map, clock=clock
         )
@@ -236,17 +238,9 @@ class DealPipeline:
         if owner_id:
             body["assignedTo"] = owner_id
         if self.ghl_map.opportunity_contact == "per_property":
-            # The listing's contact has one opportunity in the pipeline, so GHL's upsert
-            # (pipeline + contact) finds it or makes it: no search, which lags writes, and a
-            # repeat after a lost answer finds what the first call made. Only the name goes
-            # in: stage and fields of a deal that exists must not be reset (see `_update`).
-            found = self.client.opportunities.upsert(
-                {"pipelineId": body["pipelineId"], "contactId": contact.id, "name": body["name"]}
-            )
-            if not found.new:
-                return found.opportunity, False
-            rest = {k: v for k, v in body.items() if k not in ("pipelineId", "contactId")}
-            opp = self.client.opportunities.update(found.opportunity.id, rest)
+            opp, created = self.listing_deals.create(body)
+            if not created:
+                return opp, False
         else:
             opp = self.client.opportunities.create(body)
         wanted = rules.deal_tags(self.config, score=record.deal_score)

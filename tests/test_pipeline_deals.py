@@ -73,10 +73,10 @@ def test_a_hot_property_becomes_a_worked_deal(deal_env):
     assert sms.contact_id == sms.payload["contact_id"] != contact.id
     assert hooked == [result] and result.hot and result.warnings == []
     # GHL's default (one open opportunity per contact) -> "per_property": the agent's and the
-    # listing's contact upserted, the opportunity upserted (no search) and filled in by PUT,
-    # add tags, note, 3 tasks, enrolment, the broker's contact (once)
+    # listing's contact upserted, create (no search first), add tags, note, 3 tasks, enrolment,
+    # the broker's contact (once)
     assert deal_env.pipeline.ghl_map.opportunity_contact == "per_property"
-    assert result.ghl_calls == 11 and result.opportunity_url.endswith(opp.id)
+    assert result.ghl_calls == 10 and result.opportunity_url.endswith(opp.id)
 
 
 def test_a_seller_already_in_the_crm_keeps_its_own_tags(deal_env):
@@ -221,7 +221,9 @@ def test_the_enrolment_is_never_repeated_after_an_unknown_outcome(deal_env):
 
 def test_a_refused_property_fails_alone(deal_env):
     emu, pipeline = deal_env.emulator, deal_env.pipeline
-    emu.queue_fault("POST", "/opportunities/upsert", "server_error", times=6)  # all 6 tries
+    # The create fails, and so does every upsert that looks for it afterwards (all 6 tries).
+    emu.queue_fault("POST", "/opportunities/", "server_error", times=6, status=503)
+    emu.queue_fault("POST", "/opportunities/upsert", "server_error", times=6, status=503)
     failed = pipeline.process(record(1))
     assert failed.action == "failed" and "GHL is failing (503" in failed.reason
     assert pipeline.process(record(1)).action == "created"

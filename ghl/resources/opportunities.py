@@ -10,7 +10,7 @@ seconds (GHL's search guide), so the look waits `search_settle_seconds` first.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ghl.models import Opportunity, Pipeline, UpsertOpportunityResult
@@ -38,6 +38,22 @@ class Opportunities(Resource):
             return {"opportunity": found.model_dump(by_alias=True)} if found else None
 
         data = self._t.create("/opportunities/", version=self.version, json=body, find=find)
+        return Opportunity.model_validate(data["opportunity"])
+
+    def create_once(
+        self, opportunity: dict[str, Any], *, find: Callable[[dict[str, Any]], Opportunity]
+    ) -> Opportunity:
+        """Create; after a 5xx or lost response, `find(body)` returns the deal instead.
+
+        For callers with a look-up that does not lag like search (e.g. the upsert of a contact's
+        only opportunity): `find` returns what the first call made, or makes it.
+        """
+        body = {"locationId": self.location_id, "status": "open", **opportunity}
+
+        def look() -> dict[str, Any]:
+            return {"opportunity": find(body).model_dump(by_alias=True)}
+
+        data = self._t.create("/opportunities/", version=self.version, json=body, find=look)
         return Opportunity.model_validate(data["opportunity"])
 
     def upsert(self, opportunity: dict[str, Any]) -> UpsertOpportunityResult:
