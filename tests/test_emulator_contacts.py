@@ -140,7 +140,7 @@ def test_search_pages_through_250_buyers(emulator, ghl_http):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"pageLimit": 101}, "pageLimit must not be greater than 100"),
+        ({"pageLimit": 501}, "pageLimit must not be greater than 500"),
         ({"page": 2, "searchAfter": [1, "x"]}, "page must not be sent together with searchAfter"),
         ({"page": 101}, "page * pageLimit must not exceed 10000; use searchAfter"),
         ({"searchAfter": ["soon", "x"]},
