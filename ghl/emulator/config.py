@@ -43,6 +43,9 @@ class EmulatorConfig:
     # "Search lags writes"). By the emulator's clock; 0 makes search instant (only for tests
     # that say so explicitly).
     search_lag_seconds: float = 3.0
+    # Keep a contact search's sorted hits between its pages (ghl/emulator/search_cache.py):
+    # for benchmarks over 100,000 contacts; off so tests may change `state` by hand.
+    search_cache: bool = False
     validate_responses: bool = True
     id_seed: int | None = None
     openapi_dir: Path | None = None
