@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import random
 import resource
 import sys
@@ -77,7 +78,8 @@ def _sync(url: str, db: str, page_limit: int, full: bool, conn: Any) -> None:
     """Child process: one sync into the store at `db`; sends its figures back."""
     engine = make_engine(f"sqlite:///{db}")
     migrate(engine)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss_before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     client = GHLClient(token=DEFAULT_TOKEN, location_id=DEMO_LOCATION_ID, base_url=url)
     started = time.perf_counter()
     report = sync_buyers(
@@ -89,10 +91,12 @@ def _sync(url: str, db: str, page_limit: int, full: bool, conn: Any) -> None:
         page_limit=page_limit,
     )
     elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = usage.ru_maxrss  # KiB on Linux
     conn.send(
         {
             "seconds": elapsed,
+            "cpu": usage.ru_utime + usage.ru_stime - cpu_before,
             "seen": report.seen,
             "mode": report.mode,
             "calls": report.ghl_calls,
@@ -116,8 +120,8 @@ def _run(url: str, db: str, *, page_limit: int, full: bool) -> dict[str, Any]:
 
 def _line(name: str, r: dict[str, Any]) -> str:
     return (
-        f"  {name:<34} {r['seconds']:6.1f} s  {r['seen']:>7,} buyers  {r['calls']:>5} GHL calls"
-        f"  peak RSS {r['peak_mb']:6.1f} MB (+{r['growth_mb']:.1f} MB during the sync)"
+        f"  {name:<32} {r['seconds']:6.1f} s (CPU {r['cpu']:5.1f} s)  {r['seen']:>7,} buyers"
+        f"  {r['calls']:>5} GHL calls  peak RSS {r['peak_mb']:6.1f} MB (+{r['growth_mb']:.1f} MB)"
     )
 
 
@@ -151,6 +155,7 @@ def main() -> int:
     to_emulator.send(("stop", None))
     to_emulator.recv()
     print(f"Buyer sync, one location, emulator at 100 req / 10 s, {args.buyers:,} buyers")
+    print(f"  (machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end)")
     print(_line("full sync, pageLimit 500", full))
     print(_line(f"incremental, {args.changed:,} changed", incremental))
     if baseline:

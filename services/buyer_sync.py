@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -79,6 +80,29 @@ def _parse_ghl_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+_NANP_E164 = re.compile(r"\+1\d{10}")
+_NANP_PREFIX_VALID: dict[str, bool] = {}  # NPA-NXX -> valid, learnt from normalize_phone
+
+
+def buyer_phone(phone: str | None) -> str | None:
+    """`normalize_phone(phone)`, fast for the E.164 North American numbers GHL stores.
+
+    Parsing a number costs ~80 us, a third of a 100,000-buyer sync. libphonenumber's NANP
+    metadata decides a +1 number's validity by its first six national digits (area code and
+    exchange, then any four digits), so the answer for one NPA-NXX is the answer for all ten
+    thousand numbers under it; anything else is parsed in full.
+    """
+    if not phone or not _NANP_E164.fullmatch(phone):
+        return normalize_phone(phone)
+    prefix = phone[2:8]
+    known = _NANP_PREFIX_VALID.get(prefix)
+    if known is None:
+        normalised = normalize_phone(phone)
+        _NANP_PREFIX_VALID[prefix] = normalised is not None
+        return normalised
+    return phone if known else None
+
+
 def contact_to_buyer(
     contact: Contact, *, location_id: str, field_ids: dict[str, str]
 ) -> tuple[BuyerIn, str | None]:
@@ -89,7 +113,7 @@ def contact_to_buyer(
     raw: dict[str, Any] = {key: contact.field(fid) for key, fid in field_ids.items()}
     parsed = parse_buy_box(raw)
     problems = list(parsed.problems) if not parsed.matchable else []
-    phone = normalize_phone(contact.phone)
+    phone = buyer_phone(contact.phone)
     if not contact.phone:
         problems.append("no phone number")
     elif phone is None:
