@@ -46,6 +46,8 @@ def _serve_emulator(buyers: int, conn: Any) -> None:
     emulator = Emulator(config)
     emulator.seed_demo(buyers=buyers, seed=1)
     server = emulator.serve()
+    seeded = resource.getrusage(resource.RUSAGE_SELF)
+    seeded_cpu = seeded.ru_utime + seeded.ru_stime
     conn.send(server.url)
     while True:
         command, arg = conn.recv()
@@ -66,12 +68,18 @@ def _serve_emulator(buyers: int, conn: Any) -> None:
                 {
                     "rate_limited": stats["rate_limited"]["limit"],
                     "violations": len(stats["violations"]["items"]),
+                    "cpu": _cpu() - seeded_cpu,  # the emulator's share of this machine
                 }
             )
         else:
             server.stop()
             conn.send("stopped")
             return
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _sync(url: str, db: str, page_limit: int, full: bool, conn: Any) -> None:
@@ -162,6 +170,9 @@ def main() -> int:
         print(_line(f"baseline: full, pageLimit {args.baseline_page_limit}", baseline))
         print(f"  full sync {baseline['seconds'] / full['seconds']:.1f}x faster than the baseline")
     print(f"  429s from the limits: {stats['rate_limited']}; violations: {stats['violations']}")
+    print(
+        f"  the emulator (GHL's side) used {stats['cpu']:.1f} s of CPU on this machine for all runs"
+    )
     ok = (
         full["seconds"] <= TARGET_FULL_SECONDS
         and full["seen"] == args.buyers
