@@ -15,6 +15,8 @@ create duplicate opportunity for the contact".
 - Location allows several: a create could not be told apart from a second one, so the upsert
   finds or makes it first (name only: an existing deal's stage and fields are not reset), and
   a new one is filled in by a PUT.
+A deal the name-only upsert made but no PUT filled in (no value, no custom fields: its answer
+was lost, or the run died) is filled in when found, as if just made.
 """
 
 from __future__ import annotations
@@ -54,10 +56,17 @@ class ListingDeals:
 
     def _upsert_then_fill(self, body: dict[str, Any]) -> tuple[Opportunity, bool]:
         found = self.client.opportunities.upsert(_key(body))
-        if not found.new:
+        if not found.new and not _unfilled(found.opportunity):
             return found.opportunity, False
+        # New, or made by an upsert whose answer was lost (the transport repeated it, and the
+        # repeat found it): bare either way, so it is ours to fill in.
         rest = {k: v for k, v in body.items() if k not in ("pipelineId", "contactId", "locationId")}
         return self.client.opportunities.update(found.opportunity.id, rest), True
+
+
+def _unfilled(opp: Opportunity) -> bool:
+    """Made by the name-only upsert and never filled in: no value and no custom fields."""
+    return opp.monetary_value is None and not opp.custom_fields
 
 
 def _key(body: dict[str, Any]) -> dict[str, Any]:

@@ -146,3 +146,16 @@ def test_the_emulator_refuses_a_second_open_opportunity(seeded_emulator, ghl_htt
     seeded_emulator.state.locations[DEMO_LOCATION_ID].allow_duplicate_opportunity = True
     assert ghl_http.post("/opportunities/", json=body | {"name": "D"}).status_code == 201
     assert len(seeded_emulator.state.opportunities) == 3
+
+
+def test_per_property_where_the_location_allows_several_upserts_first(deal_env):
+    emu = deal_env.emulator
+    allow_multiple(deal_env, True)
+    pipeline = pipeline_for(deal_env, "per_property")
+    emu.queue_fault("POST", "/opportunities/upsert", "drop_after_commit", times=1)
+    results = [pipeline.process(listing(i)) for i in (0, 1)]
+    assert [r.action for r in results] == ["created", "created"]
+    made = deals(emu)
+    assert len(made) == 2 and len({o.contact_id for o in made}) == 2
+    assert emu.count("POST", "/opportunities/") == 0  # a plain create could not be re-checked
+    assert all(o.custom_fields and o.stage_id for o in made)  # filled in by the PUT
