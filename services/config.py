@@ -131,8 +131,8 @@ class BrokerAlerts(_Model):
 #   pipeline unless the location's "Allow Multiple Opportunities per Contact" is on (Settings >
 #   Objects > Opportunities), so an agent's second listing needs that setting.
 # - "per_property": a contact of its own per listing, keyed by the MLS id (its email is
-#   `property_contact_email`); the agent's contact is kept up to date too and named in it and
-#   in the analysis note. Works with GHL's default settings.
+#   `property_contact_email`); the agent is named in it (company name) and in the analysis
+#   note with their email and phone. Works with GHL's default settings.
 # - "auto": "seller" when the location allows multiple opportunities per contact, else
 #   "per_property" (read from the location when the map is loaded).
 OpportunityContact = Literal["auto", "seller", "per_property"]

@@ -121,11 +121,10 @@ def property_contact_body(record: PropertyRecord, *, config: DealConfig) -> dict
     return body
 
 
-def agent_line(record: PropertyRecord, *, agent_contact_id: str | None) -> str:
-    """The note's line that links a per-property deal to the listing agent's own contact."""
+def agent_line(record: PropertyRecord) -> str:
+    """The note's line that names a per-property deal's listing agent and how to reach them."""
     parts = [p for p in (record.agent_name, record.agent_email, record.agent_phone) if p]
-    link = f" (GHL contact {agent_contact_id})" if agent_contact_id else ""
-    return f"Listing agent: {' · '.join(parts) or 'unknown'}{link}"
+    return f"Listing agent: {' · '.join(parts) or 'unknown'}"
 
 
 def deal_tags(config: DealConfig, *, score: int) -> list[str]:

@@ -72,11 +72,11 @@ def test_a_hot_property_becomes_a_worked_deal(deal_env):
     assert sms.payload["purpose"] == "broker_alert" and hot.mls_id in sms.payload["message"]
     assert sms.contact_id == sms.payload["contact_id"] != contact.id
     assert hooked == [result] and result.hot and result.warnings == []
-    # GHL's default (one open opportunity per contact) -> "per_property": the agent's and the
-    # listing's contact upserted, create (no search first), add tags, note, 3 tasks, enrolment,
-    # the broker's contact (once)
+    # GHL's default (one open opportunity per contact) -> "per_property": the listing's contact
+    # upserted, create (no search first), add tags, note, 3 tasks, enrolment, the broker's
+    # contact (once)
     assert deal_env.pipeline.ghl_map.opportunity_contact == "per_property"
-    assert result.ghl_calls == 10 and result.opportunity_url.endswith(opp.id)
+    assert result.ghl_calls == 9 and result.opportunity_url.endswith(opp.id)
 
 
 def test_a_seller_already_in_the_crm_keeps_its_own_tags(deal_env):
