@@ -5,8 +5,10 @@ workflow and broker alert) against the GHL emulator at 100 requests per 10 s, wi
 client's default limiter (3 % margin: 97 per 10 s). Scores are mixed so about a quarter of
 the properties are hot (8 calls: upsert, add tags, create, note, 3 tasks, workflow), a third
 good (5: one task) and the rest below "good" (4). Tags are added, never sent in the upsert
-(which would replace a CRM contact's own). The batch's own look-ups (5 map calls, 1 pipeline
-listing, 1 broker contact) are counted too.
+(which would replace a CRM contact's own). The batch's own look-ups (5 map calls, 1 broker
+contact, and 1 pipeline listing where deals hang on the agents' contacts) are counted too. The
+emulator's location keeps GHL's default of one open opportunity per contact, so the packaged
+mapping ("auto") gives each listing a contact of its own.
 Target: >= 95 properties per minute with zero 429s.
 
     .venv/bin/python bench/import.py [--properties 300]

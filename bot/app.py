@@ -105,7 +105,9 @@ def build_services(
     clock: Callable[[], datetime] = utcnow,
 ) -> BotServices:
     """Wire the desk, its actions, the alerts and the roles from Settings (read once)."""
-    config = config or load_deal_config(settings.mapping_file)
+    config = config or load_deal_config(
+        settings.mapping_file, sms_from_number=settings.ghl_sms_from_number
+    )
     rules = rules or load_rules(settings.sms_rules_file)
     roles_file = settings.roles_file or (EXAMPLE_ROLES_FILE if settings.dry_run else None)
     roles = RoleDirectory.from_file(roles_file, group_members=slack_group_members(web_client))

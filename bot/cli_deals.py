@@ -85,7 +85,9 @@ def import_command(
     if dry_run:
         settings = settings.model_copy(update={"dry_run": True})
     try:
-        config = load_deal_config(settings.mapping_file)
+        config = load_deal_config(
+            settings.mapping_file, sms_from_number=settings.ghl_sms_from_number
+        )
         with _connect(settings) as (client, engine), _progress(quiet=as_json) as on_progress:
             summary = run_import(
                 file, client=client, engine=engine, config=config, on_progress=on_progress
@@ -110,7 +112,9 @@ def validate_command(
     """Check the GHL location against the mapping file: pipeline, stages, fields, tags, users."""
     settings = settings_from_env()
     try:
-        config = load_deal_config(settings.mapping_file)
+        config = load_deal_config(
+            settings.mapping_file, sms_from_number=settings.ghl_sms_from_number
+        )
     except DealConfigError as exc:
         raise _fail(str(exc)) from None
     client = _dry_run_client(settings) if settings.dry_run else build_ghl_client(settings)

@@ -111,7 +111,9 @@ def notify(
 
 def _business_rules(settings: Settings) -> tuple[NotifyRules, DealConfig]:
     try:
-        return load_rules(settings.sms_rules_file), load_deal_config(settings.mapping_file)
+        return load_rules(settings.sms_rules_file), load_deal_config(
+            settings.mapping_file, sms_from_number=settings.ghl_sms_from_number
+        )
     except (RulesError, DealConfigError) as exc:
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None

@@ -109,7 +109,7 @@ def build_ops(
     metrics = metrics or Metrics()
     metrics.watch_ghl(client)
     metrics.watch_outbox(engine)
-    config = load_deal_config(settings.mapping_file)
+    config = load_deal_config(settings.mapping_file, sms_from_number=settings.ghl_sms_from_number)
     rules = load_rules(settings.sms_rules_file)
 
     def ghl_map() -> Any:

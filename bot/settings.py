@@ -122,6 +122,13 @@ class Settings(BaseSettings):
         """Where replies threads go: SLACK_REPLIES_CHANNEL, else the deals channel."""
         return (self.replies_channel_setting or "").strip() or self.deals_channel
 
+    # -- GHL SMS ---------------------------------------------------------------------------
+    ghl_sms_from_number: str | None = Field(
+        default=None,
+        validation_alias="GHL_SMS_FROM_NUMBER",
+        description="the location's number texts are sent from (E.164); unset: GHL's default",
+    )
+
     # -- GHL webhooks ----------------------------------------------------------------------
     webhook_public_key: str | None = Field(default=None, validation_alias="GHL_WEBHOOK_PUBLIC_KEY")
     webhook_legacy_rsa: bool = Field(default=False, validation_alias="GHL_WEBHOOK_LEGACY_RSA")
@@ -232,6 +239,18 @@ class Settings(BaseSettings):
     def app_domains(self) -> tuple[str, ...]:
         """GHL_APP_DOMAINS as a tuple of lower-case host names."""
         return tuple(self.ghl_app_domains.split(","))
+
+    @field_validator("ghl_sms_from_number", mode="before")
+    @classmethod
+    def _from_number(cls, value: object) -> object:
+        import re
+
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not re.fullmatch(r"\+[1-9]\d{7,14}", text):
+            raise ValueError("must be an E.164 phone number of the location, like +18135550100")
+        return text
 
     @field_validator("digest_hour", mode="before")
     @classmethod

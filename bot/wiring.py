@@ -72,7 +72,7 @@ def load_config(settings: Settings):
     """The deal team's GHL map (DEALFINDER_MAPPING_FILE, or the packaged default)."""
     from services.config import load_deal_config
 
-    return load_deal_config(settings.mapping_file)
+    return load_deal_config(settings.mapping_file, sms_from_number=settings.ghl_sms_from_number)
 
 
 def location_id_for(settings: Settings) -> str:

@@ -16,10 +16,38 @@ class GHLModel(BaseModel):
 
 
 class CustomFieldValue(GHLModel):
+    """A custom field value in any of GHL's answer shapes.
+
+    Contacts: `{id, value}`. Opportunities, per opportunities.json: `{id, fieldValue}`; as the
+    live API answers (GoHighLevel/highlevel-api-docs issue 87): `{id, type, fieldValueString}`
+    or `fieldValueNumber` (and array/object variants). `current` is whichever is present.
+    """
+
     id: str
     value: Any = None
     key: str | None = None
+    type: str | None = None
     field_value: Any = Field(default=None, alias="fieldValue")
+    field_value_string: str | None = Field(default=None, alias="fieldValueString")
+    field_value_number: float | None = Field(default=None, alias="fieldValueNumber")
+    field_value_array: list[Any] | None = Field(default=None, alias="fieldValueArray")
+    field_value_object: dict[str, Any] | None = Field(default=None, alias="fieldValueObject")
+
+    @property
+    def current(self) -> Any:
+        for candidate in (
+            self.value,
+            self.field_value_string,
+            self.field_value_number,
+            self.field_value_array,
+            self.field_value_object,
+            self.field_value,
+        ):
+            if candidate is not None:
+                if isinstance(candidate, float) and candidate.is_integer():
+                    return int(candidate)
+                return candidate
+        return None
 
 
 class DndChannel(GHLModel):
@@ -64,7 +92,7 @@ class Contact(GHLModel):
     def field(self, field_id: str) -> Any:
         for cf in self.custom_fields:
             if cf.id == field_id:
-                return cf.value if cf.value is not None else cf.field_value
+                return cf.current
         return None
 
 
@@ -119,6 +147,10 @@ class Opportunity(GHLModel):
     custom_fields: list[CustomFieldValue] = Field(default_factory=list, alias="customFields")
     date_updated: str | None = Field(default=None, alias="updatedAt")
 
+    def field(self, field_id: str) -> Any:
+        """The value of one custom field (whichever shape GHL answered in), or None."""
+        return next((cf.current for cf in self.custom_fields if cf.id == field_id), None)
+
 
 class UpsertOpportunityResult(GHLModel):
     opportunity: Opportunity
@@ -166,8 +198,18 @@ class Workflow(GHLModel):
     status: str | None = None
 
 
+class LocationSettings(GHLModel):
+    allow_duplicate_contact: bool | None = Field(default=None, alias="allowDuplicateContact")
+    # GHL's "Allow Multiple Opportunities per Contact" (Settings > Objects > Opportunities).
+    allow_duplicate_opportunity: bool | None = Field(
+        default=None, alias="allowDuplicateOpportunity"
+    )
+
+
 class Location(GHLModel):
     id: str
     name: str | None = None
+    company_id: str | None = Field(default=None, alias="companyId")
+    settings: LocationSettings | None = None
     timezone: str | None = None
     email: str | None = None

@@ -13,6 +13,7 @@ and never a crash, so an agent can see why someone is missing.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,10 +23,12 @@ from sqlmodel import select
 
 from ghl.client import GHLClient
 from ghl.models import Contact
+from ghl.resources.contacts import SEARCH_PAGE_MAX
 from matching.buybox import parse_buy_box
 from matching.notify import normalize_phone
+from services.buyer_pages import pages_ahead
 from services.config import DealConfig
-from store.buyers import upsert_buyer
+from store.buyers import upsert_buyers
 from store.db import session_scope
 from store.models import Buyer
 from store.schemas import BuyerIn
@@ -75,6 +78,29 @@ def _parse_ghl_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+_NANP_E164 = re.compile(r"\+1\d{10}")
+_NANP_PREFIX_VALID: dict[str, bool] = {}  # NPA-NXX -> valid, learnt from normalize_phone
+
+
+def buyer_phone(phone: str | None) -> str | None:
+    """`normalize_phone(phone)`, fast for the E.164 North American numbers GHL stores.
+
+    Parsing a number costs ~80 us, a third of a 100,000-buyer sync. libphonenumber's NANP
+    metadata decides a +1 number's validity by its first six national digits (area code and
+    exchange, then any four digits), so the answer for one NPA-NXX is the answer for all ten
+    thousand numbers under it; anything else is parsed in full.
+    """
+    if not phone or not _NANP_E164.fullmatch(phone):
+        return normalize_phone(phone)
+    prefix = phone[2:8]
+    known = _NANP_PREFIX_VALID.get(prefix)
+    if known is None:
+        normalised = normalize_phone(phone)
+        _NANP_PREFIX_VALID[prefix] = normalised is not None
+        return normalised
+    return phone if known else None
+
+
 def contact_to_buyer(
     contact: Contact, *, location_id: str, field_ids: dict[str, str]
 ) -> tuple[BuyerIn, str | None]:
@@ -85,7 +111,7 @@ def contact_to_buyer(
     raw: dict[str, Any] = {key: contact.field(fid) for key, fid in field_ids.items()}
     parsed = parse_buy_box(raw)
     problems = list(parsed.problems) if not parsed.matchable else []
-    phone = normalize_phone(contact.phone)
+    phone = buyer_phone(contact.phone)
     if not contact.phone:
         problems.append("no phone number")
     elif phone is None:
@@ -137,8 +163,12 @@ def sync_buyers(
     config: DealConfig,
     full: bool = False,
     now: datetime | None = None,
+    page_limit: int = SEARCH_PAGE_MAX,
 ) -> SyncReport:
-    """Bring the store's buyers up to date with GHL; incremental after the first run."""
+    """Bring the store's buyers up to date with GHL; incremental after the first run.
+
+    `page_limit` contacts per search page: GHL allows 500, so 100,000 buyers are 200 calls.
+    """
     now = now or datetime.now(UTC)
     calls_before = client.stats.calls
     location_id = client.location_id
@@ -163,36 +193,28 @@ def sync_buyers(
         else [client.contacts.tag_filter(buyer_tag)]
     )
     seen_ids: set[str] = set()
-    page: list[Contact] = []
-
-    def flush() -> None:
-        if not page:
-            return
+    for page in pages_ahead(client, filters=filters, page_limit=page_limit):
         report.pages += 1
+        retired = [c.id for c in page if buyer_tag not in c.tags]
+        buyers: list[BuyerIn] = []
+        for contact in page:
+            if buyer_tag not in contact.tags:
+                continue
+            buyer_in, reason = contact_to_buyer(
+                contact, location_id=location_id, field_ids=field_ids
+            )
+            buyers.append(buyer_in)
+            seen_ids.add(contact.id)
+            if reason:
+                report.excluded[contact.id] = reason
+            else:
+                report.matchable += 1
+        report.seen += len(buyers)
         with session_scope(engine) as session:
-            for contact in page:
-                if buyer_tag not in contact.tags:
-                    report.deactivated += _retire(session, [contact.id], buyer_tag, now)
-                    continue
-                buyer_in, reason = contact_to_buyer(
-                    contact, location_id=location_id, field_ids=field_ids
-                )
-                # synced_at is the write time (later pages, later times) so the matcher's
-                # incremental refresh never misses rows written after it last looked.
-                upsert_buyer(session=session, buyer_in=buyer_in, now=datetime.now(UTC))
-                seen_ids.add(contact.id)
-                report.seen += 1
-                if reason:
-                    report.excluded[contact.id] = reason
-                else:
-                    report.matchable += 1
-        page.clear()
-
-    for contact in client.contacts.search(filters=filters):
-        page.append(contact)
-        if len(page) >= 100:
-            flush()
-    flush()
+            # synced_at is the write time (later pages, later times) so the matcher's
+            # incremental refresh never misses rows written after it last looked.
+            upsert_buyers(session=session, buyers_in=buyers, now=datetime.now(UTC))
+            report.deactivated += _retire(session, retired, buyer_tag, now)
 
     with session_scope(engine) as session:
         if not incremental:

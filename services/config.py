@@ -11,10 +11,18 @@ It is data a user edits (`services/mappings/ghl_field_mapping.json` is the defau
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_MAPPING = Path(__file__).with_name("mappings") / "ghl_field_mapping.json"
 
@@ -102,14 +110,41 @@ class SmsSpec(_Model):
     buyer_link: str = "https://deals.example.com/p/{mls_id}"
     template: str | None = None
     after_send: AfterSend = AfterSend()
+    # The location's number texts go out from (`fromNumber` of POST /conversations/messages);
+    # None lets GHL pick the location's default. GHL_SMS_FROM_NUMBER overrides it.
+    from_number: str | None = None
+
+    @field_validator("from_number")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        if value is not None and not E164.fullmatch(value):
+            raise ValueError("must be an E.164 phone number like +18135550100")
+        return value
 
 
 class BrokerAlerts(_Model):
     sms_to_users: list[str] = []  # GHL user emails texted on a hot deal (quiet hours apply)
 
 
+# Whose contact a deal's opportunity hangs on (see README, "One opportunity per listing"):
+# - "seller": the listing agent's own contact. GHL allows one open opportunity per contact per
+#   pipeline unless the location's "Allow Multiple Opportunities per Contact" is on (Settings >
+#   Objects > Opportunities), so an agent's second listing needs that setting.
+# - "per_property": a contact of its own per listing, keyed by the MLS id (its email is
+#   `property_contact_email`); the agent is named in it (company name) and in the analysis
+#   note with their email and phone. Works with GHL's default settings.
+# - "auto": "seller" when the location allows multiple opportunities per contact, else
+#   "per_property" (read from the location when the map is loaded).
+OpportunityContact = Literal["auto", "seller", "per_property"]
+E164 = re.compile(r"\+[1-9]\d{7,14}")
+
+
 class DealConfig(_Model):
     model_config = ConfigDict(extra="ignore", frozen=True)  # allow "_comment"
+
+    opportunity_contact: OpportunityContact = "auto"
+    # `.invalid` is reserved (RFC 2606): no mail to a listing contact can ever reach anyone.
+    property_contact_email: str = "listing-{mls_id}@dealfinder.invalid"
 
     pipeline: PipelineSpec
     thresholds: Thresholds = Thresholds()
@@ -127,6 +162,22 @@ class DealConfig(_Model):
         if self.thresholds.good > self.thresholds.hot:
             raise ValueError("thresholds.good must not be above thresholds.hot")
         return self
+
+    @field_validator("property_contact_email")
+    @classmethod
+    def _email_template(cls, value: str) -> str:
+        local, at, domain = value.partition("@")
+        if "{mls_id}" not in local or not at or "." not in domain or "{" in domain:
+            raise ValueError(
+                "must be an email address whose part before @ holds {mls_id}, "
+                "e.g. listing-{mls_id}@dealfinder.invalid"
+            )
+        return value
+
+    def property_email(self, mls_id: str) -> str:
+        """The per-property contact's email: its key for GHL's upsert (email first)."""
+        safe = re.sub(r"[^a-z0-9._-]+", "-", mls_id.strip().lower()).strip("-.") or "x"
+        return self.property_contact_email.replace("{mls_id}", safe)
 
     def stage_key_for(self, *, score: int) -> str:
         """Initial stage by deal score: hot >= thresholds.hot, good >= thresholds.good, else new."""
@@ -171,8 +222,13 @@ class DealConfigError(Exception):
     """The mapping file is missing or wrong; the message names the file and the problem."""
 
 
-def load_deal_config(path: Path | str | None = None) -> DealConfig:
-    """Load and check the mapping file (the packaged default when `path` is None)."""
+def load_deal_config(
+    path: Path | str | None = None, *, sms_from_number: str | None = None
+) -> DealConfig:
+    """Load and check the mapping file (the packaged default when `path` is None).
+
+    `sms_from_number` (the GHL_SMS_FROM_NUMBER setting) replaces the mapping's sms.from_number.
+    """
     file = Path(path) if path else DEFAULT_MAPPING
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
@@ -180,6 +236,8 @@ def load_deal_config(path: Path | str | None = None) -> DealConfig:
         raise DealConfigError(f"mapping file not found: {file}") from None
     except json.JSONDecodeError as exc:
         raise DealConfigError(f"{file}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if sms_from_number and isinstance(data, dict):
+        data = {**data, "sms": {**(data.get("sms") or {}), "from_number": sms_from_number}}
     try:
         return DealConfig.model_validate(data)
     except ValidationError as exc:

@@ -47,6 +47,20 @@ def find_field(fields: list[CustomField], *, key: str, name: str, model: str) ->
     return by_name or next((f for f in of_model if fold(f.key) == fold(key)), None)
 
 
+def contact_strategy(chosen: str, *, allow_duplicates: bool | None) -> str:
+    """The opportunity-contact strategy in force: "auto" decided by the location's setting.
+
+    | chosen       | location allows several opportunities per contact | result       |
+    | seller       | any                                               | seller       |
+    | per_property | any                                               | per_property |
+    | auto         | yes                                               | seller       |
+    | auto         | no, or unknown (GHL's default is off)             | per_property |
+    """
+    if chosen != "auto":
+        return chosen
+    return "seller" if allow_duplicates else "per_property"
+
+
 def find_pipeline(pipelines: list[Pipeline], name: str) -> Pipeline | None:
     return next((p for p in pipelines if fold(p.name) == fold(name)), None)
 
@@ -79,6 +93,10 @@ class GHLMap:
     opportunity_fields: Mapping[str, str]  # mapping key -> custom field id
     users: Mapping[str, User]  # lower-case email -> GHL user
     workflows: Mapping[str, str]  # workflow key ("hot_deal") -> GHL workflow id
+    # The mapping's `opportunity_contact` with "auto" decided: "seller" or "per_property".
+    opportunity_contact: str = "seller"
+    # The location's "Allow Multiple Opportunities per Contact" (None: GHL did not say).
+    allow_duplicate_opportunity: bool | None = None
 
     @cached_property
     def _stage_keys(self) -> dict[str, str]:
@@ -96,6 +114,8 @@ class GHLMap:
     def resolve(cls, client: GHLClient, config: DealConfig) -> GHLMap:
         """Ask GHL for the ids now (five calls); GHLMapError lists everything missing."""
         location = client.locations.get()
+        client.users.use_company(location.company_id)  # saves users/search its own read
+        allow = location.settings.allow_duplicate_opportunity if location.settings else None
         pipeline = find_pipeline(client.opportunities.pipelines(), config.pipeline.name)
         fields = client.locations.custom_fields(model="all")
         users = {u.email.strip().lower(): u for u in client.users.list() if u.email}
@@ -150,6 +170,10 @@ class GHLMap:
             opportunity_fields=opportunity_ids,
             users=users,
             workflows=workflow_ids,
+            opportunity_contact=contact_strategy(
+                config.opportunity_contact, allow_duplicates=allow
+            ),
+            allow_duplicate_opportunity=allow,
         )
 
     # -- per-process cache ---------------------------------------------------------------

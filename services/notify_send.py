@@ -117,7 +117,9 @@ def deliver_text(ctx: DeliveryContext, item: OutboxItem) -> ItemOutcome:
         return ItemOutcome(item_id=item.id, kind=item.kind, contact_id=contact_id,
                            status="lost", detail=detail)  # fmt: skip
     try:
-        sent = ctx.client.conversations.send_sms(contact_id, body)
+        sent = ctx.client.conversations.send_sms(
+            contact_id, body, from_number=ctx.config.sms.from_number
+        )
     except GHLError as exc:
         return _send_failed(ctx, item, exc=exc, slot_id=slot_id)
     ctx.pause("sent", item)

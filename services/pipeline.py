@@ -33,13 +33,14 @@ from ghl.errors import (
     GHLError,
     GHLPermissionError,
 )
-from ghl.models import Opportunity
+from ghl.models import Contact, Opportunity
 from matching.notify import NotifyRules, load_rules
 from services import pipeline_rules as rules
 from services.config import DealConfig
 from services.ghl_map import GHLMap
 from services.pipeline_activity import StageAdvancer, StageMove
 from services.pipeline_hot import HotDealActions
+from services.pipeline_listing import ListingDeals
 from services.pipeline_lookup import OpportunityLookup
 from services.pipeline_progress import DealState, load_state, save_state
 from services.pipeline_result import NO_HISTORY, DealResult, HotHook, explain_error
@@ -83,6 +84,7 @@ class DealPipeline:
         self.on_hot_deal = list(on_hot_deal)
         self.location_id = client.location_id
         self.lookup = OpportunityLookup(client=client, engine=engine, ghl_map=ghl_map)
+        self.listing_deals = ListingDeals(client=client, ghl_map=ghl_map)
         self.stages = StageAdvancer(
             client=client, engine=engine, config=config, ghl_map=ghl_map, clock=clock
         )
@@ -149,18 +151,22 @@ class DealPipeline:
             return
         existing, trusted = self.lookup.find(record, state.link)
         ours = trusted or state.has_history  # this store has worked on the deal before
+        created = False
         if existing is None:
             # Written ahead of the create, so a crash before the link is recorded still
             # leaves this store's mark: the next run, finding the deal by search, knows the
             # hot-deal side effects were never done (on a new machine they may have been).
             state.progress.pending = version
             self._save(state, record, None)
-            opp = self._create(record, state, result)
-            trusted = created = ours = True
-            self.lookup.remember(record.mls_id, opp)
-        else:
+            opp, created = self._create(record, state, result)
+            if created:
+                trusted = ours = True
+                self.lookup.remember(record.mls_id, opp)
+            else:  # per_property: GHL's upsert found the listing's deal (another run made it)
+                existing = opp
+        if not created:
+            assert existing is not None
             opp = self._update(record, existing, state, result)
-            created = False
         contact_id = opp.contact_id or result.contact_id
         assert contact_id is not None
         result.contact_id, result.opportunity_id = contact_id, opp.id
@@ -188,15 +194,30 @@ class DealPipeline:
 
     # -- steps --------------------------------------------------------------------------------
 
-    def _create(self, record: PropertyRecord, state: DealState, result: DealResult) -> Opportunity:
+    def _deal_contact(self, record: PropertyRecord) -> Contact:
+        """The contact the deal hangs on: the agent's ("seller") or the listing's own.
+
+        "per_property" names the agent in the listing's contact and its analysis note rather
+        than upserting the agent's own contact too: one GHL call per listing fewer, which
+        keeps a batch import at GHL's limit above 95 properties a minute (bench/import.py).
+        """
+        if self.ghl_map.opportunity_contact != "per_property":
+            return self.client.contacts.upsert(rules.contact_body(record)).contact
+        body = rules.property_contact_body(record, config=self.config)
+        return self.client.contacts.upsert(body).contact
+
+    def _agent_line(self, record: PropertyRecord) -> str | None:
+        if self.ghl_map.opportunity_contact != "per_property":
+            return None
+        return rules.agent_line(record)
+
+    def _create(
+        self, record: PropertyRecord, state: DealState, result: DealResult
+    ) -> tuple[Opportunity, bool]:
+        """The new deal and True; or, per property, the listing's existing deal and False."""
         # The seller may already be in the CRM with tags of its own (another listing, another
         # team's campaign): `tags` in an upsert would replace them all, so they are added.
-        contact = self.client.contacts.upsert(rules.contact_body(record)).contact
-        wanted = rules.deal_tags(self.config, score=record.deal_score)
-        missing = [t for t in wanted if t not in contact.tags]
-        if missing:
-            self.client.contacts.add_tags(contact.id, missing)
-        state.progress.quality_tag = self.config.quality_tag(score=record.deal_score)
+        contact = self._deal_contact(record)
         stage_key = rules.initial_stage_key(self.config, score=record.deal_score)
         owner_email = self.config.owner_email_for(
             state=record.state, city=record.city, zip_code=record.zip5
@@ -214,17 +235,27 @@ class DealPipeline:
         }
         if owner_id:
             body["assignedTo"] = owner_id
-        opp = self.client.opportunities.create(body)
+        if self.ghl_map.opportunity_contact == "per_property":
+            opp, created = self.listing_deals.create(body)
+            if not created:
+                return opp, False
+        else:
+            opp = self.client.opportunities.create(body)
+        wanted = rules.deal_tags(self.config, score=record.deal_score)
+        missing = [t for t in wanted if t not in contact.tags]
+        if missing:
+            self.client.contacts.add_tags(contact.id, missing)
+        state.progress.quality_tag = self.config.quality_tag(score=record.deal_score)
         result.action, result.contact_id = "created", contact.id
         self._describe(result, stage_key=stage_key, owner_id=owner_id)
-        return opp
+        return opp, True
 
     def _update(
         self, record: PropertyRecord, opp: Opportunity, state: DealState, result: DealResult
     ) -> Opportunity:
         # The contact exists: refresh its details without `tags` (that would replace them all)
         # and add the quality tag on its own if it is not there yet.
-        contact = self.client.contacts.upsert(rules.contact_body(record)).contact
+        contact = self._deal_contact(record)
         quality = self.config.quality_tag(score=record.deal_score)
         if contact.id == opp.contact_id:
             wanted = rules.deal_tags(self.config, score=record.deal_score)
@@ -273,7 +304,12 @@ class DealPipeline:
         ):
             progress.notes.append(version)
             return
-        body = rules.note_body(record, version=version, stage_name=result.stage_name or "")
+        body = rules.note_body(
+            record,
+            version=version,
+            stage_name=result.stage_name or "",
+            agent=self._agent_line(record),
+        )
         self.client.contacts.add_note(contact_id, body)
         progress.notes.append(version)
         result.note_created = True

@@ -43,6 +43,8 @@ class OpportunityLookup:
         one call per 100 opportunities, and its first page says how many there are.
         """
         self._index = None
+        if self.ghl_map.opportunity_contact == "per_property":
+            return  # the pipeline's upsert finds a listing's deal without search
         unlinked = unlinked_mls_ids(
             self.engine,
             location_id=self.client.location_id,
@@ -77,6 +79,10 @@ class OpportunityLookup:
                 log.warning("opportunity of %s was deleted in GHL; looking again", record.mls_id)
         if self._index is not None:
             return self._index.get(record.mls_id), False
+        if self.ghl_map.opportunity_contact == "per_property":
+            # No search (it lags writes): the listing's own contact has one opportunity, which
+            # the pipeline's upsert by pipeline + contact finds or makes.
+            return None, False
         found = self.client.opportunities.search(
             q=record.mls_id, pipeline_id=self.ghl_map.pipeline_id
         )

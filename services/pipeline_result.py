@@ -16,8 +16,9 @@ NO_HISTORY = (
     "hot-deal workflow, broker texts and hooks are not repeated"
 )
 DUPLICATE_HINT = (
-    " — this contact already has a deal in the pipeline and the location does not allow "
-    "duplicate opportunities (GHL: Settings > Business Profile > Allow Duplicate Opportunity)"
+    " — this contact already has an open deal in the pipeline and the location allows one per "
+    "contact: turn on GHL's Settings > Objects > Opportunities > Allow Multiple Opportunities "
+    'per Contact, or set "opportunity_contact": "per_property" in the mapping file'
 )
 
 

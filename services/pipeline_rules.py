@@ -98,6 +98,35 @@ def contact_body(record: PropertyRecord) -> dict[str, Any]:
     return body
 
 
+def property_contact_body(record: PropertyRecord, *, config: DealConfig) -> dict[str, Any]:
+    """The upsert body of a listing's own contact ("per_property"), never with `tags`.
+
+    Keyed by the MLS id through its email (GHL's upsert matches email first), so a repeated
+    upsert after a lost answer finds the same contact without search. No phone: the agent's
+    phone would make GHL's duplicate rules match (or refuse) the agent's own contact.
+    """
+    body: dict[str, Any] = {
+        "email": config.property_email(record.mls_id),
+        "firstName": f"MLS {record.mls_id}",
+        "lastName": record.address,
+        "name": f"MLS {record.mls_id} {record.address}",
+        "address1": record.address,
+        "city": record.city,
+        "state": record.state,
+        "postalCode": record.zip,
+        "source": "DealFinder listing",
+    }
+    if record.agent_name or record.agent_email:
+        body["companyName"] = f"Listing agent: {record.agent_name or record.agent_email}"
+    return body
+
+
+def agent_line(record: PropertyRecord) -> str:
+    """The note's line that names a per-property deal's listing agent and how to reach them."""
+    parts = [p for p in (record.agent_name, record.agent_email, record.agent_phone) if p]
+    return f"Listing agent: {' · '.join(parts) or 'unknown'}"
+
+
 def deal_tags(config: DealConfig, *, score: int) -> list[str]:
     quality = config.quality_tag(score=score)
     return [*config.tags.deal_contact, *([quality] if quality else [])]
@@ -112,11 +141,14 @@ def note_marker(mls_id: str, version: str) -> str:
     return f"DealFinder analysis — MLS {mls_id} (version {version})"
 
 
-def note_body(record: PropertyRecord, *, version: str, stage_name: str) -> str:
+def note_body(
+    record: PropertyRecord, *, version: str, stage_name: str, agent: str | None = None
+) -> str:
     """The analysis note: deterministic, so a re-run recognises the note it made before."""
     lines = [
         note_marker(record.mls_id, version),
         f"{record.address}, {record.city}, {record.state} {record.zip}",
+        *([agent] if agent else []),
         f"Deal score: {record.deal_score}/100 (stage: {stage_name})",
         f"List price: {_money(record.list_price)} · ARV: {_money(record.arv)} · "
         f"Repairs: {_money(record.repair_cost)} · Est. profit: {_money(record.est_profit)}",

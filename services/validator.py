@@ -1,6 +1,8 @@
 """Does the GHL location have what the mapping file names? One row per check, with the fix.
 
-Checks: the token reaches the location; the pipeline and each configured stage exist; each
+Checks: the token reaches the location; each listing can get its own opportunity (the
+mapping's `opportunity_contact` against the location's "Allow Multiple Opportunities per
+Contact"); the pipeline and each configured stage exist; each
 mapped custom field exists with a compatible type; the tags exist; the workflows exist; the
 users the mapping routes to exist. `fix=True` creates missing custom fields and tags (never
 deletes or changes anything); pipelines, stages, workflows and users cannot be created
@@ -20,6 +22,7 @@ from ghl.errors import GHLAuthError, GHLError, GHLPermissionError
 from ghl.models import CustomField, Tag
 from services.config import DealConfig, FieldSpec
 from services.ghl_map import configured_user_emails, find_field, find_pipeline, fold
+from services.validator_opportunities import opportunity_contact_row
 
 Severity = Literal["error", "warning"]
 
@@ -97,6 +100,8 @@ def validate_setup(client: GHLClient, config: DealConfig, *, fix: bool = False) 
     report.rows.append(
         CheckRow("GHL token and location", True, f"{report.location} ({location.id})")
     )
+    client.users.use_company(location.company_id)
+    report.rows.append(opportunity_contact_row(config, location))
     _pipeline(client, config, report)
     fields = client.locations.custom_fields(model="all")
     for model, specs in (

@@ -39,6 +39,33 @@ def upsert_buyer(*, session: Session, buyer_in: BuyerIn, now: datetime | None = 
     ).one()
 
 
+def upsert_buyers(*, session: Session, buyers_in: list[BuyerIn], now: datetime) -> int:
+    """`upsert_buyer` for a page of buyers in one statement (the sync's 500 a page).
+
+    Same rules (an opt-out stays), one `INSERT ... ON CONFLICT DO UPDATE` executed for every
+    row at once: building and compiling a statement per buyer cost ~4 ms each, which made a
+    sync of 100,000 buyers take minutes. Returns how many rows were written.
+    """
+    if not buyers_in:
+        return 0
+    rows = []
+    for buyer_in in buyers_in:
+        values = buyer_in.model_dump()
+        values["synced_at"] = now
+        values["opted_out_at"] = now if buyer_in.opted_out else None
+        rows.append(values)
+    stmt = dialect_insert(session, Buyer)
+    table = Buyer.__table__
+    updates = {k: stmt.excluded[k] for k in rows[0] if k not in ("contact_id", "opted_out_at")}
+    updates["opted_out"] = or_(table.c.opted_out, stmt.excluded.opted_out)
+    updates["opted_out_at"] = func.coalesce(table.c.opted_out_at, stmt.excluded.opted_out_at)
+    stmt = stmt.on_conflict_do_update(index_elements=["contact_id"], set_=updates)
+    # On the session's connection (same transaction), past the ORM's bulk machinery: the
+    # driver's executemany is ~3x faster and nothing here needs ORM objects back.
+    session.connection().execute(stmt, rows)
+    return len(rows)
+
+
 def get_buyer(*, session: Session, contact_id: str) -> Buyer | None:
     """The buyer for a GHL contact id, or None."""
     return session.get(Buyer, contact_id)

@@ -39,7 +39,7 @@ def demo_buyers(emulator):
 def test_full_sync_pages_through_every_buyer_and_explains_bad_ones(client, ghl_emulator, engine):
     report = sync_buyers(client=client, engine=engine, config=CONFIG)
     expected = demo_buyers(ghl_emulator)
-    assert report.mode == "full" and report.pages == 3  # 250 buyers, 100 a page
+    assert report.mode == "full" and report.pages == 1  # 250 buyers, up to 500 a page
     assert report.seen == len(expected) == 250
     assert report.matchable + len(report.excluded) == 250
     assert 0 < len(report.excluded) < 40  # the demo spoils ~5 %
@@ -58,7 +58,12 @@ def test_full_sync_pages_through_every_buyer_and_explains_bad_ones(client, ghl_e
         assert (
             stored.phone.startswith("+1") and stored.budget_max and (stored.cities or stored.zips)
         )
-    assert report.ghl_calls == 1 + 3  # custom fields once, then three search pages
+    assert report.ghl_calls == 1 + 1  # custom fields once, then one search page (pageLimit 500)
+
+
+def test_a_smaller_page_limit_pages_through_the_same_buyers(client, ghl_emulator, engine):
+    report = sync_buyers(client=client, engine=engine, config=CONFIG, page_limit=100)
+    assert report.pages == 3 and report.seen == 250 and report.ghl_calls == 1 + 3
 
 
 def test_incremental_sync_reads_only_what_changed(client, ghl_emulator, engine):

@@ -140,7 +140,6 @@ def test_search_pages_through_250_buyers(emulator, ghl_http):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"pageLimit": 101}, "pageLimit must not be greater than 100"),
         ({"page": 2, "searchAfter": [1, "x"]}, "page must not be sent together with searchAfter"),
         ({"page": 101}, "page * pageLimit must not exceed 10000; use searchAfter"),
         ({"searchAfter": ["soon", "x"]},
@@ -158,6 +157,14 @@ def test_search_refuses_what_it_cannot_honour(ghl_http, body, message):
     response = ghl_http.post("/contacts/search", json=payload)
     assert response.status_code == 422
     assert response.json()["message"] == [message]
+
+
+def test_search_pages_up_to_500(emulator, ghl_http):
+    # GHL's search guide: pageLimit up to 500 (the mended file says so; more is a 422).
+    assert ghl_http.post("/contacts/search", json={"locationId": LOC, "pageLimit": 500}).ok
+    emulator.expect_request_violations(1)
+    response = ghl_http.post("/contacts/search", json={"locationId": LOC, "pageLimit": 501})
+    assert response.status_code == 422 and "pageLimit" in str(response.json()["message"])
 
 
 def test_search_without_page_limit_is_422(emulator, ghl_http):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from freezegun import freeze_time
 
 from ghl.client import GHLClient
 from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
@@ -58,7 +59,9 @@ def test_location_groups(ghl):
     assert created.id and created.name == "Lot Size"
     assert "active_buyer" in {t.name for t in ghl.locations.tags()}
     assert ghl.locations.create_tag("contract_test").name == "contract_test"
-    assert len(ghl.users.list()) >= 1
+    ghl.users.use_company(location.company_id)
+    assert ghl.users.company_id() == "comp_demo"  # GET /users/search needs the company
+    assert len(ghl.users.list()) >= 1 and not ghl.users.used_fallback
     assert {w.name for w in ghl.workflows.list()} >= {"Hot Deal Alert"}
 
 
@@ -81,7 +84,10 @@ def test_contact_lifecycle(ghl):
     assert "hot_deal" in ghl.contacts.add_tags(cid, ["hot_deal", "automated"])
     assert "hot_deal" not in ghl.contacts.remove_tags(cid, ["hot_deal"])
     assert ghl.contacts.set_sms_dnd(cid, active=True).sms_dnd is True
-    assert ghl.contacts.find_by_email("sam@example.com").id == cid
+    # GHL's search is index-backed: a contact this new is not found yet, a few seconds on it is.
+    assert ghl.contacts.find_by_email("sam@example.com") is None
+    with freeze_time(datetime.now(UTC) + timedelta(seconds=5)):
+        assert ghl.contacts.find_by_email("sam@example.com").id == cid
 
     note = ghl.contacts.add_note(cid, "Analysis: ARV $310k, repairs $40k")
     assert note.id and note.body.startswith("Analysis")
@@ -130,15 +136,16 @@ def test_opportunity_lifecycle(ghl):
         }
     )
     assert opp.id and opp.contact_id == contact.id and opp.pipeline_id == pipeline.id
-    stored = {
-        cf.id: (cf.field_value if cf.field_value is not None else cf.value)
-        for cf in ghl.opportunities.get(opp.id).custom_fields
-    }
-    assert str(stored[fields["deal_score"]]) == "93" and stored[fields["mls_id"]] == "MLS-1001"
+    fetched = ghl.opportunities.get(opp.id)  # {id, type, fieldValueNumber | fieldValueString}
+    assert (
+        fetched.field(fields["deal_score"]) == 93 and fetched.field(fields["mls_id"]) == "MLS-1001"
+    )
     assert ghl.opportunities.get(opp.id).name == "MLS-1001 — 12 Oak St"
     hot = pipeline.stage_named("Hot Deal")
     assert ghl.opportunities.update(opp.id, {"pipelineStageId": hot.id}).pipeline_stage_id == hot.id
     assert ghl.opportunities.update_status(opp.id, "won") is True
+    lagged = freeze_time(datetime.now(UTC) + timedelta(seconds=5))  # past GHL's search lag
+    lagged.start()
     found = ghl.opportunities.find(
         contact_id=contact.id, pipeline_id=pipeline.id, name="MLS-1001 — 12 Oak St"
     )
@@ -146,6 +153,13 @@ def test_opportunity_lifecycle(ghl):
     items, total = ghl.opportunities.search_page(pipeline_id=pipeline.id)
     assert total >= 1 and opp.id in {o.id for o in items}
     assert opp.id in {o.id for o in ghl.opportunities.search(q="MLS-1001")}
+    lagged.stop()
+    other = ghl.contacts.upsert({"email": "other@example.com"}).contact
+    made = ghl.opportunities.create_once(
+        {"pipelineId": pipeline.id, "contactId": other.id, "name": "Once"},
+        find=lambda body: pytest.fail("no unknown outcome here, so no look"),
+    )
+    assert made.name == "Once" and made.contact_id == other.id
     upserted = ghl.opportunities.upsert(
         {"pipelineId": pipeline.id, "name": "Upserted deal", "status": "open", "id": opp.id}
     )

@@ -229,8 +229,23 @@ def test_5xx_on_opportunity_create_looks_then_creates_once(emu, clock):
     opp = ghl.opportunities.create(
         {"pipelineId": pipeline.id, "contactId": contact.id, "name": "MLS-7"}
     )
-    found = list(ghl.opportunities.search(contact_id=contact.id))
-    assert [o.id for o in found] == [opp.id]
+    # The look waited out GHL's search lag (on the shared clock) before trusting its miss.
+    assert clock.slept.count(ghl.opportunities.search_settle_seconds) == 1
+    made = [o.id for o in emu.state.opportunities.values() if o.contact_id == contact.id]
+    assert made == [opp.id]
+
+
+def test_lost_answer_on_opportunity_create_is_found_after_the_search_lag(emu, clock):
+    ghl = client_for(emu, clock)
+    pipeline = ghl.opportunities.pipelines()[0]
+    contact = ghl.contacts.upsert({"email": "e@example.com"}).contact
+    emu.queue_fault("POST", "/opportunities/", "drop_after_commit", times=1)
+    assert emu.config.search_lag_seconds > 0  # GHL's default: search lags writes
+    opp = ghl.opportunities.create(
+        {"pipelineId": pipeline.id, "contactId": contact.id, "name": "MLS-8"}
+    )
+    made = [o.id for o in emu.state.opportunities.values() if o.contact_id == contact.id]
+    assert made == [opp.id] and emu.count("POST", "/opportunities/") == 1
 
 
 def test_slow_response_times_out_then_retries(emu, clock):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from ghl.emulator.demo_data import STAGES
+from services.ghl_map import GHLMap
 from services.pipeline import DealPipeline
 from services.pipeline_hot import broker_sms_key, workflow_key
 from services.pipeline_progress import load_state, save_state
@@ -71,12 +72,20 @@ def test_a_hot_property_becomes_a_worked_deal(deal_env):
     assert sms.payload["purpose"] == "broker_alert" and hot.mls_id in sms.payload["message"]
     assert sms.contact_id == sms.payload["contact_id"] != contact.id
     assert hooked == [result] and result.hot and result.warnings == []
-    # upsert, add tags, search, create, note, 3 tasks, enrolment, the broker's contact (once)
-    assert result.ghl_calls == 10 and result.opportunity_url.endswith(opp.id)
+    # GHL's default (one open opportunity per contact) -> "per_property": the listing's contact
+    # upserted, create (no search first), add tags, note, 3 tasks, enrolment, the broker's
+    # contact (once)
+    assert deal_env.pipeline.ghl_map.opportunity_contact == "per_property"
+    assert result.ghl_calls == 9 and result.opportunity_url.endswith(opp.id)
 
 
 def test_a_seller_already_in_the_crm_keeps_its_own_tags(deal_env):
-    emu, pipeline = deal_env.emulator, deal_env.make_pipeline()
+    emu = deal_env.emulator
+    config = deal_env.config.model_copy(update={"opportunity_contact": "seller"})
+    pipeline = DealPipeline(
+        deal_env.client, deal_env.engine, config, GHLMap.load(deal_env.client, config),
+        clock=deal_env.clock.datetime,
+    )  # fmt: skip
     hot = record(0)
     assert hot.agent_email
     crm = pipeline.client.contacts.upsert(
@@ -212,15 +221,14 @@ def test_the_enrolment_is_never_repeated_after_an_unknown_outcome(deal_env):
 
 def test_a_refused_property_fails_alone(deal_env):
     emu, pipeline = deal_env.emulator, deal_env.pipeline
-    emu.queue_fault("POST", "/opportunities/", "server_error", times=6)  # all 6 tries
+    # The create fails, and so does every upsert that looks for it afterwards (all 6 tries).
+    emu.queue_fault("POST", "/opportunities/", "server_error", times=6, status=503)
+    emu.queue_fault("POST", "/opportunities/upsert", "server_error", times=6, status=503)
     failed = pipeline.process(record(1))
     assert failed.action == "failed" and "GHL is failing (503" in failed.reason
-    # Same seller for two listings: GHL refuses a second opportunity for the contact.
-    same_seller = record(2, agent_email="seller1@example.com", agent_phone=None)
-    pipeline.process(record(1))
-    refused = pipeline.process(same_seller)
-    assert refused.action == "failed" and "Allow Duplicate Opportunity" in refused.reason
+    assert pipeline.process(record(1)).action == "created"
     assert pipeline.process(record(3)).action == "created"
+    assert len(opportunities(emu)) == 2  # (one listing per seller: tests/test_ghl_rules_deals.py)
 
 
 def test_score_below_min_import_is_skipped(deal_env):

@@ -195,9 +195,13 @@ class GHLApp:
                     state=self.state,
                     options={
                         "search_page_limit_max": self.config.search_page_limit_max,
+                        "search_lag_ms": int(self.config.search_lag_seconds * 1000),
+                        "search_cache": self.config.search_cache,
                         "base_url": request.host_url.rstrip("/"),
                     },
                 )
+                if method != "GET" and match.operation.template != "/contacts/search":
+                    self.state.generation += 1  # a write: kept search hits are stale
                 before = self.events.before(call) if self.events else None
                 reply = handler(call)
                 if before is not None:

@@ -85,6 +85,10 @@ class Call:
         """The body as an object (the spec check already rejected other shapes)."""
         return self.body if isinstance(self.body, dict) else {}
 
+    def indexed(self, created_ms: int) -> bool:
+        """Whether search already sees a record created at `created_ms` (GHL's search lag)."""
+        return self.now_ms - created_ms >= int(self.options.get("search_lag_ms", 0))
+
 
 Handler = Callable[[Call], Reply]
 

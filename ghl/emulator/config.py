@@ -36,7 +36,16 @@ class EmulatorConfig:
     faults: Faults = field(default_factory=Faults)
     clock: Callable[[], float] = system_clock
     sleep: Callable[[float], None] = time.sleep
-    search_page_limit_max: int = 100
+    # GHL's search guide: `pageLimit` up to 500 for contact search.
+    search_page_limit_max: int = 500
+    # GHL's search is index-backed: a record just created is not found by contact or
+    # opportunity search for a few seconds (GHL's search guide; see ../shared/ghl-api README,
+    # "Search lags writes"). By the emulator's clock; 0 makes search instant (only for tests
+    # that say so explicitly).
+    search_lag_seconds: float = 3.0
+    # Keep a contact search's sorted hits between its pages (ghl/emulator/search_cache.py):
+    # for benchmarks over 100,000 contacts; off so tests may change `state` by hand.
+    search_cache: bool = False
     validate_responses: bool = True
     id_seed: int | None = None
     openapi_dir: Path | None = None

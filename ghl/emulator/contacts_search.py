@@ -3,7 +3,8 @@
 Body (GHL's search guide): `locationId`, `pageLimit` (required), `page` or `searchAfter`
 (never both), `filters` (`{field, operator, value}` or `{group: "AND"|"OR", filters}`),
 `sort` (`[{field, direction}]`) and `query`. Answer: `{contacts, total}`, each contact carrying
-`searchAfter` = [sort value, id] to continue from it.
+`searchAfter` = [sort value, id] to continue from it. Search is index-backed and lags writes:
+a contact is found only `search_lag_seconds` after it was created (EmulatorConfig).
 
 Supported operators: eq, not_eq, contains, not_contains, exists, not_exists, range. A list value
 for `tags` means "any of these". Anything else is a 422 naming what the emulator lacks, so a
@@ -18,11 +19,12 @@ from typing import Any
 from ghl.emulator import render
 from ghl.emulator.calls import ApiError, Call, Reply, parse_time_ms
 from ghl.emulator.handlers_common import normalise_phone
+from ghl.emulator.search_cache import Hits, cached_hits, signature
 from ghl.emulator.state import Contact
 
 # GHL's page-based search reaches 10,000 records at most; deeper needs searchAfter.
 MAX_PAGED_RECORDS = 10_000
-DEFAULT_PAGE_LIMIT_MAX = 100
+DEFAULT_PAGE_LIMIT_MAX = 500  # GHL's search guide
 
 _DATE_FIELDS = {"dateAdded": "date_added", "dateUpdated": "date_updated"}
 _TEXT_FIELDS: dict[str, Callable[[Contact], Any]] = {
@@ -166,7 +168,12 @@ def _sort_spec(body: dict[str, Any]) -> tuple[str, bool]:
 
 
 def _page(
-    call: Call, body: dict[str, Any], found: list[Contact], *, key: Callable, descending: bool
+    call: Call,
+    body: dict[str, Any],
+    found: list[Contact] | Hits,
+    *,
+    key: Callable,
+    descending: bool,
 ) -> list[Contact]:
     """The slice of the sorted `found` that `page` or `searchAfter` asks for."""
     limit = int(body["pageLimit"])
@@ -174,6 +181,7 @@ def _page(
     if limit > cap:
         raise _bad(f"pageLimit must not be greater than {cap}")
     cursor = body.get("searchAfter")
+    after: tuple[int, str] | None = None
     if cursor is not None:
         if "page" in body:
             raise _bad("page must not be sent together with searchAfter")
@@ -181,12 +189,31 @@ def _page(
         if moment is None or len(cursor) != 2:
             raise _bad("searchAfter must be the [sortValue, id] pair of the last contact")
         after = (moment, str(cursor[1]))
+    page = int(body.get("page", 1))
+    if after is None and page * limit > MAX_PAGED_RECORDS:
+        raise _bad(f"page * pageLimit must not exceed {MAX_PAGED_RECORDS}; use searchAfter")
+    if isinstance(found, Hits):
+        return found.page(limit=limit, descending=descending, after=after, page=page)
+    if after is not None:
         rest = [c for c in found if (key(c) < after if descending else key(c) > after)]
         return rest[:limit]
-    page = int(body.get("page", 1))
-    if page * limit > MAX_PAGED_RECORDS:
-        raise _bad(f"page * pageLimit must not exceed {MAX_PAGED_RECORDS}; use searchAfter")
     return found[(page - 1) * limit : page * limit]
+
+
+def _visible(call: Call, filters: list[Any], query: str | None) -> tuple[list[Contact], bool]:
+    """Contacts of the location that search finds now, and whether none is still unindexed."""
+    found, settled = [], True
+    for contact in call.state.contacts.values():
+        if contact.location_id != call.location_id:
+            continue
+        if not call.indexed(contact.date_added):
+            settled = False  # too new for GHL's search index
+            continue
+        if all(_matches(contact, item) for item in filters) and (
+            not query or _matches_query(contact, query)
+        ):
+            found.append(contact)
+    return found, settled
 
 
 def search_contacts(call: Call) -> Reply:
@@ -195,23 +222,28 @@ def search_contacts(call: Call) -> Reply:
     query = body.get("query")
     _check_filters(filters)
     sort_field, descending = _sort_spec(body)
-    found = []
-    for contact in call.state.contacts.values():
-        if contact.location_id != call.location_id:
-            continue
-        if all(_matches(contact, item) for item in filters) and (
-            not query or _matches_query(contact, query)
-        ):
-            found.append(contact)
 
     def key(contact: Contact) -> tuple[int, str]:
         return (_value_of(contact, sort_field), contact.id)
 
-    found.sort(key=key, reverse=descending)
-    page = _page(call, body, found, key=key, descending=descending)
+    if call.options.get("search_cache"):
+        hits = cached_hits(
+            call.state.search_hits,
+            generation=call.state.generation,
+            sig=signature(call.location_id, body, sort_field),
+            build=lambda: _visible(call, filters, query),
+            key=key,
+        )
+        page = _page(call, body, hits, key=key, descending=descending)
+        total = len(hits.contacts)
+    else:
+        found, _ = _visible(call, filters, query)
+        found.sort(key=key, reverse=descending)
+        page = _page(call, body, found, key=key, descending=descending)
+        total = len(found)
     contacts = []
     for contact in page:
         data = render.contact(call.state, contact)
         data["searchAfter"] = list(key(contact))
         contacts.append(data)
-    return Reply(200, {"contacts": contacts, "total": len(found)})
+    return Reply(200, {"contacts": contacts, "total": total})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ghl.emulator import render
-from ghl.emulator.calls import ApiError, Call, Handler, Reply
+from ghl.emulator.calls import NO_ACCESS, ApiError, Call, Handler, Reply
 from ghl.emulator.state import CustomField, Tag
 
 # locations.json leaves `dataType` a free string; custom-fields.json (the v2 custom fields API)
@@ -86,8 +86,28 @@ def create_tag(call: Call) -> Reply:
 
 
 def list_users(call: Call) -> Reply:
+    # Deprecated in users.json ("Use Search Users instead"); still answered, as GHL does.
     users = [u for u in call.state.users.values() if u.location_id == call.location_id]
     return Reply(200, {"users": [render.user(u) for u in users]})
+
+
+def search_users(call: Call) -> Reply:
+    """`GET /users/search?companyId=`: the company's users, narrowed to `locationId` if given."""
+    company_id = call.query.get("companyId", "")
+    location = call.state.ensure_location(call.location_id)
+    if not location.company_id or company_id != location.company_id:
+        # A location token reaches only its own company (the location's `companyId`).
+        raise ApiError(403, NO_ACCESS)
+    users = [u for u in call.state.users.values() if u.location_id == call.location_id]
+    text = (call.query.get("query") or "").strip().lower()
+    if text:
+        users = [
+            u for u in users if text in f"{render.user(u)['name']} {u.email} {u.phone}".lower()
+        ]
+    skip = int(call.query.get("skip") or 0)
+    limit = int(call.query.get("limit") or 25)
+    shown = users[skip : skip + limit]
+    return Reply(200, {"users": [render.user(u) for u in shown], "count": len(users)})
 
 
 def list_workflows(call: Call) -> Reply:
@@ -102,5 +122,6 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/locations/{locationId}/tags"): list_tags,
     ("POST", "/locations/{locationId}/tags"): create_tag,
     ("GET", "/users/"): list_users,
+    ("GET", "/users/search"): search_users,
     ("GET", "/workflows/"): list_workflows,
 }

@@ -47,8 +47,15 @@ def _check_duplicate(call: Call, pipeline_id: str, contact_id: str) -> None:
     if location.allow_duplicate_opportunity:
         return
     for other in call.state.opportunities.values():
-        if other.pipeline_id == pipeline_id and other.contact_id == contact_id:
-            # GHL's wording when the location's "Allow duplicate opportunity" is off.
+        if (
+            other.pipeline_id == pipeline_id
+            and other.contact_id == contact_id
+            and other.status == "open"
+        ):
+            # GHL allows one OPEN opportunity per contact per pipeline unless the location's
+            # "Allow Multiple Opportunities per Contact" (Settings > Objects > Opportunities;
+            # `settings.allowDuplicateOpportunity`) is on; a won/lost/abandoned one does not
+            # count. Its wording (GHL help centre; reproduced by users):
             raise ApiError(400, "Can not create duplicate opportunity for the contact.")
 
 
@@ -191,7 +198,8 @@ def search_opportunities(call: Call) -> Reply:
     found = [
         o
         for o in call.state.opportunities.values()
-        if o.location_id == call.location_id and _search_hit(call, o)
+        # Index-backed, like contacts: a new opportunity shows only after GHL's search lag.
+        if o.location_id == call.location_id and call.indexed(o.created_at) and _search_hit(call, o)
     ]
     found.sort(key=lambda o: (o.created_at, o.id), reverse=descending)
     page = int(float(q.get("page", 1)))

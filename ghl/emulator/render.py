@@ -96,22 +96,41 @@ def opportunity_contact(state: State, contact_id: str) -> dict[str, Any] | None:
     )
 
 
-def _field_value(value: Any) -> Any:
-    # `CustomFieldResponseSchema.fieldValue` is oneOf string | object | [string] | [object]:
-    # numbers go out as text, and an empty list (valid for two branches at once) not at all.
+_NUMBER_TYPES = ("NUMERICAL", "MONETORY", "FLOAT")
+
+
+def opportunity_field(state: State, field_id: str, value: Any) -> dict[str, Any] | None:
+    """One opportunity custom field as the live API answers it, or None when empty.
+
+    Not the file's `CustomFieldResponseSchema` (`{id, fieldValue}`): GHL returns
+    `{id, type, fieldValueString | fieldValueNumber | ...}` (GoHighLevel/highlevel-api-docs
+    issue 87); `spec_mend` lets the response check accept that shape.
+    """
+    if value in (None, "", []):
+        return None
+    field = state.custom_fields.get(field_id)
+    data_type = field.data_type if field else "TEXT"
     if isinstance(value, list):
-        return value or None
+        return {"id": field_id, "type": "array", "fieldValueArray": [str(v) for v in value]}
     if isinstance(value, dict):
-        return value
-    return _value_text(value)
+        return {"id": field_id, "type": "object", "fieldValueObject": value}
+    if data_type in _NUMBER_TYPES:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is not None:
+            shown = int(number) if number.is_integer() else number
+            return {"id": field_id, "type": "number", "fieldValueNumber": shown}
+    return {"id": field_id, "type": "string", "fieldValueString": str(_value_text(value))}
 
 
 def opportunity(state: State, record: Opportunity) -> dict[str, Any]:
     fields = []
     for field_id, value in record.custom_fields.items():
-        shown = _field_value(value)
+        shown = opportunity_field(state, field_id, value)
         if shown is not None:
-            fields.append({"id": field_id, "fieldValue": shown})
+            fields.append(shown)
     return _compact(
         {
             "id": record.id,

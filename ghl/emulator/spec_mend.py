@@ -26,6 +26,8 @@ def mend_document(document: dict[str, Any], *, group: str) -> None:
     _untyped_nested_arrays(document)
     if group == "contacts":
         _supplement_contact_search(document)
+    if group == "opportunities":
+        _live_opportunity_custom_fields(document)
 
 
 def _drop_http_scheme_name_and_in(document: dict[str, Any]) -> None:
@@ -160,3 +162,26 @@ def _supplement_contact_search(document: dict[str, Any]) -> None:
     ok["content"] = {
         "application/json": {"schema": {"$ref": "#/components/schemas/SearchContactsResponseDto"}}
     }
+
+
+def _live_opportunity_custom_fields(document: dict[str, Any]) -> None:
+    # Mismatch with the live API: `CustomFieldResponseSchema` declares `{id, fieldValue}`, but
+    # GHL answers opportunity custom fields as `{id, type, fieldValueString}` (or
+    # `fieldValueNumber`, ...; GoHighLevel/highlevel-api-docs issue 87). Either shape passes.
+    schemas = document["components"]["schemas"]
+    declared = schemas.get("CustomFieldResponseSchema")
+    if declared is None:
+        return
+    live = {
+        "type": "object",
+        "required": ["id", "type"],
+        "properties": {
+            "id": {"type": "string"},
+            "type": {"type": "string", "enum": ["string", "number", "array", "object"]},
+            "fieldValueString": {"type": "string"},
+            "fieldValueNumber": {"type": "number"},
+            "fieldValueArray": {"type": "array", "items": {"type": "string"}},
+            "fieldValueObject": {"type": "object"},
+        },
+    }
+    schemas["CustomFieldResponseSchema"] = {"anyOf": [declared, live]}

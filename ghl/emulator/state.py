@@ -218,6 +218,8 @@ class State:
     users: dict[str, User] = field(default_factory=dict)
     workflows: dict[str, Workflow] = field(default_factory=dict)
     oauth: OAuthRegistry = field(default_factory=OAuthRegistry)  # app installs (OAuth 2.0)
+    generation: int = 0  # bumped by every write through the API (search_cache.py)
+    search_hits: dict[str, Any] = field(default_factory=dict)  # kept search hits, if enabled
 
     def new_id(self) -> str:
         return new_id(self.rng)

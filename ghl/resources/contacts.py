@@ -12,7 +12,7 @@ from typing import Any
 from ghl.models import Contact, Note, Task, UpsertContactResult
 from ghl.resources.base import Resource
 
-SEARCH_PAGE_MAX = 100  # GHL pages contacts search at most 100 (seed, "Pagination")
+SEARCH_PAGE_MAX = 500  # `pageLimit` of POST /contacts/search: up to 500 (GHL's search guide)
 
 
 class Contacts(Resource):

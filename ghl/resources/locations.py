@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ghl.models import CustomField, Location, Tag, User, Workflow
+from ghl.models import CustomField, Location, Tag, Workflow
 from ghl.resources.base import Resource
+from ghl.resources.users import Users
+
+__all__ = ["Locations", "Users", "Workflows"]
 
 
 class Locations(Resource):
@@ -52,12 +55,6 @@ class Locations(Resource):
             find=find,
         )
         return Tag.model_validate(data["tag"])
-
-
-class Users(Resource):
-    def list(self) -> list[User]:
-        data = self._get("/users/", params={"locationId": self.location_id})
-        return [User.model_validate(u) for u in data.get("users", [])]
 
 
 class Workflows(Resource):

@@ -1,13 +1,16 @@
 """Opportunities (opportunities.json, Version 2021-07-28): one per analysed property.
 
-An opportunity needs a `contactId`. `POST /opportunities/upsert` takes neither a contact nor
-custom fields (see its `UpsertOpportunityDto`), so a deal is created with `POST /opportunities/`
-once — found by search first when its outcome was unknown — and updated with `PUT` after.
+An opportunity needs a `contactId`. `POST /opportunities/upsert` takes no custom fields (see
+its `UpsertOpportunityDto`) and matches on pipeline + contact, so it finds "the" opportunity of
+a contact only where a contact has one (a contact per property). Otherwise a deal is created
+with `POST /opportunities/` once and updated with `PUT` after; when a create's outcome was
+unknown, search looks for it — but GHL's search is index-backed and lags writes by a few
+seconds (GHL's search guide), so the look waits `search_settle_seconds` first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ghl.models import Opportunity, Pipeline, UpsertOpportunityResult
@@ -17,17 +20,40 @@ SEARCH_PAGE_MAX = 100
 
 
 class Opportunities(Resource):
+    # How long a record may take to show in GHL's search ("a few seconds", GHL's search guide),
+    # with margin: a look after an unknown outcome waits this long before trusting a miss.
+    search_settle_seconds: float = 10.0
+
     def create(self, opportunity: dict[str, Any]) -> Opportunity:
         """Create; after a 5xx or lost response, look for it (same contact, pipeline, name)."""
         body = {"locationId": self.location_id, "status": "open", **opportunity}
 
         def find() -> dict[str, Any] | None:
+            # The transport has already waited its backoff; waiting out the search lag here
+            # keeps a just-made opportunity from being missed, and so made twice.
+            self._t._sleep(self.search_settle_seconds)
             found = self.find(
                 contact_id=body["contactId"], pipeline_id=body["pipelineId"], name=body["name"]
             )
             return {"opportunity": found.model_dump(by_alias=True)} if found else None
 
         data = self._t.create("/opportunities/", version=self.version, json=body, find=find)
+        return Opportunity.model_validate(data["opportunity"])
+
+    def create_once(
+        self, opportunity: dict[str, Any], *, find: Callable[[dict[str, Any]], Opportunity]
+    ) -> Opportunity:
+        """Create; after a 5xx or lost response, `find(body)` returns the deal instead.
+
+        For callers with a look-up that does not lag like search (e.g. the upsert of a contact's
+        only opportunity): `find` returns what the first call made, or makes it.
+        """
+        body = {"locationId": self.location_id, "status": "open", **opportunity}
+
+        def look() -> dict[str, Any]:
+            return {"opportunity": find(body).model_dump(by_alias=True)}
+
+        data = self._t.create("/opportunities/", version=self.version, json=body, find=look)
         return Opportunity.model_validate(data["opportunity"])
 
     def upsert(self, opportunity: dict[str, Any]) -> UpsertOpportunityResult:
