@@ -171,7 +171,10 @@ def create_app(
         # GHL rate limit can make wait for seconds under a burst).
         listener_executor=listener_executor
         or ThreadPoolExecutor(ACK_THREADS, thread_name_prefix="slack-ack"),
-        name="dealfinder",
+        # Not "dealfinder": bolt fetches `logging.getLogger(name)` and pins its level to the
+        # root's at this moment (slack_bolt.logger._configure_from_root), which would freeze
+        # our own "dealfinder" logger at whatever level the root had when the app was built.
+        name="dealfinder-bolt",
     )
     app.use(inject_services(services))
     app.use(role_middleware(services.roles))

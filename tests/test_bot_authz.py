@@ -310,9 +310,11 @@ def test_every_lazy_listener_declares_the_permission_it_checks_after_the_ack(
     assert declared["lazy_pass_deal"] == "deal.pass"
     assert declared["lazy_save_from_form"] == "deal.add"
     assert callable(declared["lazy_run_command"])
+    assert declared["lazy_unfurl_links"] == "deal.show"  # checked in `unfurl_links` itself
     assert {k for k, v in declared.items() if v is NO_PERMISSION} == {
         "lazy_cancel",
         "lazy_tell_unknown",
+        "lazy_open_home",  # publishes the opener's own tab, its content filtered by their role
     }
 
 

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.listeners.authz import NO_PERMISSION, Permission
 from bot.listeners.common import services_of
+from bot.roles import WORK_GROUP_MAX_AGE
 
 if TYPE_CHECKING:
     from bot.app import BotServices
@@ -62,8 +64,10 @@ def unfurl_links(services: BotServices, body: dict[str, Any], client: WebClient)
         log.info("not previewing GHL links in an externally shared channel")
         return
     event = body.get("event") or {}
-    # The sharer's role is read now, not taken from the request: a preview shows to the channel.
-    services.previews.preview(event, role=services.roles.role_of(event.get("user")))
+    # The sharer's role is read now (group members as fresh as `guarded`'s re-check), not taken
+    # from the request: a preview shows to the channel.
+    role = services.roles.role_of(event.get("user"), max_age=WORK_GROUP_MAX_AGE)
+    services.previews.preview(event, role=role)
 
 
 def open_home(services: BotServices, body: dict[str, Any], client: WebClient) -> None:
@@ -76,7 +80,10 @@ def open_home(services: BotServices, body: dict[str, Any], client: WebClient) ->
 Work = Callable[["BotServices", dict[str, Any], WebClient], None]
 
 
-def _lazy(work: Work, seen: SeenEvents) -> Callable[..., None]:
+def _lazy(work: Work, seen: SeenEvents, *, permission: Permission) -> Callable[..., None]:
+    """Events have no one to answer, so no `guarded`: `work` checks `permission` itself when it
+    runs (declared here for the listener tests that hold every lazy listener to a re-check)."""
+
     def lazy(body: dict[str, Any], context: Any, client: WebClient) -> None:
         if not seen.first_time(body.get("event_id")):
             log.info("event %s was retried by Slack; already taken on", body.get("event_id"))
@@ -85,6 +92,7 @@ def _lazy(work: Work, seen: SeenEvents) -> Callable[..., None]:
         services.work.submit(_run, work, services, body, client)
 
     lazy.__name__ = f"lazy_{work.__name__}"
+    lazy.permission = permission  # type: ignore[attr-defined]
     return lazy
 
 
@@ -98,5 +106,9 @@ def _run(work: Work, services: BotServices, body: dict[str, Any], client: WebCli
 
 def register(app: App) -> None:
     seen = SeenEvents()
-    app.event("link_shared")(ack=ack_event, lazy=[_lazy(unfurl_links, seen)])
-    app.event("app_home_opened")(ack=ack_event, lazy=[_lazy(open_home, seen)])
+    app.event("link_shared")(
+        ack=ack_event, lazy=[_lazy(unfurl_links, seen, permission="deal.show")]
+    )
+    app.event("app_home_opened")(
+        ack=ack_event, lazy=[_lazy(open_home, seen, permission=NO_PERMISSION)]
+    )
