@@ -225,7 +225,15 @@ _RULES: list[Rule] = [
     (lambda: (GHLNotFoundError,), _ghl_not_found),
     (lambda: (GHLConnectionError,), _ghl_unreachable),
     (lambda: (GHLError,), _ghl_other),
-    (_classes("sqlalchemy.exc.OperationalError", "sqlalchemy.exc.InterfaceError"), _database),
+    (
+        _classes(
+            "sqlalchemy.exc.OperationalError",
+            "sqlalchemy.exc.InterfaceError",
+            "sqlite3.OperationalError",  # raised before SQLAlchemy wraps it (WAL switch)
+            "psycopg.OperationalError",
+        ),
+        _database,
+    ),
     (_classes("redis.exceptions.RedisError"), _redis),
     (lambda: (Exception,), _unexpected),
 ]

@@ -11,12 +11,16 @@ own error through to the CLI's table (bot.cli_errors).
 
 from __future__ import annotations
 
+import logging
 from urllib.error import URLError
 
 from bot.cli_errors import ServiceError, where
 from bot.settings import Settings
 
 SLACK_TIMEOUT_SECONDS = 10
+_QUIET = logging.getLogger("dealfinder.preflight.slack_sdk")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 REDIS_TIMEOUT_SECONDS = 5
 
 # auth.test errors that mean "this token is not good", not "Slack is failing".
@@ -43,6 +47,8 @@ def check_slack(settings: Settings) -> None:
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         timeout=SLACK_TIMEOUT_SECONDS,
+        logger=_QUIET,  # the one line below says it all; slack_sdk logs each failure at ERROR
+        retry_handlers=[],
     )
     host = where(settings.slack_api_url)
     try:
