@@ -234,6 +234,14 @@ def test_every_command_is_in_the_matrix() -> None:
     assert listed == set(COMMANDS), "add a row to COMMANDS for each new command"
 
 
+def test_the_help_lists_the_exit_codes() -> None:
+    from typer.testing import CliRunner
+
+    shown = " ".join(CliRunner().invoke(app, ["--help"]).output.replace("│", " ").split())
+    assert "Exit codes: 0 done; 1 the work failed" in shown
+    assert "2 a setting is missing or malformed" in shown and "3 a service is unreachable" in shown
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # the first test waits for the seeded store and the first runs
 @pytest.mark.parametrize(("command", "fault"), CASES, ids=[f"{c} / {f}" for c, f in CASES])
