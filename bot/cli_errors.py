@@ -14,6 +14,7 @@ shown as host and port only.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -109,17 +110,17 @@ def _ghl_not_found(exc: GHLNotFoundError, s: Settings | None) -> Stop:
 
 def _ghl_unreachable(exc: GHLConnectionError, s: Settings | None) -> Stop:
     host = where(s.ghl_base_url if s else None)
+    call = f"{exc.method} {exc.path}" if exc.method and exc.path else "a GHL call"
     if isinstance(exc, GHLTimeoutError):
         return Stop(
             EXIT_UNREACHABLE,
-            f"GHL_BASE_URL: GHL at {host} did not answer in time "
-            f"({_one_line(str(exc))}); check GHL's status and the network, or raise "
-            "GHL_TIMEOUT_SECONDS",
+            f"GHL_BASE_URL: GHL at {host} did not answer in time ({call}); check GHL's status "
+            "and the network, or raise GHL_TIMEOUT_SECONDS",
         )
     return Stop(
         EXIT_UNREACHABLE,
-        f"GHL_BASE_URL: GHL at {host} cannot be reached "
-        f"({_one_line(str(exc))}); check the network and GHL_BASE_URL",
+        f"GHL_BASE_URL: GHL at {host} cannot be reached ({call}: no connection); check the "
+        "network and GHL_BASE_URL",
     )
 
 
@@ -134,7 +135,7 @@ def _ghl_other(exc: GHLError, _: Settings | None) -> Stop:
 def _database(exc: Exception, s: Settings | None) -> Stop:
     url = s.database_url if s else ""
     reason = _one_line(str(getattr(exc, "orig", None) or exc)).split(" (Background on")[0]
-    if url.startswith("sqlite"):
+    if url.startswith("sqlite") or isinstance(getattr(exc, "orig", exc), sqlite3.Error):
         path = s.sqlite_path() if s else None
         if "unable to open database file" in reason:
             return Stop(
