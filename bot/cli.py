@@ -1,7 +1,8 @@
 """The `dealfinder` command. Each subcommand builds Settings once and passes them down.
 
-Errors a user can fix (configuration, GHL refusing the token, bad input) end with a clear
-message and a non-zero exit code, never a traceback.
+Errors a user can fix (a setting, a service down or refusing the token, bad input) end with
+one line naming the setting and the fix and a documented exit code (bot.cli_errors), never a
+traceback.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from bot.cli_common import (  # noqa: F401
     EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_GHL,
+    EXIT_UNREACHABLE,
     err,
     friendly,
     out,
     settings_from_env,
 )
+from bot.cli_errors import EXIT_CODES_HELP, ErrorMappingGroup, stop_with
 
 app = typer.Typer(
     name="dealfinder",
@@ -29,6 +32,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Every command's errors become one line on stderr and an exit code, in one place.
+    cls=ErrorMappingGroup,
+    epilog=EXIT_CODES_HELP,
 )
 
 
@@ -80,7 +86,10 @@ def demo(
 def health(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Check GHL: token and location reachable, rate-limit headroom. Exit 1 when unhealthy."""
+    """Check GHL: token and location reachable, rate-limit headroom (answers within 10 s).
+
+    Exit 1 when degraded, 2 when GHL refuses the token or location, 3 when unreachable.
+    """
     settings = settings_from_env()
     from bot.wiring import build_ghl_client
     from ghl.health import check_ghl
@@ -91,6 +100,8 @@ def health(
         out.print_json(json.dumps(report.as_dict()))
     else:
         out.print(report.render())
+    if report.error is not None:
+        raise stop_with(report.error)  # one line naming the setting, exit 2 or 3
     if not report.ok:
         raise typer.Exit(EXIT_FAILED)
 

@@ -1,7 +1,8 @@
 """Shared pieces of the `dealfinder` subcommands: consoles, exit codes, error handling.
 
 Subcommand modules import from here (never from `bot.cli`, which imports them to register
-their commands), so any of them can be imported first.
+their commands), so any of them can be imported first. What an error prints and which exit
+code it gives is decided in one table, `bot.cli_errors`.
 """
 
 from __future__ import annotations
@@ -10,45 +11,47 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import typer
 from rich.console import Console
 
+from bot.cli_errors import (
+    _PASS_THROUGH,
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_UNREACHABLE,
+    remember,
+    stop_with,
+)
 from bot.logs import configure_logging
-from bot.settings import ConfigError, Settings, load_settings
-from ghl.errors import GHLAuthError, GHLError, GHLPermissionError
+from bot.settings import Settings, load_settings
 
 out = Console()
 err = Console(stderr=True)
 
-EXIT_CONFIG = 2
-EXIT_GHL = 3
-EXIT_FAILED = 1
+EXIT_GHL = EXIT_UNREACHABLE  # the name used before every service had exit code 3
+__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_GHL", "EXIT_UNREACHABLE", "err", "friendly", "out"]
 
 
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the errors a user can act on into a message and an exit code."""
+    """Errors a user can act on as one line and an exit code (the table in bot.cli_errors).
+
+    The `dealfinder` group applies the same table to every command; this decorator keeps a
+    command friendly when it is called outside the group (scripts, other apps).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except ConfigError as exc:
-            err.print(f"[red]{exc}[/red]", markup=True, highlight=False)
-            err.print(
-                "Set these in the environment or a .env file; see the README's settings table."
-            )
-            raise typer.Exit(EXIT_CONFIG) from None
-        except (GHLAuthError, GHLPermissionError) as exc:
-            err.print(f"[red]{exc}[/red]", highlight=False)
-            raise typer.Exit(EXIT_CONFIG) from None
-        except GHLError as exc:
-            err.print(f"[red]GHL call failed:[/red] {exc}", highlight=False)
-            raise typer.Exit(EXIT_GHL) from None
+        except _PASS_THROUGH:
+            raise
+        except Exception as exc:
+            raise stop_with(exc) from None
 
     return wrapper
 
 
 def settings_from_env() -> Settings:
-    settings = load_settings()
+    """The process's Settings (read once), with logging set up from them."""
+    settings = remember(load_settings())
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
     return settings

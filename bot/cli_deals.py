@@ -27,6 +27,7 @@ from bot.cli_common import EXIT_CONFIG, EXIT_FAILED, err, friendly, out, setting
 from bot.settings import Settings
 from bot.wiring import build_ghl_client
 from ghl.client import GHLClient
+from ghl.health import check_ghl
 from services.config import DealConfigError, load_deal_config
 from services.ghl_map import GHLMap, GHLMapError
 from services.importer import ImportSummary, run_import
@@ -119,6 +120,9 @@ def validate_command(
         raise _fail(str(exc)) from None
     client = _dry_run_client(settings) if settings.dry_run else build_ghl_client(settings)
     with client:
+        reached = check_ghl(client)
+        if reached.error is not None:  # unreachable or refused: one line, exit 3 or 2
+            raise reached.error
         report = validate_setup(client, config, fix=fix)
     if report.fixed:
         GHLMap.clear_cache()
@@ -152,7 +156,11 @@ def _progress(*, quiet: bool) -> Iterator[object]:
             text = " ".join(f"{k} {v}" for k, v in counts.items())
             bar.update(task, completed=done, total=total, counts=text)
 
-        yield on_progress
+        try:
+            yield on_progress
+        except BaseException:
+            bar.live.transient = True  # the error's one line stands alone, no half bar above
+            raise
 
 
 def _print_summary(summary: ImportSummary, *, dry_run: bool) -> None:

@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli_common import EXIT_CONFIG, EXIT_FAILED, err, friendly, settings_from_env
 from bot.settings import Settings
-from bot.wiring import build_ghl_client
+from bot.wiring import build_ghl_client, open_store
 from ghl.client import GHLClient
 from ghl.errors import GHLError
 from matching.notify import NotifyRules, RulesError, load_rules
@@ -34,7 +33,7 @@ from services.notifier import (
     load_matches,
     plan_notifications,
 )
-from store.db import make_engine, session_scope
+from store.db import session_scope
 from store.deals import get_property
 
 MAX_PASSES = 10  # delivery passes per run: texts, then their follow-ups
@@ -63,7 +62,7 @@ def notify(
     settings = settings_from_env()
     rules, config = _business_rules(settings)
     now = datetime.now(UTC)
-    engine = make_engine(settings.database_url)
+    engine = open_store(settings)  # migrated: a fresh store reads as empty, not as an error
     try:
         with session_scope(engine, readonly=True) as session:
             row = get_property(session=session, mls_id=mls_id)
@@ -93,14 +92,7 @@ def notify(
                 return
             enqueued = enqueue_notifications(engine=engine, plan=plan, property=facts, now=now)
             delivery = _deliver(engine, client, rules=rules, config=config, now=now, zone=zone)
-    except SQLAlchemyError as exc:
-        # The URL may hold a password: name the problem, not the connection string.
-        err.print(
-            f"The store could not be read ({type(exc).__name__}); is DATABASE_URL right "
-            "and the database migrated?"
-        )
-        raise typer.Exit(EXIT_FAILED) from None
-    finally:
+    finally:  # an unreachable store or GHL: one line and exit code from bot.cli_errors
         engine.dispose()
     _show(
         plan,

@@ -32,6 +32,7 @@ def _parts(settings: Settings) -> Iterator[tuple[Any, Any, Any]]:
     A dry run gets the in-process emulator and a throw-away database: the real outbox must
     never be "delivered" to an emulator.
     """
+    from bot.preflight import check_redis, check_slack
     from bot.wiring import build_ghl_client
     from store.db import make_engine, migrate
 
@@ -42,10 +43,13 @@ def _parts(settings: Settings) -> Iterator[tuple[Any, Any, Any]]:
         else:
             settings.require("ghl")
             url = settings.database_url
-        client = stack.enter_context(build_ghl_client(settings))
         engine = make_engine(url)
         stack.callback(engine.dispose)
         migrate(engine)
+        # A worker started with Redis down or a token Slack refuses would fail on every job.
+        check_redis(settings)
+        check_slack(settings)
+        client = stack.enter_context(build_ghl_client(settings))
         slack = None
         if settings.slack_bot_token is not None:
             from slack_sdk import WebClient

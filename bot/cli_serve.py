@@ -67,14 +67,17 @@ def run_bot(settings: Settings, *, mode: Mode, host: str, port: int) -> None:
     from slack_sdk.errors import SlackClientError
 
     from bot.app import build_services, create_app, make_web_client
+    from bot.preflight import check_redis, check_slack
     from bot.roles import RolesError
     from bot.server import build_wsgi_app
     from bot.wiring import build_ghl_client, open_store
     from matching.notify import RulesError
     from services.config import DealConfigError
 
-    ghl = build_ghl_client(settings)
     engine = open_store(settings)
+    check_redis(settings)
+    check_slack(settings)  # refused token: exit 2; Slack unreachable: exit 3 (bot.cli_errors)
+    ghl = build_ghl_client(settings)
     web_client = make_web_client(settings)
     try:
         services = build_services(settings, ghl=ghl, engine=engine, web_client=web_client)

@@ -39,6 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.jobs_lease import PG_LOCK_JOBS, Claim, Skipped, TickLease
 from bot.metrics import Metrics
 from ghl.auth import GHLReinstallNeeded
+from ghl.errors import GHLError
 from ghl.redact import redact
 from store.types import utcnow
 
@@ -176,6 +177,11 @@ class JobRunner:
             # there until it is installed again; the ops channel was told once already.
             log.warning("job %s skipped at tick %s: %s", spec.id, tick, exc)
             skipped = True
+        except GHLError as exc:
+            # GHL down or refusing: expected, explained in one line (the health job alerts on
+            # it); a traceback here would only hide the reason in a wall of frames.
+            error = redact(f"{type(exc).__name__}: {exc}")
+            log.error("job %s failed at tick %s: %s", spec.id, tick, error)
         except Exception as exc:
             error = redact(f"{type(exc).__name__}: {exc}")
             log.exception("job %s failed at tick %s", spec.id, tick)

@@ -306,6 +306,17 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        # Checked here, not when Redis is first used: a typo then surfaced as a traceback.
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            scheme = value.split("://", 1)[0] + "://..." if "://" in value else "no scheme"
+            raise ValueError(
+                f"must be redis://host:6379/0 (rediss:// for TLS, unix:///path.sock), got {scheme}"
+            )
+        return value
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from bot.webhook_payloads import payload_problem
 from ghl.client import GHLClient
 from ghl.errors import GHLNotFoundError
 from services.buyer_sync import NOT_A_BUYER, _contact_field_ids, contact_to_buyer
@@ -141,6 +142,9 @@ class WebhookHandlers:
 
     def handle(self, event_type: str, payload: Mapping[str, Any], now: datetime) -> str:
         body = dict(payload)
+        problem = payload_problem(body)
+        if problem is not None:  # refused before any GHL call or query is built from it
+            return f"malformed payload: {problem}"
         if event_type in INSTALL_TYPES:  # before the location check: any location installs
             if self.install_events is None:
                 return "app install events not wired (GHL_CLIENT_ID not set)"

@@ -12,6 +12,7 @@ builds one from Settings.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import requests
@@ -85,12 +86,29 @@ class GHLClient:
             session=session,
             **extra,
         )
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        location_id = self.location_id
         self.contacts = Contacts(self.transport, location_id)
         self.opportunities = Opportunities(self.transport, location_id)
         self.conversations = Conversations(self.transport, location_id)
         self.locations = Locations(self.transport, location_id)
         self.users = Users(self.transport, location_id)
         self.workflows = Workflows(self.transport, location_id)
+
+    def with_budget(self, *, timeout: tuple[float, float], max_retries: int = 0) -> GHLClient:
+        """The same client (token, location, limiter, stats) with its own short timeouts and
+        retries, for probes such as the health check and `/readyz`.
+
+            client.with_budget(timeout=(3.0, 5.0)).locations.get()   # at most ~5 s
+        """
+        quick = copy.copy(self)
+        quick.transport = self.transport.with_budget(
+            timeout=timeout, retry=RetryPolicy(max_retries=max_retries)
+        )
+        quick._bind_resources()
+        return quick
 
     @property
     def stats(self) -> CallStats:

@@ -9,6 +9,10 @@ from ghl.client import GHLClient
 from ghl.errors import GHLAuthError, GHLError, GHLPermissionError
 
 DAILY_HEADROOM_ALERT = 0.10  # alert when less than 10 % of the day's quota is left
+# The probe's own budget (connect, read), no retries: `dealfinder health` and `/readyz` answer
+# within 10 s even when GHL accepts connections and never answers (the calls' own 30 s read
+# timeout and 3 retries made that 128 s).
+PROBE_TIMEOUT = (3.0, 5.0)
 
 
 @dataclass
@@ -22,9 +26,11 @@ class GHLHealth:
     daily_remaining: int | None = None
     daily_max: int | None = None
     problems: list[str] = field(default_factory=list)
+    # What stopped the probe, for callers that explain it (the CLI's one line and exit code).
+    error: Exception | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "error"}
 
     def render(self) -> str:
         lines = [f"GHL: {self.state.upper()}"]
@@ -38,15 +44,25 @@ class GHLHealth:
         return "\n".join(lines)
 
 
-def check_ghl(client: GHLClient) -> GHLHealth:
-    """One `GET /locations/{id}`: proves the token, the location and the network in one call."""
+def check_ghl(client: GHLClient, *, timeout: tuple[float, float] = PROBE_TIMEOUT) -> GHLHealth:
+    """One `GET /locations/{id}`: proves the token, the location and the network in one call,
+    within `timeout` (connect, read) and without retries."""
     started = time.perf_counter()
     try:
-        location = client.locations.get()
+        location = client.with_budget(timeout=timeout).locations.get()
     except (GHLAuthError, GHLPermissionError) as exc:
-        return GHLHealth(ok=False, state="down", problems=[str(exc)])
+        return GHLHealth(ok=False, state="down", problems=[str(exc)], error=exc)
     except GHLError as exc:
-        return GHLHealth(ok=False, state="down", problems=[f"GHL unreachable or failing: {exc}"])
+        return GHLHealth(
+            ok=False, state="down", problems=[f"GHL unreachable or failing: {exc}"], error=exc
+        )
+    except Exception as exc:  # the rate limiter's shared window (Redis, the database) failed
+        return GHLHealth(
+            ok=False,
+            state="down",
+            problems=[f"the rate limiter's store failed ({type(exc).__name__})"],
+            error=exc,
+        )
     latency = (time.perf_counter() - started) * 1000
     room = client.remaining()
     health = GHLHealth(

@@ -208,7 +208,8 @@ class RedisBackend(_LockedBackend):
     def __init__(self, url: str, *, prefix: str = "dealfinder:ghl-rate:") -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(url)
+        # Bounded waits: a Redis that accepts and never answers must not hang every GHL call.
+        self._redis = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
         self._prefix = prefix
 
     def _locked(self, key, defaults, step):

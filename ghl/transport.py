@@ -11,6 +11,7 @@ and whether the call is safe to repeat; everything else (pacing, waiting out 429
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import threading
@@ -150,6 +151,17 @@ class Transport:
 
     def close(self) -> None:
         self.session.close()
+
+    def with_budget(self, *, timeout: float | tuple[float, float], retry: RetryPolicy) -> Transport:
+        """This transport (session, token, limiter, stats) with other timeouts and retries.
+
+        For probes that must answer quickly whatever the calls' own budget: a health check
+        against a GHL that accepts connections and never answers took 4 x 30 s + backoff.
+        """
+        clone = copy.copy(self)
+        clone.timeout = timeout
+        clone.retry = retry
+        return clone
 
     def _send(self, method, path, *, version, params, json, token) -> requests.Response:
         slot = self.limiter.acquire()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -58,18 +59,39 @@ def clean_text(value: object, *, multiline: bool = False) -> str | None:
     return text.strip() or None
 
 
+# No listing figure comes near this; past it a value is a broken export, and GHL's numbers,
+# SQL integers and JSON readers elsewhere would overflow on it.
+NUMBER_LIMIT = 1e12
+
+
 def _number(value: object) -> float | None:
-    """A number from JSON or CSV text: "$245,000", "245000.00", 245000; "" means missing."""
+    """A number from JSON or CSV text: "$245,000", "245000.00", 245000; "" means missing.
+
+    NaN, infinities ("1e999", JSON's Infinity) and magnitudes past NUMBER_LIMIT are refused
+    here, as a reason on the record, rather than failing later as an OverflowError.
+    """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
         raise ValueError("expected a number, got true/false")
-    if isinstance(value, int | float):
-        return float(value)
     try:
-        return float(_MONEY_NOISE.sub("", str(value)))
-    except ValueError:
-        raise ValueError(f"not a number: {str(value)[:40]!r}") from None
+        number = (
+            float(value)
+            if isinstance(value, int | float)
+            else float(_MONEY_NOISE.sub("", str(value)))
+        )
+    except (ValueError, OverflowError):
+        raise ValueError(f"not a number: {_brief(value)}") from None
+    if not math.isfinite(number) or abs(number) > NUMBER_LIMIT:
+        raise ValueError(f"not a usable number: {_brief(value)}")
+    return number
+
+
+def _brief(value: object) -> str:
+    """The start of a bad value for a message (str() of a 5,000-digit int itself fails)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "a number far too large" if abs(value) > NUMBER_LIMIT else str(value)
+    return repr(str(value)[:40])
 
 
 def _rounded(value: object) -> int | None:

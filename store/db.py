@@ -69,7 +69,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.drivername in ("postgres", "postgresql"):
         # A bare postgresql:// URL would select psycopg2, which is not installed; psycopg 3 is.
         parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = create_engine(parsed, echo=echo, pool_pre_ping=True)
+    # connect_timeout: an unreachable host (packets dropped) fails in seconds, not minutes.
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+    engine = create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -134,7 +134,8 @@ def test_a_refused_bot_token_is_a_clear_message(
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(cli, ["serve", "--http"])
     assert result.exit_code == 2
-    assert "Slack refused or did not answer" in result.output
+    assert result.output.startswith("SLACK_BOT_TOKEN: Slack refused the token (invalid_auth)")
+    assert len(result.output.strip().splitlines()) == 1
     assert "xoxb-not-the-workspace-token" not in result.output
 
 

@@ -94,7 +94,8 @@ def test_a_wrong_token_names_the_setting_and_is_not_echoed(ghl_env, tmp_path):
     _emulator, env = ghl_env
     env = {**env, "GHL_API_KEY": "pit-0000aaaa-1111-2222-3333-444455556666"}
     result = run(["health"], env=env, cwd=tmp_path)
-    assert result.returncode == 1 and "GHL_API_KEY" in result.stdout
+    assert result.returncode == 2 and "GHL_API_KEY" in result.stdout
+    assert result.stderr.strip().splitlines()[-1].startswith("GHL rejected the token (401")
     assert "pit-0000aaaa" not in result.stdout + result.stderr
 
 
