@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine
+from sqlmodel import col, select
 
 from bot.alerts import DealAlerts
 from bot.card_refresh import DEBOUNCE, CardRefresher
+from bot.jobs import release_deferred_sms
 from bot.messages import notified_line
 from bot.slack_fake import BOT_TOKEN
 from services.hot_alerts import mark_cards_changed
@@ -150,3 +152,51 @@ def test_a_card_with_no_message_yet_is_settled_without_a_call(bot_world: BotWorl
     with session_scope(world.engine, readonly=True) as session:
         assert cards.pending(session=session, mls_id="NOT-POSTED") == 0
     assert world.slack.calls_to("chat.update") == []
+
+
+def test_the_morning_release_shows_on_the_card_with_no_click(bot_world: BotWorld) -> None:
+    """The issue's morning: texts deferred overnight go out at 08:00; the card follows."""
+    world = bot_world
+    world.clock.advance(hours=-11)  # Thursday 23:00 in New York: quiet hours
+    world.add_deal()
+    ts = _card_ts(world)
+    services = world.services
+    assert services.actions.notify("TPA-1001") is not None
+    refresher = CardRefresher(services.alerts)
+    assert refresher.flush() == 1
+    with session_scope(world.engine, readonly=True) as session:
+        night = services.desk._sms_counts(session, "TPA-1001")
+    assert night[0] == 0 and night[1] > 0  # nobody texted at night, some waiting
+    assert notified_line(*night) in json.dumps(world.slack.find_message("C0DEALS", ts).blocks)
+    world.clock.advance(hours=11)  # Friday 10:00: the release job sends what is due
+    release_deferred_sms(
+        engine=world.engine, client=world.ghl, rules=services.rules, config=services.config,
+        now=world.clock(), worker_id="release-job",
+    )  # fmt: skip
+    assert refresher.flush() == 1
+    with session_scope(world.engine, readonly=True) as session:
+        morning = services.desk._sms_counts(session, "TPA-1001")
+    assert morning[0] > 0 and morning != night
+    assert notified_line(*morning) in json.dumps(world.slack.find_message("C0DEALS", ts).blocks)
+
+
+def test_a_buyer_s_reply_marks_the_card_changed(bot_world: BotWorld) -> None:
+    from bot.jobs_wiring import ops_for_bot
+    from store.models import SmsLog
+
+    world = bot_world
+    world.add_deal()
+    assert world.services.actions.notify("TPA-1001") is not None
+    CardRefresher(world.services.alerts).flush()
+    with session_scope(world.engine, readonly=True) as session:
+        texted = session.exec(
+            select(SmsLog).where(SmsLog.mls_id == "TPA-1001", col(SmsLog.message_id).is_not(None))
+        ).first()
+        assert texted is not None and cards.pending(session=session, mls_id="TPA-1001") == 0
+    handlers = ops_for_bot(world.settings, world.services).context.handlers
+    body = {"type": "InboundMessage", "locationId": world.ghl.location_id,
+            "contactId": texted.contact_id, "body": "Still available?", "messageType": "SMS",
+            "direction": "inbound", "messageId": "m-reply-1"}  # fmt: skip
+    handlers.handle("InboundMessage", body, world.clock())
+    with session_scope(world.engine, readonly=True) as session:
+        assert cards.pending(session=session, mls_id="TPA-1001") == 1
