@@ -9,6 +9,7 @@ deal across processes). Without a token the alert waits for `serve` or `worker`,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 from bot.alerts import DealAlerts
 from bot.settings import Settings
 from ghl.client import GHLClient
-from services.hot_alerts import poster_seen
+from services.hot_alerts import alert_state, poster_seen
 from services.pipeline_result import DealResult
 from store.types import utcnow
 
@@ -55,7 +56,14 @@ def describe_alerts(
 ) -> tuple[str | None, list[tuple[str, str]]]:  # fmt: skip
     """(a line about Slack for the whole import or None, [(mls_id, what happened)] per hot
     deal this run worked on)."""
-    hot = [r for r in results if r.hot and r.alert is not None]
+    hot = []
+    for r in results:
+        if not r.hot or r.action == "failed":
+            continue
+        # A re-run skips an unchanged deal: its alert is as an earlier run left it.
+        state = r.alert or alert_state(engine, r.mls_id)
+        if state is not None:
+            hot.append(replace(r, alert=state, record=None))
     if not hot:
         return None, []
     if dry_run:

@@ -109,6 +109,8 @@ def test_an_import_with_slack_tells_slack_itself(
     for mls_id in HOT:
         assert f"hot deal {mls_id}: Slack told" in out
     assert len(slack_fake.messages("C0DEALS")) == 2
+    rerun = CliRunner().invoke(app, ["import", str(batch)], env=env)
+    assert "hot deal HOT-1: Slack told" in " ".join(rerun.output.split())  # as it was left
     as_json = CliRunner().invoke(app, ["import", str(batch), "--json"], env=env)
     data = json.loads(as_json.stdout)
     assert data["slack_alerts"] is None and [r["alert"] for r in data["results"]] == [None, None]
