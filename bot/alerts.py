@@ -123,6 +123,8 @@ class DealAlerts:
 
     def on_hot_deal(self, result: Any) -> None:
         """`DealPipeline(on_hot_deal=[alerts.on_hot_deal])`: post or update the deal's card."""
+        if self.refresh(result.mls_id):  # posted already: updated now, the change settled
+            return
         card = self.cards(result.mls_id)
         if card is not None:
             self.post_or_update(card)

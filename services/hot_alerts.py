@@ -41,12 +41,15 @@ def alert_key(mls_id: str) -> str:
 
 
 def queue_alert(engine: Engine, *, mls_id: str, now: datetime) -> None:
-    """Record that the deal's card must be in Slack (no-op when already recorded)."""
+    """Record that the deal's card must be in Slack (no-op when already recorded); a deal
+    worked again (a changed re-import) also marks its card changed, for the `slack_cards` job."""
     with session_scope(engine) as session:
-        outbox.enqueue(
+        _, created = outbox.enqueue(
             session=session, kind=ALERT_KIND, dedupe_key=alert_key(mls_id),
             payload={"mls_id": mls_id}, now=now,
         )  # fmt: skip
+        if not created:
+            cards.mark_changed(session=session, mls_ids=[mls_id], now=now)
 
 
 def alert_state(engine: Engine, mls_id: str) -> AlertState | None:

@@ -200,3 +200,28 @@ def test_a_buyer_s_reply_marks_the_card_changed(bot_world: BotWorld) -> None:
     handlers.handle("InboundMessage", body, world.clock())
     with session_scope(world.engine, readonly=True) as session:
         assert cards.pending(session=session, mls_id="TPA-1001") == 1
+
+
+def test_a_changed_re_import_elsewhere_updates_the_card(bot_world: BotWorld) -> None:
+    from services.ghl_map import GHLMap
+    from services.pipeline import DealPipeline
+    from services.property import PropertyRecord
+    from tests.fixtures.bot import deal_row
+
+    world = bot_world
+    world.add_deal()
+    ts = _card_ts(world)
+    config = world.services.config
+    elsewhere = DealPipeline(  # a process without Slack: no hook
+        world.ghl, world.engine, config, GHLMap.load(world.ghl, config), clock=world.clock
+    )
+    changed = elsewhere.process(PropertyRecord.parse(deal_row(list_price=199_000)))
+    assert changed.action == "updated" and changed.alert == "posted"
+    assert CardRefresher(world.services.alerts).flush() == 1
+    assert "199,000" in json.dumps(world.slack.find_message("C0DEALS", ts).blocks)
+    again = world.add_deal(list_price=198_000)  # in the bot: its hook updates the card at once
+    assert again.alert == "posted" and "198,000" in json.dumps(
+        world.slack.find_message("C0DEALS", ts).blocks
+    )
+    world.clock.advance(seconds=DEBOUNCE.total_seconds())
+    assert CardRefresher(world.services.alerts).flush() == 0  # already shown: no second update
