@@ -182,3 +182,24 @@ def test_two_posters_racing_in_threads_post_one_card_per_deal(bot_world: BotWorl
     assert len(posted) == 4
     for p in posters:
         p.engine.dispose()
+
+
+def test_serve_has_one_pipeline_with_the_hot_deal_hook(bot_world: BotWorld, monkeypatch) -> None:
+    """The jobs (webhooks: completed tasks move deals) use the bot's own pipeline."""
+    from bot.jobs_wiring import ops_for_bot
+    from services.pipeline import DealPipeline
+
+    made: list[DealPipeline] = []
+    real_init = DealPipeline.__init__
+
+    def counted(self: DealPipeline, *args: Any, **kw: Any) -> None:
+        made.append(self)
+        real_init(self, *args, **kw)
+
+    monkeypatch.setattr(DealPipeline, "__init__", counted)
+    world = bot_world
+    result = world.add_deal()
+    handlers = ops_for_bot(world.settings, world.services).context.handlers
+    assert handlers.task_completed is not None
+    handlers.task_completed(result.contact_id, "Schedule showing — TPA-1001")
+    assert len(made) == 1 and made[0].on_hot_deal == [world.services.alerts.on_hot_deal]
