@@ -35,6 +35,8 @@ from sqlmodel import select
 from bot.blocks import CARD_BLOCK_PREFIX, card_block_id, deal_card_blocks, deal_card_text
 from bot.escape import MAX_SECTION_TEXT, safe
 from services.desk import DealCard
+from services.hot_alerts import ALERT_KIND, alert_key, record_poster
+from store import cards as store_cards
 from store import outbox
 from store import state as store_state
 from store.db import session_scope
@@ -43,7 +45,7 @@ from store.types import utcnow
 
 log = logging.getLogger("dealfinder.bot.alerts")
 
-POST_KIND = "slack_post"
+POST_KIND = ALERT_KIND  # the pipeline queues these for any door (services.hot_alerts)
 LEASE_SECONDS = 60.0
 RETRY_AFTER = timedelta(minutes=1)  # Slack refused or did not answer: try again soon
 RETRY_MISSING = timedelta(hours=1)  # the deal is not in the store: maybe later
@@ -52,6 +54,11 @@ MAX_MISSING_ATTEMPTS = 24
 LOOKBACK = timedelta(minutes=2)
 HISTORY_PAGES = 10
 METADATA_EVENT = "dealfinder_deal"
+DRAIN_BATCH = 20
+# A card is updated at most once per this many seconds by the `slack_cards` job (a click's
+# own refresh counts too); see bot.card_refresh.
+CARD_DEBOUNCE = timedelta(seconds=3)
+MAX_BATCHES = 25  # per recovery run; the next run (seconds later) takes the rest
 
 CardSource = Callable[[str], DealCard | None]
 Checkpoint = Callable[[str, str], None]  # (point, mls_id): tests stop a run at a point
@@ -62,7 +69,7 @@ def message_key(mls_id: str) -> str:
 
 
 def post_key(mls_id: str) -> str:
-    return f"slack:deal:{mls_id}"
+    return alert_key(mls_id)
 
 
 def channel_key(name: str) -> str:
@@ -116,6 +123,8 @@ class DealAlerts:
 
     def on_hot_deal(self, result: Any) -> None:
         """`DealPipeline(on_hot_deal=[alerts.on_hot_deal])`: post or update the deal's card."""
+        if self.refresh(result.mls_id):  # posted already: updated now, the change settled
+            return
         card = self.cards(result.mls_id)
         if card is not None:
             self.post_or_update(card)
@@ -147,10 +156,21 @@ class DealAlerts:
     def refresh(self, mls_id: str) -> bool:
         """Re-render a posted deal from the store and GHL; False if it has no message."""
         ref = self.message_for(mls_id)
-        card = self.cards(mls_id) if ref is not None else None
-        if ref is None or card is None:
+        if ref is None:
+            return False
+        with session_scope(self.engine, readonly=True) as session:
+            changes = store_cards.read_changes(session=session, mls_id=mls_id)
+        card = self.cards(mls_id)
+        if card is None:
             return False
         self._update(ref, card)
+        if changes:  # what was marked before this render is shown now: no second update
+            now = self.clock()
+            with session_scope(self.engine) as session:
+                store_cards.shown_directly(
+                    session=session, mls_id=mls_id, changes=changes,
+                    next_at=now + CARD_DEBOUNCE, now=now,
+                )  # fmt: skip
         return True
 
     def refresh_opportunity(self, opportunity_id: str) -> bool:
@@ -164,8 +184,17 @@ class DealAlerts:
 
     def recover(self) -> int:
         """Finish posts an earlier run left unfinished or a failure postponed; returns how
-        many were handled. Run at start and every minute (a scheduler job)."""
-        return self._drain({})
+        many were handled. Run at start and every few seconds (a scheduler job): this is
+        also how alerts queued by processes without Slack (an import) reach Slack."""
+        # Wall-clock time: an import in another process compares it with its own clock.
+        record_poster(self.engine, worker_id=self.worker_id, now=utcnow())
+        handled = 0
+        for _ in range(MAX_BATCHES):  # until nothing is due (a big import queues many)
+            batch = self._drain({})
+            handled += batch
+            if batch < DRAIN_BATCH:
+                break
+        return handled
 
     def post_thread_reply(self, mls_id: str, text: str) -> str | None:
         """Reply in the deal's thread (text shown literally); the reply's ts, or None."""
@@ -226,7 +255,7 @@ class DealAlerts:
         with session_scope(self.engine) as session:
             items = outbox.claim_due(
                 session=session, now=self.clock(), worker_id=self.worker_id,
-                lease_seconds=LEASE_SECONDS, limit=20, kinds=[POST_KIND],
+                lease_seconds=LEASE_SECONDS, limit=DRAIN_BATCH, kinds=[POST_KIND],
             )  # fmt: skip
         for item in items:
             mls_id = str(item.payload.get("mls_id"))

@@ -182,7 +182,7 @@ def deal_card_blocks(card: DealCard, *, with_actions: bool = True) -> list[Block
                 ("Stage", escape(card.stage or "—")),
                 ("Owner", escape(card.owner or "—")),
                 ("Claimed by", msg.claimed_line(card.claimed_by)),
-                ("Buyers notified", msg.notified_line(card.notified, card.queued)),
+                ("Buyers notified", msg.notified_line(card.notified, card.queued, card.excluded)),
             ]
         ),
         bullet_section(

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine
 
+from bot.alert_wiring import alerts_for_import, describe_alerts
 from bot.cli_common import EXIT_CONFIG, EXIT_FAILED, err, friendly, out, settings_from_env
 from bot.settings import Settings
 from bot.wiring import build_ghl_client
@@ -90,15 +91,23 @@ def import_command(
             settings.mapping_file, sms_from_number=settings.ghl_sms_from_number
         )
         with _connect(settings) as (client, engine), _progress(quiet=as_json) as on_progress:
+            alerts = alerts_for_import(settings, ghl=client, engine=engine)
             summary = run_import(
-                file, client=client, engine=engine, config=config, on_progress=on_progress
-            )
+                file, client=client, engine=engine, config=config, on_progress=on_progress,
+                on_hot_deal=[alerts.on_hot_deal] if alerts else (),
+            )  # fmt: skip
+            slack_note, hot_lines = describe_alerts(
+                summary.results, engine=engine, dry_run=settings.dry_run,
+                has_slack=alerts is not None,
+            )  # fmt: skip
     except (DealConfigError, ReadError, GHLMapError) as exc:
         raise _fail(str(exc)) from None
     if as_json:
-        typer.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+        data = summary.as_dict() | {"slack_alerts": slack_note}
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         _print_summary(summary, dry_run=settings.dry_run)
+        _print_hot(slack_note, hot_lines)
     if not summary.ok:
         raise typer.Exit(EXIT_FAILED)
 
@@ -205,6 +214,14 @@ def _print_summary(summary: ImportSummary, *, dry_run: bool) -> None:
             f"[red]Stopped early:[/red] {summary.stopped}. {summary.left} properties left.",
             highlight=False,
         )
+
+
+def _print_hot(note: str | None, lines: list[tuple[str, str]]) -> None:
+    """Each hot deal of the run and whether Slack was told or its alert is queued."""
+    for mls_id, what in lines:
+        out.print(f"[bold]hot deal[/bold] {mls_id}: {what}", highlight=False, soft_wrap=True)
+    if note:
+        out.print(f"[yellow]{note}[/yellow]", highlight=False, soft_wrap=True)
 
 
 def _print_report(report: ValidationReport) -> None:

@@ -71,7 +71,7 @@ def worker(
     from bot.jobs_wiring import build_ops
 
     with _parts(settings) as (client, engine, slack):
-        alerts = None
+        alerts = pipeline = None
         if slack is None:
             err.print(
                 "SLACK_BOT_TOKEN is not set: ops alerts go to the log only, and deal messages "
@@ -80,14 +80,17 @@ def worker(
         else:
             from bot.app import build_services
 
-            # The bot's own DealAlerts, so webhooks this worker handles update deal messages.
-            alerts = build_services(settings, ghl=client, engine=engine, web_client=slack).alerts
+            # The bot's own DealAlerts, so webhooks this worker handles update deal messages,
+            # and its one pipeline (with the hot-deal hook) for deals moved by GHL activity.
+            services = build_services(settings, ghl=client, engine=engine, web_client=slack)
+            alerts, pipeline = services.alerts, services.actions
         ops = build_ops(
             settings,
             engine=engine,
             client=client,
             slack_client=slack,
             alerts=alerts,
+            pipeline=pipeline,
             digest_hour=digest_hour,
         )
         if once:

@@ -10,6 +10,8 @@
 | ghl_event_poll | 1 min                       | `bot.polling`: events read from GHL when idle |
 | deals_digest   | daily at the digest hour    | hot deals and their status to #deals        |
 | optout_reviews | 1 min                       | possible opt-outs undecided 24 h opt out    |
+| slack_alert_recovery | 5 s (with Slack)      | queued hot-deal alerts posted, once         |
+| slack_cards    | 2 s (with Slack)            | changed deal cards updated (debounced)      |
 
     specs = build_job_specs(ctx)                     # ctx: OpsContext
     OpsScheduler(engine=ctx.engine, specs=specs, metrics=ctx.metrics).start()
@@ -52,6 +54,7 @@ JOB_BUYERS = "buyer_refresh"
 JOB_PRUNE = "webhook_prune"
 JOB_DIGEST = "deals_digest"
 JOB_SLACK_RECOVER = "slack_alert_recovery"
+JOB_SLACK_CARDS = "slack_cards"
 JOB_WORKFLOWS = "hot_deal_workflows"
 JOB_POLL = "ghl_event_poll"
 
@@ -146,6 +149,10 @@ class OpsContext:
     stage_names: Callable[[], Mapping[str, str]] = dict
     # the bot's `DealAlerts.recover`: finish hot-deal posts a crash or Slack error left undone
     recover_alerts: Callable[[], int] | None = None
+    alerts_interval: timedelta = timedelta(seconds=5)
+    # `bot.card_refresh.CardRefresher.flush`: changed deal cards re-rendered (None: no Slack)
+    flush_cards: Callable[[], int] | None = None
+    cards_interval: timedelta = timedelta(seconds=2)
     # `bot.optout_review.OptoutReviewPoster`: possible opt-outs to Slack (None: no Slack)
     optout_poster: Any = None
     # GHL polling for events (`bot.polling`): "auto" (when no event path delivered lately),
@@ -282,8 +289,20 @@ def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
             JobSpec(
                 id=JOB_SLACK_RECOVER,
                 run=lambda now: recover(),
-                every=ctx.release_interval,
+                # Also how hot deals queued by processes without Slack (an import) reach
+                # Slack, so seconds, not a minute.
+                every=ctx.alerts_interval,
                 lease=timedelta(minutes=5),
+            )
+        )
+    if ctx.flush_cards is not None:
+        flush = ctx.flush_cards
+        specs.append(
+            JobSpec(
+                id=JOB_SLACK_CARDS,
+                run=lambda now: flush(),
+                every=ctx.cards_interval,
+                lease=timedelta(minutes=2),
             )
         )
     # Last, so a one-off run (`worker --once`) reports on what the other jobs just did.

@@ -101,8 +101,9 @@ def build_ops(
     """Wire the jobs and endpoints for one process from `settings` and the parts it built.
 
     `slack_client` is a slack_sdk `WebClient` (None: ops alerts go to the log); `alerts` the
-    bot's `DealAlerts`; `pipeline` a `services.pipeline.DealPipeline` (None: built on the first
-    completed task). The digest is off unless `digest_hour` (0-23) is given.
+    bot's `DealAlerts`; `pipeline` a `services.pipeline.DealPipeline` or the bot's
+    `DeskActions` (None: built on the first completed task). The digest is off unless
+    `digest_hour` (0-23) is given.
     """
     from services.optout import handle_dnd_update, handle_inbound_message
 
@@ -190,6 +191,7 @@ def build_ops(
         recover_alerts=alerts.recover
         if alerts is not None and hasattr(alerts, "recover")
         else None,
+        flush_cards=_card_flusher(alerts),
         stage_names=stage_names,
         optout_poster=optout_poster,
     )
@@ -202,6 +204,16 @@ def build_ops(
         metrics=metrics,
         readiness=readiness,
     )
+
+
+def _card_flusher(alerts: Any) -> Callable[[], int] | None:
+    """`CardRefresher.flush` over the bot's `DealAlerts`; None without one (no Slack here)."""
+    from bot.alerts import DealAlerts
+    from bot.card_refresh import CardRefresher
+
+    if not isinstance(alerts, DealAlerts):
+        return None
+    return CardRefresher(alerts).flush
 
 
 def reply_threads_for(alerts: Any, *, channel: str) -> Any:
@@ -254,6 +266,8 @@ def ops_for_bot(settings: Settings, services: Any) -> Ops:
                 client=services.ghl,
                 slack_client=services.alerts.client,
                 alerts=services.alerts,
+                # The bot's own pipeline (one per process, with the hot-deal hook).
+                pipeline=services.actions,
             )
             _for_bot[id(services)] = found
         return found

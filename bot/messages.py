@@ -176,9 +176,10 @@ def passed_line(passed_by: Sequence[str]) -> str:
     return "Passed by " + ", ".join(mention(u) for u in passed_by)
 
 
-def notified_line(notified: int, queued: int) -> str:
+def notified_line(notified: int, queued: int, excluded: int = 0) -> str:
     text = f"{notified} texted"
-    return text + (f", {queued} waiting" if queued else "")
+    text += f", {queued} waiting" if queued else ""
+    return text + (f", {excluded} excluded" if excluded else "")
 
 
 def buyers_heading(count: int) -> str:

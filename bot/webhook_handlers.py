@@ -35,12 +35,14 @@ from ghl.client import GHLClient
 from ghl.errors import GHLNotFoundError
 from services.buyer_sync import NOT_A_BUYER, _contact_field_ids, contact_to_buyer
 from services.config import DealConfig
+from services.hot_alerts import mark_cards_changed
 from services.notify_common import match_key
 from store import outbox
 from store.buyers import get_buyer, upsert_buyer
 from store.db import session_scope
 from store.deals import OpportunityLinkIn, record_opportunity_link
 from store.models import OpportunityLink, SmsLog
+from store.types import utcnow
 
 log = logging.getLogger("dealfinder.webhooks")
 
@@ -171,6 +173,10 @@ class WebhookHandlers:
             return "inbound messages not wired"
         outcome = self.inbound(body, now)
         kind = getattr(outcome, "kind", "other")
+        replier = getattr(outcome, "contact_id", None) or body.get("contactId")
+        if replier:  # a reply or an opt-out changes what the deal's card counts
+            about = getattr(outcome, "mls_id", None) or self._last_texted_deal(replier)
+            mark_cards_changed(self.engine, [about] if about else [], now=utcnow())
         # Opt-outs and HELP were answered by the notifier; START is left to the team (it
         # needs consent restored by hand), so it goes to the thread like any other reply.
         if kind not in ("other", "opt_in"):
@@ -344,5 +350,6 @@ class WebhookHandlers:
         return f"{len(moved)} deal(s) moved"
 
     def _refresh(self, mls_id: str) -> None:
-        if self.alerts is not None:
-            self.alerts.refresh(mls_id)
+        # Marked, not updated here: the `slack_cards` job of a process with Slack updates the
+        # card, at most once per few seconds however many events arrive (bot.card_refresh).
+        mark_cards_changed(self.engine, [mls_id], now=utcnow())

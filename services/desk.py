@@ -43,6 +43,7 @@ log = logging.getLogger("dealfinder.bot.desk")
 SEARCH_SCAN = 5000  # newest properties an address search looks through
 TOP_BUYERS = 3
 _WAITING = (OutboxStatus.PENDING, OutboxStatus.DEFERRED, OutboxStatus.IN_FLIGHT)
+_EXCLUDED = (OutboxStatus.EXCLUDED, OutboxStatus.CANCELLED)
 
 
 def desk_key(mls_id: str) -> str:
@@ -83,8 +84,9 @@ class DealCard:
     top_buyers: tuple[BuyerLine, ...] = ()
     claimed_by: str | None = None
     passed_by: tuple[str, ...] = ()
-    notified: int = 0
-    queued: int = 0
+    notified: int = 0  # buyers texted about the deal
+    queued: int = 0  # buyer texts waiting (now or later)
+    excluded: int = 0  # buyers the notifier excluded or an opt-out cancelled
     ghl_problem: str | None = None
 
 
@@ -182,7 +184,7 @@ class DealDesk:
             )
             desk = store_state.get_sync_state(session=session, key=desk_key(mls_id))
             marks = dict(desk.value) if desk else {}
-            notified, queued = self._sms_counts(session, mls_id)
+            notified, queued, excluded = self._sms_counts(session, mls_id)
         values: dict[str, Any] = {}
         if link is not None:
             values |= self._opportunity(link, live=live)
@@ -203,6 +205,7 @@ class DealDesk:
             passed_by=tuple(marks.get("passed_by") or ()),
             notified=notified,
             queued=queued,
+            excluded=excluded,
             **values,
         )
 
@@ -267,22 +270,36 @@ class DealDesk:
         )
 
     @staticmethod
-    def _sms_counts(session: Any, mls_id: str) -> tuple[int, int]:
-        """Buyers texted about the deal, and buyer texts still waiting in the outbox."""
-        texted = session.exec(
-            select(SmsLog.contact_id).where(
-                SmsLog.mls_id == mls_id, col(SmsLog.message_id).is_not(None)
-            )
-        ).all()
+    def _sms_counts(session: Any, mls_id: str) -> tuple[int, int, int]:
+        """Buyers texted about the deal, buyer texts waiting, and buyers excluded: from the
+        outbox items Notify buyers reads too (a sent item is texted even before its log line),
+        so the card and the Notify buyers list agree."""
+        texted = set(
+            session.exec(
+                select(SmsLog.contact_id).where(
+                    SmsLog.mls_id == mls_id, col(SmsLog.message_id).is_not(None)
+                )
+            ).all()
+        )
         items = session.exec(
             select(OutboxItem).where(
                 col(OutboxItem.dedupe_key).endswith(f":{mls_id}", autoescape=True),
-                col(OutboxItem.status).in_(_WAITING),
                 OutboxItem.kind == "sms",
             )
         ).all()
-        queued = [i for i in items if i.payload.get("purpose") == "buyer_match"]
-        return len(set(texted)), len(queued)
+        waiting, excluded = set(), set()
+        for item in items:
+            if item.payload.get("purpose") != "buyer_match":
+                continue
+            buyer = item.contact_id or item.payload.get("contact_id")
+            if item.status == OutboxStatus.SENT:
+                texted.add(buyer)
+            elif item.status in _WAITING:
+                waiting.add(buyer)
+            elif item.status in _EXCLUDED:
+                excluded.add(buyer)
+        waiting -= texted
+        return len(texted), len(waiting), len(excluded - texted - waiting)
 
 
 def _int(value: object) -> int | None:

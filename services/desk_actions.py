@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from matching.models import MatchResult
 from services.desk import DealDesk, desk_key
 from services.ghl_map import GHLMap
+from services.hot_alerts import mark_cards_changed
 from services.notifier import (
     DeliveryReport,
     EnqueueReport,
@@ -32,7 +33,7 @@ from services.notifier import (
     enqueue_notifications,
     plan_notifications,
 )
-from services.pipeline import DealPipeline, DealResult, HotHook
+from services.pipeline import DealPipeline, DealResult, HotHook, StageMove
 from services.property import PropertyRecord
 from store import state as store_state
 from store.db import session_scope
@@ -100,14 +101,25 @@ class DeskActions:
     def add(self, record: PropertyRecord) -> DealResult:
         """Run the deal pipeline on one record (GHLMapError if GHL does not match the mapping)."""
         with self._pipeline_lock:
-            if self._pipeline is None:
-                desk = self.desk
-                self._pipeline = DealPipeline(
-                    desk.ghl, desk.engine, desk.config, GHLMap.load(desk.ghl, desk.config),
-                    clock=desk.clock, on_hot_deal=self.on_hot_deal, rules=desk.rules,
-                    worker_id=self.worker_id,
-                )  # fmt: skip
-            return self._pipeline.process(record)
+            return self._the_pipeline().process(record)
+
+    def advance_on_task_completed(self, *, contact_id: str, task_title: str) -> list[StageMove]:
+        """A task was completed in GHL: move its deal forward, through this process's one
+        pipeline (the jobs use it too: one pipeline, one hot-deal hook per process)."""
+        with self._pipeline_lock:
+            return self._the_pipeline().advance_on_task_completed(
+                contact_id=contact_id, task_title=task_title
+            )
+
+    def _the_pipeline(self) -> DealPipeline:
+        if self._pipeline is None:
+            desk = self.desk
+            self._pipeline = DealPipeline(
+                desk.ghl, desk.engine, desk.config, GHLMap.load(desk.ghl, desk.config),
+                clock=desk.clock, on_hot_deal=self.on_hot_deal, rules=desk.rules,
+                worker_id=self.worker_id,
+            )  # fmt: skip
+        return self._pipeline
 
     # -- notify buyers --------------------------------------------------------------------
 
@@ -223,3 +235,4 @@ class DeskActions:
             store_state.set_sync_state(
                 session=session, key=desk_key(mls_id), value=value, now=self.desk.clock()
             )
+        mark_cards_changed(self.desk.engine, [mls_id], now=self.desk.clock())

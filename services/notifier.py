@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from matching.buybox import build_buy_box
 from matching.index import BuyerIndex
 from matching.models import BuyerProfile, MatchResult, PropertyFacts
+from services.hot_alerts import mark_cards_changed
 from services.notify_common import (
     KIND_FOLLOWUP,
     KIND_REPLY,
@@ -135,6 +136,8 @@ def enqueue_notifications(
                 report.excluded.append(entry.contact_id)
             else:
                 report.queued.append(entry.contact_id)
+    if report.item_ids:  # new waiting / excluded buyers: the deal's Slack card follows
+        mark_cards_changed(engine, [property.mls_id], now=now)
     return report
 
 

@@ -30,6 +30,7 @@ from ghl.errors import (
 )
 from matching.notify import NotifyRules
 from services.config import DealConfig
+from services.hot_alerts import mark_cards_changed
 from services.notify_checks import PAUSE_RECHECK
 from services.notify_common import KIND_FOLLOWUP, NOTIFIER_KINDS, describe_error
 from services.notify_followups import WorkflowUnknownError, perform_followup
@@ -118,6 +119,8 @@ def deliver_due(
         report.outcomes.append(_deliver_one(ctx, item))
     if report.outcomes:
         log.info("notifier %s delivered %d item(s): %s", worker_id, len(items), report.counts)
+    # Texted / waiting / excluded changed for these deals: their Slack cards follow.
+    mark_cards_changed(engine, {str(i.payload.get("mls_id") or "") for i in items}, now=ctx.now)
     return report
 
 

@@ -38,6 +38,7 @@ from matching.notify import NotifyRules, load_rules
 from services import pipeline_rules as rules
 from services.config import DealConfig
 from services.ghl_map import GHLMap
+from services.hot_alerts import alert_state, queue_alert
 from services.pipeline_activity import StageAdvancer, StageMove
 from services.pipeline_hot import HotDealActions
 from services.pipeline_listing import ListingDeals
@@ -339,6 +340,9 @@ class DealPipeline:
             result.tasks_created.append(title)
 
     def _hot(self, record: PropertyRecord, contact_id: str, result: DealResult) -> None:
+        # The Slack alert is queued here, in the one path every door goes through, so a
+        # process without Slack leaves it for one that has it (services.hot_alerts).
+        queue_alert(self.engine, mls_id=record.mls_id, now=self.clock())
         warning = self.hot.enrol(mls_id=record.mls_id, contact_id=contact_id)
         result.warnings += [warning] if warning else []
         result.warnings += self.hot.alert_brokers(record, url=result.opportunity_url or "")
@@ -348,6 +352,7 @@ class DealPipeline:
             except Exception as exc:  # a subscriber's bug must not lose the deal
                 log.exception("on_hot_deal hook %r failed for %s", hook, record.mls_id)
                 result.warnings.append(f"hot-deal hook {getattr(hook, '__name__', hook)}: {exc}")
+        result.alert = alert_state(self.engine, record.mls_id)
 
     # -- bookkeeping ----------------------------------------------------------------------
 

@@ -41,6 +41,8 @@ class DealResult:
     ghl_calls: int = 0
     opportunity_url: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # A hot deal's Slack alert: "posted", "queued" (for a process with Slack), ... (hot_alerts)
+    alert: str | None = None
     record: PropertyRecord | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:

@@ -293,5 +293,7 @@ class OptoutReview(SQLModel, table=True):
     created_at: datetime = _created()
 
 
-# The app-install tables live in their own module; importing it registers them here too.
+# The app-install tables and the Slack deal cards waiting for an update (`store.cards`) live
+# in their own modules; importing them registers them here too.
+from store.models_cards import CardRefresh  # noqa: E402, F401
 from store.models_oauth import GHLInstall, OAuthGrant, OAuthState  # noqa: E402, F401

@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from sqlmodel import select
 
 from bot.alerts import DealAlerts
+from bot.card_refresh import CardRefresher
 from bot.slack_fake import BOT_TOKEN
 from bot.webhook_handlers import WebhookHandlers
 from bot.webhooks import process_webhook_events
@@ -224,6 +225,9 @@ def test_a_stage_change_updates_the_link_from_ghl_and_refreshes_the_slack_messag
     with session_scope(world.engine, readonly=True) as session:
         link = get_opportunity_link(session=session, mls_id="MLS7", location_id=LOCATION)
     assert link.stage_id == later.id
+    # The handler marks the card changed; the `slack_cards` job updates it.
+    assert [c for c in slack_fake.calls_to("chat.update") if c.args.get("ts") == ts] == []
+    assert CardRefresher(deals.alerts).flush() == 1
     updates = [c for c in slack_fake.calls_to("chat.update") if c.args.get("ts") == ts]
     assert updates and later.id in json.dumps(slack_fake.find_message("C0DEALS", ts).blocks)
 
@@ -318,6 +322,7 @@ def test_task_complete_moves_the_deal_and_refreshes_its_message(deal_env, slack_
         rows = session.exec(select(WebhookEvent)).all()
     showing = pipeline.ghl_map.stage_ids["showing"]
     assert link.stage_id == showing and rows[0].status == WebhookEventStatus.PROCESSED
+    assert CardRefresher(deals.alerts).flush() == 1  # the `slack_cards` job
     assert showing in json.dumps(slack_fake.find_message("C0DEALS", ts).blocks)
     # the outbox of Slack posts is finished: one message, no duplicates
     with session_scope(deal_env.engine, readonly=True) as session:
