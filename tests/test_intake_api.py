@@ -231,8 +231,9 @@ def test_each_token_has_its_own_rate_and_429_says_when_to_come_back(sqlite_engin
     with start_http_in_thread(intake_wsgi(create_intake_app(parts))) as http:
 
         def post(token: str) -> requests.Response:
-            return requests.post(f"{http.url}/api/properties", json=deal_row(),
-                                 headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
+            auth = {"Authorization": f"Bearer {token}"}
+            return requests.post(f"{http.url}/api/properties", json=deal_row(), headers=auth,
+                                 timeout=10)  # fmt: skip
 
         assert [post(ANALYSIS).status_code for _ in range(2)] == [202, 202]
         refused = post(ANALYSIS)
@@ -262,7 +263,7 @@ def test_a_worker_that_died_mid_item_leaves_it_to_the_next_one_and_one_deal(
     intake.post(deal_row("TPA-7001", deal_score=82))
     clock = intake.bot.clock
     with session_scope(intake.bot.engine) as session:
-        (held,) = outbox.claim_due(session=session, now=clock(), worker_id="dead-worker",
+        (_held,) = outbox.claim_due(session=session, now=clock(), worker_id="dead-worker",
                                    lease_seconds=300, limit=5, kinds=["intake"])  # fmt: skip
     assert intake.worker.drain() == 0  # leased to the dead worker
     assert intake.get("TPA-7001").json()["state"] == "processing"
