@@ -118,6 +118,9 @@ def test_malformed_json_is_400_and_refused_fields_are_422_each_named(intake: Int
     (problem,) = intake.post(unreachable).json()["detail"]
     assert problem["loc"] == ["body"] and "agent_phone or agent_email" in problem["msg"]
     assert intake.post([]).status_code == 422
+    too_many = intake.post([deal_row(f"TPA-{i}") for i in range(501)])
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"][0]["msg"] == "501 records; at most 500 per request"
     assert intake.post([deal_row("TPA-1"), deal_row("TPA-1")]).json()["detail"][0]["loc"] == [
         "body", 1, "mls_id"
     ]  # fmt: skip
@@ -307,3 +310,30 @@ def test_the_settings_reject_a_short_or_unnamed_token_without_echoing_it() -> No
         load_settings(_env_file=None, DEALFINDER_API_TOKEN="analysis:short-secret-x")
     assert "DEALFINDER_API_TOKEN" in str(refused.value.problems)
     assert "short-secret-x" not in str(refused.value.problems)
+
+
+def test_an_item_given_up_on_is_listed_for_a_person_and_can_be_put_back(sqlite_engine: Engine):
+    from services.intake import submit_properties
+    from services.intake_worker import MAX_ATTEMPTS
+    from store.outbox_admin import failed_items, requeue_failed
+    from tests.fixtures.bot import WorldClock
+
+    clock = WorldClock()
+
+    def ghl_away() -> Any:
+        raise OSError("GHL cannot be reached")
+
+    worker = IntakeWorker(engine=sqlite_engine, location_id="loc_1", pipeline=ghl_away,
+                          clock=clock)  # fmt: skip
+    submit_properties([deal_row("TPA-9101")], engine=sqlite_engine, location_id="loc_1",
+                      now=clock())  # fmt: skip
+    worked = []
+    for _ in range(MAX_ATTEMPTS + 2):
+        worked.append(worker.drain())
+        clock.advance(hours=1)
+    assert worked == [1] * MAX_ATTEMPTS + [0, 0]
+    with session_scope(sqlite_engine) as session:
+        (failed,) = failed_items(session=session)
+        assert failed.kind == "intake" and "GHL cannot be reached" in (failed.last_error or "")
+        assert requeue_failed(session=session, item_id=failed.id or 0, now=clock()) is not None
+    assert worker.drain() == 1
