@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from ghl.errors import GHLAuthError, GHLDailyLimitError, GHLError, GHLPermissionError
 from services.ghl_map import GHLMapError
 from services.intake import KIND
+from services.pipeline import IN_PROGRESS
 from services.property import PropertyRecord
 from store import outbox
 from store.db import session_scope
@@ -40,7 +41,12 @@ BATCH = 10
 POLL_SECONDS = 5.0  # a submission from another process is seen within this (a POST wakes it)
 MAX_ATTEMPTS = 8
 RETRY_SOON = timedelta(minutes=1)
+BUSY_RETRY = timedelta(seconds=30)  # another process is working the deal: it takes seconds
 RETRY_LATER = timedelta(minutes=15)  # GHL refused the token or the day's requests ran out
+
+
+class DealBusy(RuntimeError):
+    """The pipeline skipped the property because another process is working on it."""
 
 
 def retry_delay(*, error: BaseException, attempts: int) -> timedelta | None:
@@ -49,6 +55,8 @@ def retry_delay(*, error: BaseException, attempts: int) -> timedelta | None:
         return None
     if isinstance(error, GHLDailyLimitError | GHLAuthError | GHLPermissionError):
         return RETRY_LATER
+    if isinstance(error, DealBusy):
+        return BUSY_RETRY
     return RETRY_SOON * attempts
 
 
@@ -103,6 +111,11 @@ class IntakeWorker:
             result = self._pipeline.process(record)
         except (GHLError, GHLMapError, OSError, RuntimeError, ValueError, LookupError) as exc:
             self._failed(item, exc)
+            return
+        if result.action == "skipped" and result.reason == IN_PROGRESS:
+            # Another process holds the deal's lock (an import of the same property): this
+            # version may not be the one it is writing, so try again once it is done.
+            self._failed(item, DealBusy(IN_PROGRESS))
             return
         with session_scope(self.engine) as session:
             outbox.mark_sent(

@@ -337,3 +337,18 @@ def test_an_item_given_up_on_is_listed_for_a_person_and_can_be_put_back(sqlite_e
         assert failed.kind == "intake" and "GHL cannot be reached" in (failed.last_error or "")
         assert requeue_failed(session=session, item_id=failed.id or 0, now=clock()) is not None
     assert worker.drain() == 1
+
+
+def test_a_deal_another_process_is_working_is_tried_again_not_dropped(intake: IntakeWorld):
+    from store.locks import named_lock
+
+    intake.post(deal_row("TPA-9201", deal_score=82))
+    location = intake.bot.ghl.location_id
+    with named_lock(intake.bot.engine, f"deal:{location}:TPA-9201") as held:
+        assert held
+        assert intake.worker.drain() == 1  # skipped by the pipeline: the lock is taken
+    assert intake.get("TPA-9201").json()["state"] == "queued" and not intake.opportunities()
+    intake.bot.clock.advance(seconds=31)
+    assert intake.worker.drain() == 1
+    assert intake.get("TPA-9201").json()["action"] == "created"
+    assert len(intake.opportunities()) == 1

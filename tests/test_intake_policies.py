@@ -9,7 +9,14 @@ import pytest
 
 from bot.api_tokens import bucket_wait, parse_api_tokens, retry_after_header
 from ghl.errors import GHLAuthError, GHLDailyLimitError, GHLServerError
-from services.intake_worker import MAX_ATTEMPTS, RETRY_LATER, RETRY_SOON, retry_delay
+from services.intake_worker import (
+    BUSY_RETRY,
+    MAX_ATTEMPTS,
+    RETRY_LATER,
+    RETRY_SOON,
+    DealBusy,
+    retry_delay,
+)
 
 A = "a" * 24
 B = "b" * 32
@@ -85,6 +92,7 @@ def test_retry_after_is_whole_seconds_never_zero(wait: float, header: str) -> No
         (GHLServerError("boom", status=500), 3, RETRY_SOON * 3),
         (GHLDailyLimitError("daily", status=429), 1, RETRY_LATER),
         (GHLAuthError("refused", status=401), 2, RETRY_LATER),
+        (DealBusy("busy"), 2, BUSY_RETRY),
         (OSError("disk"), MAX_ATTEMPTS - 1, RETRY_SOON * (MAX_ATTEMPTS - 1)),
         (GHLServerError("boom", status=500), MAX_ATTEMPTS, None),
     ],
