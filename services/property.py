@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -64,12 +65,14 @@ def _number(value: object) -> float | None:
         return None
     if isinstance(value, bool):
         raise ValueError("expected a number, got true/false")
-    if isinstance(value, int | float):
-        return float(value)
     try:
-        return float(_MONEY_NOISE.sub("", str(value)))
-    except ValueError:
+        text = value if isinstance(value, int | float) else _MONEY_NOISE.sub("", str(value))
+        number = float(text)
+    except (ValueError, OverflowError):
         raise ValueError(f"not a number: {str(value)[:40]!r}") from None
+    if not math.isfinite(number):  # JSON's 1e400 reads as infinity; "nan" as NaN
+        raise ValueError(f"not a finite number: {str(value)[:40]!r}")
+    return number
 
 
 def _rounded(value: object) -> int | None:

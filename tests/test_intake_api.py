@@ -118,6 +118,9 @@ def test_malformed_json_is_400_and_refused_fields_are_422_each_named(intake: Int
     (problem,) = intake.post(unreachable).json()["detail"]
     assert problem["loc"] == ["body"] and "agent_phone or agent_email" in problem["msg"]
     assert intake.post([]).status_code == 422
+    huge = json.dumps(deal_row("TPA-2004")).replace("265000", "1e400")  # reads as infinity
+    (problem,) = intake.post(huge).json()["detail"]
+    assert problem["loc"] == ["body", "list_price"] and "not a finite number" in problem["msg"]
     too_many = intake.post([deal_row(f"TPA-{i}") for i in range(501)])
     assert too_many.status_code == 422
     assert too_many.json()["detail"][0]["msg"] == "501 records; at most 500 per request"
