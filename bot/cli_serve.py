@@ -159,9 +159,25 @@ def _oauth_routes(settings: Settings, services: object) -> Mapping[str, Callable
     return OAuthParts.from_settings(settings, engine=services.engine).routes()  # type: ignore[attr-defined]
 
 
+def _intake_routes(settings: Settings, services: object) -> Mapping[str, Callable[..., object]]:
+    """`/api/*`: the intake API for the analysis module (`bot.intake_api`)."""
+    from bot.intake_wiring import intake_routes
+
+    return intake_routes(settings, services)
+
+
+def _start_intake(settings: Settings, services: object) -> Callable[[], None]:
+    """The worker that turns queued intake records into deals; returns how to stop it."""
+    from bot.intake_wiring import start_intake
+
+    return start_intake(settings, services)
+
+
 ROUTE_FACTORIES.append(_ops_routes)
 ROUTE_FACTORIES.append(_oauth_routes)
+ROUTE_FACTORIES.append(_intake_routes)
 STARTUP_HOOKS.append(_start_ops)
+STARTUP_HOOKS.append(_start_intake)
 
 
 def register(app: typer.Typer) -> None:

@@ -162,6 +162,16 @@ class Settings(BaseSettings):
     digest_hour: int | None = Field(default=None, ge=0, le=23, validation_alias="DIGEST_HOUR")
     digest_timezone: str = Field(default="America/New_York", validation_alias="DIGEST_TIMEZONE")
 
+    # The intake API (`POST /api/properties`): named bearer tokens (bot.api_tokens), a rate
+    # limit per token, and the largest request body it reads.
+    api_token: SecretStr | None = Field(default=None, validation_alias="DEALFINDER_API_TOKEN")
+    api_rate_per_minute: int = Field(
+        default=60, ge=1, le=100_000, validation_alias="DEALFINDER_API_RATE_PER_MINUTE"
+    )
+    api_max_body_bytes: int = Field(
+        default=1_000_000, ge=1_000, le=100_000_000, validation_alias="DEALFINDER_API_MAX_BODY"
+    )
+
     dry_run: bool = Field(
         default=False, validation_alias=AliasChoices("DEALFINDER_DRY_RUN", "DRY_RUN")
     )
@@ -330,6 +340,29 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
         return value
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _blank_api_token_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
+            return None
+        return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _api_tokens_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        from bot.api_tokens import parse_api_tokens
+
+        if value is not None:
+            parse_api_tokens(value.get_secret_value())  # ValueError names the problem, not a token
+        return value
+
+    @property
+    def api_tokens(self):  # -> bot.api_tokens.ApiTokens | None
+        """The intake API's named tokens (None: the API answers 503, not configured)."""
+        from bot.api_tokens import parse_api_tokens
+
+        return parse_api_tokens(self.api_token.get_secret_value()) if self.api_token else None
 
     # -- checks made by the command that needs them ------------------------------------------
 

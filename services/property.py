@@ -82,7 +82,9 @@ def _number(value: object) -> float | None:
         )
     except (ValueError, OverflowError):
         raise ValueError(f"not a number: {_brief(value)}") from None
-    if not math.isfinite(number) or abs(number) > NUMBER_LIMIT:
+    if not math.isfinite(number):  # JSON's 1e400 reads as infinity; "nan" as NaN
+        raise ValueError(f"not a finite number: {_brief(value)}")
+    if abs(number) > NUMBER_LIMIT:
         raise ValueError(f"not a usable number: {_brief(value)}")
     return number
 
