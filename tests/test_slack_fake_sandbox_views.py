@@ -1,6 +1,7 @@
 """What the Slack fake does for the sandbox page: a slash command's ack message shows before
 anything the app posts after it, and a user can close a modal (Cancel, Escape, close)."""
 
+import json
 from urllib.parse import parse_qs
 
 import requests
@@ -42,3 +43,27 @@ def test_a_user_closes_their_top_modal(slack_fake):
     assert driver.close_view(second["id"], user_id="U0BROKER1")
     assert [v["id"] for v in slack_fake.views("U0BROKER1")] == [first["id"]]
     assert not driver.close_view(second["id"], user_id="U0BROKER1")  # already closed
+
+
+def test_closing_a_view_that_asked_for_notify_on_close_tells_the_app(slack_fake):
+    seen = []
+
+    def app(environ, start_response):
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        seen.append(json.loads(parse_qs(environ["wsgi.input"].read(size).decode())["payload"][0]))
+        start_response("200 OK", [])
+        return [b""]
+
+    served = start_http_in_thread(app)
+    try:
+        driver = SlackDriver(f"{served.url}/slack/events", "secret", slack_fake)
+        view = {"type": "modal", "title": {"type": "plain_text", "text": "Add"}, "blocks": [],
+                "callback_id": "add_form", "notify_on_close": True}  # fmt: skip
+        with slack_fake.store.lock:
+            opened = slack_fake.store.store_view(view=view, user_id="U0AGENT01", previous=None)
+        assert driver.close_view(opened["id"], user_id="U0AGENT01")
+    finally:
+        served.stop()
+    assert [(p["type"], p["view"]["id"], p["user"]["id"]) for p in seen] == [
+        ("view_closed", opened["id"], "U0AGENT01")
+    ]

@@ -13,7 +13,6 @@ ack (over 3 s) as a failure in the fake, so the `slack_fake` fixture fails the t
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from bot.slack_fake.payloads import (
 from bot.slack_fake.response_urls import post_ack_message
 from bot.slack_fake.signing import MAX_AGE_SECONDS, sign
 from bot.slack_fake.state import JSON, Channel, Message, User
-from bot.slack_fake.view_responses import apply_view_response
+from bot.slack_fake.view_responses import apply_view_response, close_top_view
 from bot.slack_fake.view_state import find_element, state_values
 
 __all__ = ["Delivery", "SlackDriver", "Tamper", "Via", "sign"]
@@ -193,13 +192,9 @@ class SlackDriver:
         False if it is not open. Slack tells the app only when the view asked for
         `notify_on_close`, with a `view_closed` payload."""
         user = self._user(user_id)
-        store = self.fake.store
-        with store.lock:
-            stack = store.view_stacks.get(user.id, [])
-            if not stack or stack[-1] != view_id:
-                return False
-            view = copy.deepcopy(store.views[view_id])
-            store.close_views(user.id, all_views=False)
+        view = close_top_view(self.fake.store, user_id=user.id, view_id=view_id)
+        if view is None:
+            return False
         if view.get("notify_on_close"):
             payload = view_closed_payload(config=self.fake.config, user=user, view=view)
             sent = self._deliver("interactive", payload, tamper=None, via=None)
