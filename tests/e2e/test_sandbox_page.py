@@ -12,6 +12,7 @@ import requests
 
 from bot.sandbox.run import evening_clock, run_scenario, start_sandbox
 from tests.e2e.browser import chromium, watch_errors
+from tests.fixtures.bot import wait_for
 
 # A fixed evening (before the DST change): 01:30 UTC is 8:30 PM in New York.
 SIMULATED_START = datetime(2025, 3, 6, 1, 30, tzinfo=UTC)
@@ -213,3 +214,29 @@ def test_demo_buyers_have_distinct_names(sandbox):
         if "active_buyer" in c.tags
     ]
     assert len(names) == 40 and len(set(names)) == len(names)
+
+
+def test_the_page_server_answers_bad_requests_with_json_never_a_500(sandbox):
+    api = sandbox.page_url + "api/"
+    opened = requests.post(api + "command", json={"text": "/deal add"}, timeout=10)  # no user
+    assert opened.status_code == 200, opened.text
+    views = wait_for(lambda: sandbox.fake.views("U0BROKER1"), what="the add form")
+    view = views[-1]
+    empty = requests.post(api + "submit", json={"view_id": view["id"], "values": {}}, timeout=10)
+    assert empty.status_code == 400 and "is required" in empty.json()["error"]
+    assert sandbox.fake.views("U0BROKER1")[-1]["id"] == view["id"]  # the form stays open
+    cases = [
+        ("submit", {"view_id": view["id"], "values": []}, 400),
+        ("submit", {"view_id": "V0NOPE"}, 404),
+        ("click", {"channel": "C0DEALS", "ts": "1.000001", "action_id": "claim"}, 404),
+        ("command", {"text": "hello"}, 400),
+        ("command", {"text": "/deal help", "user": "U0NOBODY"}, 400),
+        ("close", {"view_id": "V0NOPE"}, 404),
+    ]
+    for endpoint, body, status in cases:
+        answer = requests.post(api + endpoint, json=body, timeout=10)
+        assert (answer.status_code, "error" in answer.json()) == (status, True), endpoint
+    not_json = requests.post(api + "command", data=b"{nope", timeout=10)
+    assert not_json.status_code == 400 and not_json.json()["error"]
+    closed = requests.post(api + "close", json={"view_id": view["id"]}, timeout=10)
+    assert closed.status_code == 200 and sandbox.fake.views("U0BROKER1") == []
