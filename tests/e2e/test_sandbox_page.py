@@ -240,3 +240,19 @@ def test_the_page_server_answers_bad_requests_with_json_never_a_500(sandbox):
     assert not_json.status_code == 400 and not_json.json()["error"]
     closed = requests.post(api + "close", json={"view_id": view["id"]}, timeout=10)
     assert closed.status_code == 200 and sandbox.fake.views("U0BROKER1") == []
+
+
+def test_switching_channel_and_user(sandbox, page):
+    send(page, "/deal help")
+    page.locator("[data-testid=ephemeral]", has_text="/deal add").last.wait_for(timeout=WAIT)
+    page.locator("[data-testid=channel]", has_text="ops-alerts").click()
+    page.locator("[data-testid=message]", has_text="health check").wait_for(timeout=WAIT)
+    assert page.locator("[data-testid=message]", has_text="Hot deal").count() == 0
+    page.locator("[data-testid=channel]", has_text="deals").first.click()
+    page.locator("[data-testid=message]", has_text="Hot deal").first.wait_for(timeout=WAIT)
+    assert page.locator("[data-testid=ephemeral]").count() > 0
+    page.select_option("[data-testid=user]", "U0AGENT02")  # Bea, in Los Angeles
+    page.wait_for_function("() => !document.querySelector('[data-testid=ephemeral]')")
+    alert = page.locator("[data-testid=message]", has_text="Hot deal").first
+    alert.wait_for(timeout=WAIT)
+    assert re.fullmatch(r"5:3\d PM", alert.locator("[data-testid=when]").inner_text())
