@@ -183,6 +183,17 @@ def test_add_form_errors_and_every_way_to_close_the_modal(sandbox, page):
         assert sandbox.fake.views("U0BROKER1") == []
 
 
+def test_a_reload_closes_the_modal_as_slacks_client_does(sandbox, page):
+    send(page, "/deal add")
+    page.locator("[data-testid=view-form]").wait_for(timeout=WAIT)
+    assert sandbox.fake.views("U0BROKER1")
+    page.reload()
+    page.locator("[data-testid=message]").first.wait_for(timeout=WAIT)
+    page.wait_for_function("() => window.sandboxPage.state().views.length === 0")
+    assert not page.locator("[data-testid=modal]").is_visible()
+    assert sandbox.fake.views("U0BROKER1") == []
+
+
 def test_usable_at_420_px(sandbox, browser):
     narrow = browser.new_page(viewport={"width": 420, "height": 800})
     narrow.goto(sandbox.page_url)
