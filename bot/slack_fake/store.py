@@ -222,6 +222,11 @@ class SlackStore:
 def _insert_in_time_order(messages: list[Message], message: Message) -> None:
     """Append, or insert before later messages when its ts was reserved earlier (an ack)."""
     at = len(messages)
-    while at and float(messages[at - 1].ts) > float(message.ts):
+    while at and _ts_key(messages[at - 1].ts) > _ts_key(message.ts):
         at -= 1
     messages.insert(at, message)
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, micros = ts.partition(".")
+    return int(seconds), int(micros or 0)  # exact, where a float might round two apart
