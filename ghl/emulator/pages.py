@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from werkzeug.wrappers import Request, Response
 
 if TYPE_CHECKING:
-    from ghl.emulator.state import State
+    from ghl.emulator.state import Contact, State
 
 APP_PREFIX = "/_emulator/app"
 _OPPORTUNITY = re.compile(r"^/_emulator/app/v2/location/([^/]+)/opportunities/list$")
@@ -75,7 +75,7 @@ def route(state: State, request: Request) -> Response | None:
     return _page(opp.name, body, 200)
 
 
-def _contact_name(contact) -> str:
+def _contact_name(contact: Contact) -> str:
     name = contact.name or " ".join(p for p in (contact.first_name, contact.last_name) if p)
     return f"{name or contact.id} {contact.phone or ''}".strip()
 
