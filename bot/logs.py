@@ -7,6 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from bot.log_quiet import DemoteRoutine
 from ghl.redact import RedactingFilter
 
 
@@ -31,6 +32,7 @@ def configure_logging(*, level: str = "INFO", json_lines: bool = False) -> None:
     """Install one stderr handler whose filter masks secrets before any formatter sees them."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter())
+    handler.addFilter(DemoteRoutine())  # library chatter only in debug logs
     handler.setFormatter(
         JSONFormatter()
         if json_lines

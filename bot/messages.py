@@ -65,12 +65,17 @@ def mention(user_id: str | None) -> str:
 
 def usage(command: str, action: str) -> str:
     line, _ = USAGES[(command, action)]
-    return f"`{line}`"
+    return _as_code(line)
+
+
+def _as_code(line: str) -> str:
+    # Each form in its own code span: Slack shows "_or_" inside one literally.
+    return " _or_ ".join(f"`{form}`" for form in line.split("  _or_  "))
 
 
 def help_text() -> str:
     lines = ["*DealFinder commands*"]
-    lines += [f"• `{line}` — {what}" for line, what in USAGES.values()]
+    lines += [f"• {_as_code(line)} — {what}" for line, what in USAGES.values()]
     return "\n".join(lines)
 
 

@@ -28,6 +28,9 @@ from ghl.retry import RetryPolicy
 from ghl.transport import CallStats, Transport
 
 GHL_BASE_URL = "https://services.leadconnectorhq.com"
+# Where people open records in GHL's web app (links in Slack); the sandbox points it at the
+# emulator's own read-only pages (`ghl.emulator.pages`).
+GHL_APP_URL = "https://app.gohighlevel.com"
 
 
 def make_rate_backend(
@@ -69,8 +72,10 @@ class GHLClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] | None = None,
         rand: Callable[[], float] | None = None,
+        app_url: str = GHL_APP_URL,
     ):
         self.location_id = location_id
+        self.app_url = app_url.rstrip("/")
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter or RateLimiter(
             rate_backend or MemoryBackend(), key=location_id, margin=rate_margin
@@ -121,7 +126,7 @@ class GHLClient:
     def opportunity_url(self, opportunity_id: str) -> str:
         """Where a person opens this deal in GHL's web app."""
         return (
-            f"https://app.gohighlevel.com/v2/location/{self.location_id}"
+            f"{self.app_url}/v2/location/{self.location_id}"
             f"/opportunities/list?opportunityId={opportunity_id}"
         )
 

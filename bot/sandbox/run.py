@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from bot.settings import Settings, load_settings
 from bot.slack_fake import BOT_TOKEN, SlackDriver, SlackFake
 from ghl.client import GHLClient
 from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID, Emulator, EmulatorConfig
+from ghl.emulator.pages import APP_PREFIX
 from ghl.retry import RetryPolicy
 
 SAMPLE_BATCH = Path(__file__).resolve().parents[2] / "services" / "samples" / "mls_batch.json"
@@ -93,9 +95,11 @@ def start_sandbox(
         emulator = Emulator(EmulatorConfig())
         emulator.seed_demo(buyers=buyers, seed=1)
         ghl_server = stack.enter_context(emulator.serve())
-        fake = SlackFake()
+        # One clock: Slack's message times are on the simulation's clock too.
+        fake = SlackFake(clock=lambda: clock().timestamp())
         slack_server = stack.enter_context(fake.serve())
         workdir = Path(tempfile.mkdtemp(prefix="dealfinder-sandbox-"))
+        stack.callback(shutil.rmtree, workdir, ignore_errors=True)  # runs after the engine's
         signing_secret = secrets.token_hex(16)
         overrides: dict[str, Any] = {
             "GHL_API_KEY": DEFAULT_TOKEN,
@@ -120,6 +124,7 @@ def start_sandbox(
             location_id=DEMO_LOCATION_ID,
             base_url=ghl_server.url,
             retry=RetryPolicy(max_retries=4, base_delay=0.2),
+            app_url=f"{ghl_server.url}{APP_PREFIX}",  # "Open in GHL" opens the emulator's page
         )
         stack.callback(ghl.close)
         web = make_web_client(settings)  # slack_sdk's retry handlers, as in production
@@ -128,7 +133,8 @@ def start_sandbox(
         bot_http = start_http_in_thread(build_wsgi_app(bolt_app=bolt))
         stack.callback(bot_http.stop)
         driver = SlackDriver(f"{bot_http.url}/slack/events", signing_secret, fake)
-        page_http = start_http_in_thread(SandboxApp(fake=fake, driver=driver), port=page_port)
+        page = SandboxApp(fake=fake, driver=driver, clock=clock)
+        page_http = start_http_in_thread(page, port=page_port)
         stack.callback(page_http.stop)
     except BaseException:
         stack.close()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
 
@@ -19,6 +21,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from bot.sandbox.emoji import EMOJI
 from bot.slack_fake import SlackDriver, SlackFake
 
 log = logging.getLogger("dealfinder.sandbox")
@@ -33,18 +36,34 @@ def _json(data: Any, status: int = 200) -> Response:
 class SandboxApp:
     """WSGI app: the page, the fake's state, and the user's actions sent on to the bot."""
 
-    def __init__(self, *, fake: SlackFake, driver: SlackDriver, title: str = "DealFinder sandbox"):
+    def __init__(
+        self,
+        *,
+        fake: SlackFake,
+        driver: SlackDriver,
+        title: str = "DealFinder sandbox",
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.fake = fake
         self.driver = driver
         self.title = title
-        self._html = files("bot.sandbox").joinpath("page.html").read_text(encoding="utf-8")
+        # The simulation's clock: the page shows times on it, never the real one.
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._html = (
+            files("bot.sandbox")
+            .joinpath("page.html")
+            .read_text(encoding="utf-8")
+            .replace("{{emoji}}", json.dumps(EMOJI, ensure_ascii=False))
+        )
         self._routes = Map(
             [
                 Rule("/", endpoint="page", methods=["GET"]),
+                Rule("/favicon.ico", endpoint="favicon", methods=["GET"]),
                 Rule("/api/state", endpoint="state", methods=["GET"]),
                 Rule("/api/command", endpoint="command", methods=["POST"]),
                 Rule("/api/click", endpoint="click", methods=["POST"]),
                 Rule("/api/submit", endpoint="submit", methods=["POST"]),
+                Rule("/api/close", endpoint="close", methods=["POST"]),
             ]
         )
 
@@ -55,6 +74,8 @@ class SandboxApp:
             response = getattr(self, f"_on_{endpoint}")(request)
         except HTTPException as exc:
             response = _json({"error": exc.description}, exc.code or 500)
+        except ValueError as exc:  # the driver refuses what Slack would not let a user do
+            response = _json({"error": str(exc)}, 400)
         return response(environ, start_response)
 
     # -- endpoints ---------------------------------------------------------------------
@@ -62,12 +83,16 @@ class SandboxApp:
     def _on_page(self, _request: Request) -> Response:
         return Response(self._html.replace("{{title}}", self.title), mimetype="text/html")
 
+    def _on_favicon(self, _request: Request) -> Response:
+        return Response(status=204)  # no icon; not a 404 in the browser's console
+
     def _on_state(self, request: Request) -> Response:
         user = request.args.get("user", SANDBOX_USERS[0])
         snapshot = self.fake.snapshot()
         return _json(
             {
                 "team": snapshot["team"],
+                "now": self.clock().timestamp(),
                 "user": user,
                 "users": [self._user_card(u) for u in SANDBOX_USERS],
                 "channels": [
@@ -86,6 +111,7 @@ class SandboxApp:
             "id": user_id,
             "name": user.real_name if user else user_id,
             "title": user.title if user else "",
+            "tz": user.tz if user else "America/New_York",
         }
 
     def _body(self, request: Request) -> dict[str, Any]:
@@ -98,6 +124,7 @@ class SandboxApp:
         user = data.get("user", SANDBOX_USERS[0])
         if user not in SANDBOX_USERS:
             raise BadRequest(f"unknown user {user!r}")
+        data["user"] = user
         return data
 
     def _on_command(self, request: Request) -> Response:
@@ -136,5 +163,18 @@ class SandboxApp:
         view = views.get(str(data.get("view_id")))
         if view is None:
             raise NotFound("that view is not open")
-        delivery = self.driver.submit_view(view, data.get("values") or {}, user_id=data["user"])
-        return _json({"status": delivery.status, "response": delivery.json()})
+        values = data.get("values") or {}
+        if not isinstance(values, dict):
+            raise BadRequest("values must be an object of block_id: {action_id: value}")
+        delivery = self.driver.submit_view(view, values, user_id=data["user"])
+        if delivery.status != 200:
+            # Slack shows its own "We had some trouble connecting" line: the modal stays open.
+            return _json({"error": f"the bot answered HTTP {delivery.status}"}, 502)
+        answer = delivery.json() if delivery.body else None
+        return _json({"status": delivery.status, "response": answer})
+
+    def _on_close(self, request: Request) -> Response:
+        data = self._body(request)
+        if not self.driver.close_view(str(data.get("view_id")), user_id=data["user"]):
+            raise NotFound("that view is not open")
+        return _json({"closed": True})

@@ -28,12 +28,13 @@ from bot.slack_fake.payloads import (
     form_body,
     shortcut_payload,
     slash_command_form,
+    view_closed_payload,
     view_submission_payload,
 )
 from bot.slack_fake.response_urls import post_ack_message
 from bot.slack_fake.signing import MAX_AGE_SECONDS, sign
 from bot.slack_fake.state import JSON, Channel, Message, User
-from bot.slack_fake.view_responses import apply_view_response
+from bot.slack_fake.view_responses import apply_view_response, close_top_view
 from bot.slack_fake.view_state import find_element, state_values
 
 __all__ = ["Delivery", "SlackDriver", "Tamper", "Via", "sign"]
@@ -91,6 +92,10 @@ class SlackDriver:
         user, channel = self._user(user_id), self._channel(channel_id)
         trigger_id = self.fake.issue_trigger_id(user_id=user.id)
         response_url = self.fake.new_response_url(channel_id=channel.id, user_id=user.id)
+        # Slack shows the ack's message where the command was typed, before anything the app
+        # posts after it: its place in time is taken now, not when the HTTP answer is read
+        # (the app's lazy work may already have answered through response_url by then).
+        ack_ts = self.fake.store.new_ts()
         form = slash_command_form(
             config=self.fake.config,
             command=command,
@@ -103,7 +108,7 @@ class SlackDriver:
         sent = self._deliver("slash_commands", form, tamper=tamper, via=via)
         sent.trigger_id, sent.response_url = trigger_id, response_url
         if tamper is None and self._acked(sent, source=f"slash_command {command}"):
-            self._show_ack_message(sent, source=f"slash_command {command}", form=form)
+            self._show_ack_message(sent, source=f"slash_command {command}", form=form, ts=ack_ts)
         return sent
 
     def click_button(
@@ -181,6 +186,20 @@ class SlackDriver:
         if tamper is None and self._acked(sent, source=source):
             self._apply_view_answer(sent, source=source, user_id=user.id, view_id=current["id"])
         return sent
+
+    def close_view(self, view_id: str, *, user_id: str = "U0BROKER1") -> bool:
+        """A user closed their top modal (Cancel, the close button, Escape, a click outside);
+        False if it is not open. Slack tells the app only when the view asked for
+        `notify_on_close`, with a `view_closed` payload."""
+        user = self._user(user_id)
+        view = close_top_view(self.fake.store, user_id=user.id, view_id=view_id)
+        if view is None:
+            return False
+        if view.get("notify_on_close"):
+            payload = view_closed_payload(config=self.fake.config, user=user, view=view)
+            sent = self._deliver("interactive", payload, tamper=None, via=None)
+            self._acked(sent, source=f"view_closed {view.get('callback_id', '')}")
+        return True
 
     def shortcut(
         self,
@@ -283,14 +302,20 @@ class SlackDriver:
             return False
         return True
 
-    def _show_ack_message(self, sent: Delivery, *, source: str, form: dict[str, str]) -> None:
+    def _show_ack_message(
+        self, sent: Delivery, *, source: str, form: dict[str, str], ts: str | None = None
+    ) -> None:
         if not sent.body:
             return
         message = sent.json()
         if not isinstance(message, dict):
             message = {"text": sent.body.decode("utf-8", "replace")}  # plain text: the message
         reply = post_ack_message(
-            self.fake.store, channel_id=form["channel_id"], user_id=form["user_id"], payload=message
+            self.fake.store,
+            channel_id=form["channel_id"],
+            user_id=form["user_id"],
+            payload=message,
+            ts=ts,
         )
         if not reply.body.get("ok"):
             self._note_refusal(source, reply.body)

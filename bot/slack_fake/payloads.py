@@ -136,6 +136,21 @@ def view_submission_payload(
     }
 
 
+def view_closed_payload(*, config: FakeConfig, user: User, view: JSON) -> JSON:
+    """A `view_closed` payload: the user dismissed a modal that asked for `notify_on_close`."""
+    return {
+        "type": "view_closed",
+        "team": _team(config),
+        "user": _user(config, user),
+        "api_app_id": config.app_id,
+        "token": config.verification_token,
+        "view": copy.deepcopy(view),
+        "is_cleared": False,
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+
+
 def shortcut_payload(
     *, config: FakeConfig, user: User, callback_id: str, trigger_id: str, action_ts: str
 ) -> JSON:

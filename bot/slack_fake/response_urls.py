@@ -95,12 +95,13 @@ def _post_new(
     payload: JSON,
     content: Content,
     via: str,
+    ts: str | None = None,
 ) -> Message:
     in_channel = payload.get("response_type") == "in_channel"
     return store.add_message(
         Message(
             channel=channel_id,
-            ts=store.new_ts(),
+            ts=ts or store.new_ts(),
             text=content.text or "",
             blocks=content.blocks or [],
             user=store.config.bot_user_id,
@@ -113,8 +114,11 @@ def _post_new(
     )
 
 
-def post_ack_message(store: SlackStore, *, channel_id: str, user_id: str, payload: JSON) -> Reply:
-    """Show the message a slash command's ack carried (ephemeral unless `in_channel`)."""
+def post_ack_message(
+    store: SlackStore, *, channel_id: str, user_id: str, payload: JSON, ts: str | None = None
+) -> Reply:
+    """Show the message a slash command's ack carried (ephemeral unless `in_channel`), at `ts`
+    when the command reserved its place in time."""
     with store.lock:
         content = message_content(store, payload)
         if isinstance(content, Reply):
@@ -126,5 +130,6 @@ def post_ack_message(store: SlackStore, *, channel_id: str, user_id: str, payloa
             payload=payload,
             content=content,
             via="ack",
+            ts=ts,
         )
         return Reply({"ok": True})

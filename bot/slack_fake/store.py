@@ -128,9 +128,9 @@ class SlackStore:
     def add_message(self, message: Message) -> Message:
         """Store a posted message, counting it as a reply when it is in a thread."""
         if message.is_ephemeral:
-            self.ephemerals.append(message)
+            _insert_in_time_order(self.ephemerals, message)
             return message
-        self.messages.setdefault(message.channel, []).append(message)
+        _insert_in_time_order(self.messages.setdefault(message.channel, []), message)
         if message.thread_ts is not None and message.thread_ts != message.ts:
             parent = self.find_message(message.channel, message.thread_ts)
             if parent is not None:
@@ -220,3 +220,16 @@ class SlackStore:
 
     def view_owner(self, view_id: str) -> str | None:
         return next((u for u, stack in self.view_stacks.items() if view_id in stack), None)
+
+
+def _insert_in_time_order(messages: list[Message], message: Message) -> None:
+    """Append, or insert before later messages when its ts was reserved earlier (an ack)."""
+    at = len(messages)
+    while at and _ts_key(messages[at - 1].ts) > _ts_key(message.ts):
+        at -= 1
+    messages.insert(at, message)
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    seconds, _, micros = ts.partition(".")
+    return int(seconds), int(micros or 0)  # exact, where a float might round two apart

@@ -7,6 +7,8 @@ under input blocks, "update" replaces it, "push" stacks a new one, "clear" close
 
 from __future__ import annotations
 
+import copy
+
 from bot.slack_fake.blocks import view_problems
 from bot.slack_fake.elements import problem
 from bot.slack_fake.replies import Reply, fail, ok
@@ -61,3 +63,14 @@ def apply_view_response(
         if len(stack) >= store.config.max_view_stack:
             return fail("push_limit_reached")
         return ok(view=store.store_view(view=new_view, user_id=user_id, previous=stack[-1]))
+
+
+def close_top_view(store: SlackStore, *, user_id: str, view_id: str) -> JSON | None:
+    """The user dismissed their top modal: take it off the stack and return it (None if it is
+    not the top one, as Slack only lets the visible modal be closed)."""
+    with store.lock:
+        stack = store.view_stacks.get(user_id, [])
+        if not stack or stack[-1] != view_id:
+            return None
+        store.close_views(user_id, all_views=False)
+        return copy.deepcopy(store.views[view_id])

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from ghl.emulator import control_events
+from ghl.emulator import control_events, pages
 from ghl.emulator.config import DEMO_LOCATION_ID
 from ghl.emulator.faults import Faults
 from ghl.emulator.oauth_state import InstallChoice
@@ -85,6 +85,8 @@ class ControlAPI:
             return _json({"seeded": summary})
         if action[1] == "/_emulator/oauth":
             return _oauth(emulator, request)
+        if request.path.startswith(pages.APP_PREFIX):
+            return pages.route(emulator.state, request) or _json({"error": "no such page"}, 404)
         found = control_events.route(
             emulator, request, _body(request) if request.method == "POST" else {}
         )

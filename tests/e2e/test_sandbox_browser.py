@@ -2,24 +2,10 @@
 person types a slash command and clicks Claim on a hot-deal alert; both go to the real bot as
 signed Slack requests, and the page shows the bot's answer and the updated alert."""
 
-import shutil
-
 import pytest
 
 from bot.sandbox.run import run_scenario, start_sandbox
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Without these, Chromium reaches for the network at start (this machine has none).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.e2e.browser import chromium
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +17,8 @@ def sandbox():
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):
-        pytest.fail("Chromium is missing: apt-get install chromium (.ci/run installs it)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def test_command_and_claim_through_the_page(sandbox, browser, tmp_path):
