@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot import messages as msg
+from bot.blocks_edit import deal_edit_actions
 from bot.escape import (
     MAX_BLOCKS,
     MAX_BUTTON_TEXT,
@@ -203,6 +204,9 @@ def deal_card_blocks(card: DealCard, *, with_actions: bool = True) -> list[Block
         blocks.append(context(*notes))
     if with_actions:
         blocks.append(deal_actions(card))
+        edit_row = deal_edit_actions(card)
+        if edit_row is not None:
+            blocks.append(edit_row)
     return capped(blocks)
 
 

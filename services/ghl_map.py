@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ghl.client import GHLClient
 from ghl.models import CustomField, Pipeline, User
@@ -51,6 +51,10 @@ def find_pipeline(pipelines: list[Pipeline], name: str) -> Pipeline | None:
     return next((p for p in pipelines if fold(p.name) == fold(name)), None)
 
 
+def _stage_order(stage: Any) -> int:
+    return stage.position if stage.position is not None else 1_000_000
+
+
 def configured_user_emails(config: DealConfig) -> list[str]:
     """Every GHL user the mapping names: territories, task assignees, broker alert recipients."""
     t = config.territories
@@ -79,6 +83,9 @@ class GHLMap:
     opportunity_fields: Mapping[str, str]  # mapping key -> custom field id
     users: Mapping[str, User]  # lower-case email -> GHL user
     workflows: Mapping[str, str]  # workflow key ("hot_deal") -> GHL workflow id
+    # Every stage of the pipeline, in GHL's order, as (id, name): the card's stage select
+    # offers them all, not only the stages the mapping names.
+    pipeline_stages: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def _stage_keys(self) -> dict[str, str]:
@@ -150,6 +157,9 @@ class GHLMap:
             opportunity_fields=opportunity_ids,
             users=users,
             workflows=workflow_ids,
+            pipeline_stages=tuple(
+                (s.id, s.name) for s in sorted(pipeline.stages, key=_stage_order)
+            ),
         )
 
     # -- per-process cache ---------------------------------------------------------------

@@ -295,3 +295,6 @@ class OptoutReview(SQLModel, table=True):
 
 # The app-install tables live in their own module; importing it registers them here too.
 from store.models_oauth import GHLInstall, OAuthGrant, OAuthState  # noqa: E402, F401
+
+# The people table (Slack user <-> GHL user by email) lives in its own module too.
+from store.models_people import PersonLink  # noqa: E402, F401
