@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.buyers",
     "tests.fixtures.bot",
     "tests.fixtures.ops",
+    "tests.fixtures.people",
 ]
