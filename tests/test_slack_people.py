@@ -173,6 +173,13 @@ def test_whoami_shows_a_roles_file_override_and_broker_powers(people_world: BotW
     assert "reassign deals" in answer.text and "mark deals won or lost" in answer.text
 
 
+def test_whoami_takes_the_role_from_a_slack_user_group(people_world: BotWorld) -> None:
+    world = people_world  # U0BROKER1 is named nowhere in the roles file but its S0BROKERS group
+    world.driver.slash_command(text="whoami", user_id="U0BROKER1")
+    answer = world.wait_for_ephemeral("U0BROKER1", "In GHL you are Maria Lopez")
+    assert "*Role:* a broker" in answer.text and "reassign deals" in answer.text
+
+
 def test_whoami_without_a_ghl_match_says_how_to_fix_it(people_world: BotWorld) -> None:
     world = people_world
     world.driver.slash_command(text="whoami", user_id="U0AGENT02")
