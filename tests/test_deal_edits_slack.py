@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 
 from bot import blocks_edit as edit
+from bot.slack_fake import Message
+from bot.slack_fake.payloads import block_actions_payload, button_action, form_body
+from bot.slack_fake.view_state import find_element
 from tests.fixtures.bot import BotWorld, wait_for
 from tests.fixtures.people import (
     current,
@@ -16,6 +19,22 @@ from tests.fixtures.people import (
     stage_name,
     thread_texts,
 )
+
+
+def stale_click(world: BotWorld, card: Message, action_id: str, *, user_id: str) -> None:
+    """Slack's request for a click on `card` as it was when first posted (signed)."""
+    fake = world.slack
+    user, channel = fake.store.workspace.users[user_id], fake.store.workspace.channels[card.channel]
+    element, block_id = find_element(card.blocks, action_id)
+    payload = block_actions_payload(
+        config=fake.config, user=user, channel=channel, message=card,
+        action=button_action(element=element, block_id=block_id, action_ts="1.0"),
+        response_url=fake.new_response_url(channel_id=channel.id, user_id=user_id,
+                                           message_ts=card.ts),
+        trigger_id=fake.issue_trigger_id(user_id=user_id),
+    )  # fmt: skip
+    sent = world.driver.post_signed(form_body({"payload": json.dumps(payload)}), payload=payload)
+    assert sent.status == 200
 
 
 def as_text(value: object) -> str:
@@ -135,6 +154,17 @@ def test_mark_won_from_a_card(people_world: BotWorld) -> None:
     world.driver.click_button(card, edit.MARK_WON, value="TPA-1001", user_id="U0ADMIN01")
     world.wait_for_ephemeral("U0ADMIN01", "Marked `TPA-1001` *won* in GHL")
     assert opportunity(world).status == "won"  # type: ignore[attr-defined]
+    wait_for(lambda: thread_texts(world, card), what="the thread entry")
+    wait_for(lambda: edit.MARK_WON not in as_text(current(world, card).blocks),
+             what="the card without Won")  # fmt: skip
+    # A second click on a copy of the card from before (a stale client, a double click) changes
+    # and records nothing more.
+    puts = world.emulator.count("PUT", "/opportunities/{id}/status")
+    stale_click(world, card, edit.MARK_WON, user_id="U0ADMIN01")
+    world.wait_for_ephemeral("U0ADMIN01", "is already marked won; nothing changed")
+    world.finish()
+    assert world.emulator.count("PUT", "/opportunities/{id}/status") == puts
+    assert len(thread_texts(world, card)) == 1
 
 
 def test_a_user_without_the_role_is_refused_and_ghl_is_unchanged(people_world: BotWorld) -> None:
