@@ -217,3 +217,23 @@ def test_an_empty_note_keeps_the_modal_open_and_saves_nothing(people_world: BotW
     world.finish()
     assert len(world.emulator.state.notes) == notes
     assert world.slack.views("U0AGENT01") == [view]  # still open, with the error under it
+
+
+def test_a_deal_without_a_card_records_the_edit_in_its_replies_thread(
+    people_world: BotWorld,
+) -> None:
+    world = people_world
+    result = world.add_deal("TPA-2002", deal_score=75)  # a good deal: GHL opportunity, no card
+    assert result.opportunity_id and world.channel_messages() == []
+    world.driver.slash_command(text="stage TPA-2002 Under Contract", user_id="U0AGENT01")
+    world.wait_for_ephemeral("U0AGENT01", "Moved `TPA-2002` to *Under Contract* in GHL")
+    assert stage_name(world, opportunity(world, "TPA-2002")) == "Under Contract"
+    [start] = wait_for(world.channel_messages, what="the deal's replies thread")
+    assert "TPA-2002" in as_text(start.blocks) or "TPA-2002" in start.text
+    [entry] = wait_for(lambda: thread_texts(world, start), what="the thread entry")
+    assert "Stage moved to Under Contract by Slack user U0AGENT01" in entry
+    # The next edit joins the same thread, with a mention now that the thread exists.
+    world.driver.slash_command(text="stage TPA-2002 closed", user_id="U0AGENT01")
+    wait_for(lambda: len(thread_texts(world, start)) == 2, what="the second entry")
+    assert "<@U0AGENT01> moved the deal to stage *Closed*" in thread_texts(world, start)[1]
+    assert len(world.channel_messages()) == 1
