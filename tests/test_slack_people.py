@@ -76,7 +76,6 @@ def people_parts(
 ) -> Iterator[tuple[WebClient, GHLClient]]:
     maria = slack_fake.store.workspace.users["U0BROKER1"]
     slack_fake.add_user(replace(maria, email="maria.lopez@example.com"))
-    slack_fake.expect_rejection("users_not_found", method="users.lookupByEmail")
     ghl = GHLClient(token=DEFAULT_TOKEN, location_id=DEMO_LOCATION_ID,
                     base_url=seeded_emulator.url, sleep=lambda s: None)  # fmt: skip
     yield WebClient(token=BOT_TOKEN, base_url=slack_fake.api_url), ghl
