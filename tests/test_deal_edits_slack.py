@@ -21,14 +21,17 @@ from tests.fixtures.people import (
 )
 
 
-def stale_click(world: BotWorld, card: Message, action_id: str, *, user_id: str) -> None:
-    """Slack's request for a click on `card` as it was when first posted (signed)."""
+def stale_click(
+    world: BotWorld, card: Message, action_id: str, *, user_id: str, action: dict | None = None
+) -> None:
+    """Slack's request for a click on `card` as it was when first posted (signed); `action`:
+    a hand-made `actions[0]` instead (a forged request)."""
     fake = world.slack
     user, channel = fake.store.workspace.users[user_id], fake.store.workspace.channels[card.channel]
     element, block_id = find_element(card.blocks, action_id)
     payload = block_actions_payload(
         config=fake.config, user=user, channel=channel, message=card,
-        action=button_action(element=element, block_id=block_id, action_ts="1.0"),
+        action=action or button_action(element=element, block_id=block_id, action_ts="1.0"),
         response_url=fake.new_response_url(channel_id=channel.id, user_id=user_id,
                                            message_ts=card.ts),
         trigger_id=fake.issue_trigger_id(user_id=user_id),
@@ -237,3 +240,28 @@ def test_a_deal_without_a_card_records_the_edit_in_its_replies_thread(
     wait_for(lambda: len(thread_texts(world, start)) == 2, what="the second entry")
     assert "<@U0AGENT01> moved the deal to stage *Closed*" in thread_texts(world, start)[1]
     assert len(world.channel_messages()) == 1
+
+
+def test_forged_select_values_get_a_clear_answer_and_change_nothing(
+    people_world: BotWorld,
+) -> None:
+    world = people_world
+    card = hot_card(world)
+    opp = opportunity(world)
+    before = (opp.assigned_to, opp.stage_id)  # type: ignore[attr-defined]
+    forged_stage = {"action_id": edit.STAGE_SELECT, "block_id": "edit:TPA-1001",
+                    "type": "static_select", "action_ts": "1.0",
+                    "selected_option": {"text": {"type": "plain_text", "text": "x"},
+                                        "value": "<!channel> Sold"}}  # fmt: skip
+    stale_click(world, card, edit.STAGE_SELECT, user_id="U0AGENT01", action=forged_stage)
+    answer = world.wait_for_ephemeral("U0AGENT01", "is not a stage of the pipeline")
+    assert "&lt;!channel&gt; Sold" in answer.text and "<!channel>" not in answer.text
+    forged_owner = {"action_id": edit.OWNER_SELECT, "block_id": "edit:NOPE-1",
+                    "type": "users_select", "action_ts": "1.0",
+                    "selected_user": "U0AGENT01"}  # fmt: skip
+    stale_click(world, card, edit.OWNER_SELECT, user_id="U0BROKER1", action=forged_owner)
+    world.wait_for_ephemeral("U0BROKER1", "No deal `NOPE-1` in DealFinder")
+    world.finish()
+    opp = opportunity(world)
+    assert (opp.assigned_to, opp.stage_id) == before  # type: ignore[attr-defined]
+    assert thread_texts(world, card) == []
