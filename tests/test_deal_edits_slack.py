@@ -5,6 +5,7 @@ the work runs, done in GHL, recorded in the card's thread, and the card is updat
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from bot import blocks_edit as edit
 from bot.slack_fake import Message
@@ -19,6 +20,7 @@ from tests.fixtures.people import (
     stage_name,
     thread_texts,
 )
+from tests.test_bot_authz import GatedWork
 
 
 def stale_click(
@@ -264,4 +266,25 @@ def test_forged_select_values_get_a_clear_answer_and_change_nothing(
     world.finish()
     opp = opportunity(world)
     assert (opp.assigned_to, opp.stage_id) == before  # type: ignore[attr-defined]
+    assert thread_texts(world, card) == []
+
+
+def test_the_role_is_checked_when_the_work_runs_not_only_at_the_click(
+    people_world: BotWorld, tmp_path: Path
+) -> None:
+    world = people_world
+    card = hot_card(world)
+    before = stage_name(world, opportunity(world))
+    gate = GatedWork(world.services.work)
+    world.services.work = gate  # type: ignore[assignment]
+    sent = world.driver.choose(card, edit.STAGE_SELECT, "Under Contract", user_id="U0AGENT01")
+    assert sent.acked_in_time  # the ack saw an agent
+    wait_for(lambda: gate.pending, what="the work after the ack")
+    roles = json.loads((tmp_path / "roles.json").read_text(encoding="utf-8"))
+    roles |= {"default_role": "none", "users": {"U0ADMIN01": "admin"}}  # the agent is gone
+    (tmp_path / "roles.json").write_text(json.dumps(roles), encoding="utf-8")
+    gate.release()
+    world.wait_for_ephemeral("U0AGENT01", "Only team members can move deals between stages")
+    world.finish()
+    assert stage_name(world, opportunity(world)) == before
     assert thread_texts(world, card) == []
