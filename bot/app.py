@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from bot.alerts import DealAlerts
 from bot.home_tab import HomeTab
 from bot.listeners import register_listeners
+from bot.people import PeopleDirectory
 from bot.roles import (
     EXAMPLE_ROLES_FILE,
     RoleDirectory,
@@ -111,6 +112,7 @@ def build_services(
     rules = rules or load_rules(settings.sms_rules_file)
     roles_file = settings.roles_file or (EXAMPLE_ROLES_FILE if settings.dry_run else None)
     roles = RoleDirectory.from_file(roles_file, group_members=slack_group_members(web_client))
+    roles.people = PeopleDirectory(engine).ghl_email  # email match; the roles file overrides
     matcher = BuyerMatcher(
         engine=engine, location_id=ghl.location_id, cache_minutes=settings.buyer_cache_minutes
     )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot import messages as msg
+from bot.blocks_edit import EDIT_ACTION_IDS, NOTE_FORM, deal_edit_actions
 from bot.escape import (
     MAX_BLOCKS,
     MAX_BUTTON_TEXT,
@@ -45,8 +46,10 @@ ACTION_IDS = (
     CLAIM, NOTIFY, OPEN_IN_GHL, SKIP_DEAL, NOTIFY_CONFIRM, NOTIFY_CANCEL, OPTOUT_CONFIRM,
     OPTOUT_REJECT,
 )  # fmt: skip
+ACTION_IDS += EDIT_ACTION_IDS  # the card's edit row (bot.blocks_edit)
 ADD_FORM = "deal_add_form"
 CALLBACK_IDS = (ADD_FORM,)
+CALLBACK_IDS += (NOTE_FORM,)  # the Add note modal (bot.blocks_edit)
 CARD_BLOCK_PREFIX = "deal:"  # the card's first block_id: how a lost post is found again
 
 
@@ -202,6 +205,9 @@ def deal_card_blocks(card: DealCard, *, with_actions: bool = True) -> list[Block
     if notes:
         blocks.append(context(*notes))
     if with_actions:
+        edit_row = deal_edit_actions(card)  # stage, owner, won / lost, note (issue 15)
+        if edit_row is not None:
+            blocks.append(edit_row)
         blocks.append(deal_actions(card))
     return capped(blocks)
 

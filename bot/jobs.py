@@ -12,6 +12,7 @@
 | optout_reviews | 1 min                       | possible opt-outs undecided 24 h opt out    |
 | slack_alert_recovery | 5 s (with Slack)      | queued hot-deal alerts posted, once         |
 | slack_cards    | 2 s (with Slack)            | changed deal cards updated (debounced)      |
+| people_refresh | PEOPLE_REFRESH_MINUTES (60) | Slack users matched to GHL users by email   |
 
     specs = build_job_specs(ctx)                     # ctx: OpsContext
     OpsScheduler(engine=ctx.engine, specs=specs, metrics=ctx.metrics).start()
@@ -159,6 +160,9 @@ class OpsContext:
     # "on" or "off" (DEALFINDER_POLLING)
     polling: str = "auto"
     poll_interval: timedelta = timedelta(minutes=1)
+    # The bot's Slack `WebClient` (None: no Slack here, no people refresh), `bot.jobs_people`.
+    slack_client: Any = None
+    people_interval: timedelta = timedelta(minutes=60)
 
 
 def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
@@ -303,6 +307,14 @@ def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
                 run=lambda now: flush(),
                 every=ctx.cards_interval,
                 lease=timedelta(minutes=2),
+            )
+        )
+    if ctx.slack_client is not None:
+        from bot.jobs_people import people_refresh_spec
+
+        specs.append(
+            people_refresh_spec(
+                slack=ctx.slack_client, ghl=ctx.client, engine=ctx.engine, every=ctx.people_interval
             )
         )
     # Last, so a one-off run (`worker --once`) reports on what the other jobs just did.

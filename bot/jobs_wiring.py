@@ -194,6 +194,8 @@ def build_ops(
         flush_cards=_card_flusher(alerts),
         stage_names=stage_names,
         optout_poster=optout_poster,
+        slack_client=slack_client,
+        people_interval=timedelta(minutes=settings.people_refresh_minutes),
     )
     scheduler = OpsScheduler(engine=engine, specs=build_job_specs(context), metrics=metrics)
     readiness = Readiness(engine=engine, ghl_check=lambda: check_ghl(client))

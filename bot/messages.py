@@ -32,6 +32,14 @@ USAGES: dict[tuple[str, str], tuple[str, str]] = {
         "text the matched buyers, after you confirm who (brokers and admins)",
     ),
     ("/deal", "hot"): ("/deal hot", "today's hot deals with stage and owner"),
+    ("/deal", "stage"): (
+        "/deal stage MLS-ID STAGE NAME",
+        "move a deal to another stage of the pipeline in GHL",
+    ),
+    ("/deal", "whoami"): (
+        "/deal whoami",
+        "which GHL user DealFinder thinks you are, and your role",
+    ),
     ("/ghl", "health"): ("/ghl health", "is GHL reachable, and how much rate limit is left"),
     ("/ghl", "validate"): ("/ghl validate", "does GHL have every field, stage and user we use"),
     ("/ghl", "outbox"): (
@@ -49,6 +57,9 @@ ACTION_NAMES = {
     "deal.claim_override": "take over claimed deals", "deal.pass": "pass on deals",
     "deal.notify": "text buyers", "ghl.health": "check GHL", "ghl.validate": "validate GHL",
     "ghl.outbox": "see the outbox", "optout.decide": "decide possible opt-outs",
+    "deal.whoami": "ask who they are", "deal.stage": "move deals between stages",
+    "deal.note": "add notes to deals", "deal.reassign": "reassign deals",
+    "deal.close": "mark deals won or lost",
 }  # fmt: skip
 
 

@@ -66,6 +66,13 @@ PERMISSIONS: dict[str, Role] = {
     "ghl.validate": Role.BROKER,
     "ghl.outbox": Role.BROKER,
     "optout.decide": Role.BROKER,  # a possible opt-out: Opt out / Not an opt-out
+    # Edits from Slack (issue 15): agents work their deals' stages and notes; who owns a deal
+    # and whether it is won or lost is a broker's call.
+    "deal.whoami": Role.NONE,  # anyone may learn who DealFinder thinks they are, and the fix
+    "deal.stage": Role.AGENT,
+    "deal.note": Role.AGENT,
+    "deal.reassign": Role.BROKER,
+    "deal.close": Role.BROKER,  # mark won / lost
 }
 
 
@@ -187,6 +194,9 @@ class RoleDirectory:
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._failed_until: dict[str, float] = {}
         self._lock = threading.Lock()
+        # Slack user -> GHL email matched by email (`bot.people.PeopleDirectory.ghl_email`);
+        # set after construction by the wiring that has the store.
+        self.people: Callable[[str], str | None] | None = None
 
     @classmethod
     def from_file(cls, path: Path | None, **options: Any) -> RoleDirectory:
@@ -224,9 +234,13 @@ class RoleDirectory:
         return highest(found)
 
     def ghl_email(self, user_id: str | None) -> str | None:
-        """The GHL user email a Slack user acts as (Claim assigns the deal to them)."""
+        """The GHL user email a Slack user acts as (Claim assigns the deal to them): the roles
+        file's `ghl_users` entry (an override), else the email match (`people`, if set)."""
         self._reload_if_changed()
-        return self.config.ghl_users.get(user_id or "")
+        override = self.config.ghl_users.get(user_id or "")
+        if override is not None or not user_id or self.people is None:
+            return override
+        return self.people(user_id)
 
     def _members(self, group_id: str, max_age: float | None = None) -> frozenset[str]:
         now = self._clock()

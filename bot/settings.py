@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     sms_rules_file: Path | None = Field(default=None, validation_alias="SMS_RULES_FILE")
     roles_file: Path | None = Field(default=None, validation_alias="DEALFINDER_ROLES_FILE")
     buyer_cache_minutes: int = Field(default=60, ge=1, validation_alias="BUYER_CACHE_MINUTES")
+    # How often Slack users are matched to GHL users by email (`bot.jobs_people`).
+    people_refresh_minutes: int = Field(
+        default=60, ge=1, le=1440, validation_alias="PEOPLE_REFRESH_MINUTES"
+    )
     match_min_score: int = Field(default=70, ge=0, le=100, validation_alias="MATCH_MIN_SCORE")
     match_weights: str = Field(
         default="40,30,20,10",

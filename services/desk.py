@@ -88,6 +88,7 @@ class DealCard:
     queued: int = 0  # buyer texts waiting (now or later)
     excluded: int = 0  # buyers the notifier excluded or an opt-out cancelled
     ghl_problem: str | None = None
+    stages: tuple[str, ...] = ()  # the pipeline's stage names (the card's stage select)
 
 
 def record_of(row: Property) -> dict[str, Any]:
@@ -230,6 +231,9 @@ class DealDesk:
             values["stage"] = ghl_map.stage_names.get(key or "") or None
             owner = next((u for u in ghl_map.users.values() if u.id == owner_id), None)
             values["owner"] = (owner.name or owner.email) if owner else owner_id
+            values["stages"] = tuple(name for _, name in ghl_map.pipeline_stages)
+            current = next((n for i, n in ghl_map.pipeline_stages if i == stage_id), None)
+            values["stage"] = values["stage"] or current
         values["status"] = status
         return values
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ghl.client import GHLClient
 from ghl.models import CustomField, Pipeline, User
@@ -65,6 +65,10 @@ def find_pipeline(pipelines: list[Pipeline], name: str) -> Pipeline | None:
     return next((p for p in pipelines if fold(p.name) == fold(name)), None)
 
 
+def _stage_order(stage: Any) -> int:
+    return stage.position if stage.position is not None else 1_000_000
+
+
 def configured_user_emails(config: DealConfig) -> list[str]:
     """Every GHL user the mapping names: territories, task assignees, broker alert recipients."""
     t = config.territories
@@ -97,6 +101,9 @@ class GHLMap:
     opportunity_contact: str = "seller"
     # The location's "Allow Multiple Opportunities per Contact" (None: GHL did not say).
     allow_duplicate_opportunity: bool | None = None
+    # Every stage of the pipeline, in GHL's order, as (id, name): the card's stage select
+    # offers them all, not only the stages the mapping names.
+    pipeline_stages: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def _stage_keys(self) -> dict[str, str]:
@@ -174,6 +181,9 @@ class GHLMap:
                 config.opportunity_contact, allow_duplicates=allow
             ),
             allow_duplicate_opportunity=allow,
+            pipeline_stages=tuple(
+                (s.id, s.name) for s in sorted(pipeline.stages, key=_stage_order)
+            ),
         )
 
     # -- per-process cache ---------------------------------------------------------------

@@ -297,3 +297,6 @@ class OptoutReview(SQLModel, table=True):
 # in their own modules; importing them registers them here too.
 from store.models_cards import CardRefresh  # noqa: E402, F401
 from store.models_oauth import GHLInstall, OAuthGrant, OAuthState  # noqa: E402, F401
+
+# The people table (Slack user <-> GHL user by email) lives in its own module too.
+from store.models_people import PersonLink  # noqa: E402, F401

@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.bot",
     "tests.fixtures.ops",
     "tests.fixtures.cli_processes",
+    "tests.fixtures.people",
 ]

@@ -20,8 +20,9 @@ from slack_bolt.listener import Listener
 from bot import blocks
 from bot.ghl_links import GHLLink, parse_ghl_link
 from bot.home_blocks import HomeData, home_view, unfurl_blocks
+from bot.blocks_edit import note_form_view
 from bot.listeners import register_listeners
-from bot.listeners.grammar import COMMANDS
+from bot.listeners.grammar import COMMANDS, DEAL_ACTIONS
 from bot.optout_review import review_blocks
 from bot.settings import Settings
 from ghl.client import GHLClient
@@ -70,6 +71,16 @@ def test_manifest_is_a_valid_app_manifest(manifest: dict[str, Any]) -> None:
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert set(scopes) <= KNOWN_SCOPES and {"commands", "chat:write"} <= set(scopes)
     assert "chat:write.public" not in scopes  # the bot is invited to the deals channel
+
+
+def test_people_by_email_scopes_and_the_deal_usage_hint(manifest: dict[str, Any]) -> None:
+    """users.lookupByEmail needs users:read.email (which Slack grants only with users:read);
+    the /deal hint names every subcommand the grammar knows, whoami and stage included."""
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"users:read", "users:read.email"} <= scopes
+    [deal] = [c for c in manifest["features"]["slash_commands"] if c["command"] == "/deal"]
+    named = {part.split()[0] for part in deal["usage_hint"].split("|") if part.strip()}
+    assert set(DEAL_ACTIONS) <= named and {"whoami", "stage"} <= named
 
 
 def _request(body: dict[str, Any]) -> BoltRequest:
@@ -192,7 +203,8 @@ def _emitted_ids(value: Any) -> tuple[set[str], set[str]]:
     actions: set[str] = set()
     callbacks: set[str] = set()
     if isinstance(value, dict):
-        if isinstance(value.get("action_id"), str) and value.get("type") == "button":
+        interactive = ("button", "static_select", "users_select")
+        if isinstance(value.get("action_id"), str) and value.get("type") in interactive:
             actions.add(value["action_id"])
         if isinstance(value.get("callback_id"), str):
             callbacks.add(value["callback_id"])
@@ -208,7 +220,8 @@ def _emitted_ids(value: Any) -> tuple[set[str], set[str]]:
 
 def test_the_declared_ids_are_exactly_what_the_builders_emit() -> None:
     card = DealCard(mls_id="M1", address="1 A St", score=93, hot=True,
-                    opportunity_url="https://app.gohighlevel.com/x",
+                    opportunity_url="https://app.gohighlevel.com/x", opportunity_id="o1",
+                    stages=("New", "Hot"), stage="Hot",
                     top_buyers=(BuyerLine("c1", "B", 90),))  # fmt: skip
     now = datetime(2027, 1, 15, tzinfo=UTC)
     entry = PlannedNotification(contact_id="c1", name="B", score=90, reasons=(),
@@ -228,6 +241,7 @@ def test_the_declared_ids_are_exactly_what_the_builders_emit() -> None:
             url="https://x",
         ),
         blocks.add_form_view(private_metadata="{}"),
+        note_form_view(mls_id="M1", channel_id=None),
         review_blocks(
             OptoutReview(id=1, dedupe_key="k", contact_id="c1", body="stop at 3?", decide_by=now),
             name="B",

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot import messages as msg
-from bot.listeners import deal_commands, ghl_commands
+from bot.listeners import deal_commands, ghl_commands, people_commands
 from bot.listeners.common import Turn, guarded, refusal
 from bot.listeners.grammar import COMMANDS, DEAL, GHL, Malformed, Parsed, parse_command
 
@@ -22,6 +22,8 @@ WORKING = {
     "match": "Matching buyers",
     "notify": "Working out who can be texted",
     "hot": "Listing today's hot deals",
+    "stage": "Moving the deal in GHL",
+    "whoami": "Looking you up in GHL",
     "health": "Checking GHL",
     "validate": "Checking the GHL setup",
     "outbox": "Reading the outbox",
@@ -34,6 +36,8 @@ HANDLERS: dict[tuple[str, str], Any] = {
     (DEAL, "match"): deal_commands.match,
     (DEAL, "notify"): deal_commands.notify,
     (DEAL, "hot"): deal_commands.hot,
+    (DEAL, "stage"): people_commands.stage,
+    (DEAL, "whoami"): people_commands.whoami,
     (GHL, "health"): ghl_commands.health,
     (GHL, "validate"): ghl_commands.validate,
     (GHL, "outbox"): ghl_commands.outbox,

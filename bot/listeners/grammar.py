@@ -10,6 +10,8 @@ Parsing runs inside the 3-second ack, so it does no I/O; a malformed command bec
     /deal match MLS-ID [how-many]
     /deal notify MLS-ID
     /deal hot
+    /deal stage MLS-ID STAGE NAME
+    /deal whoami
     /ghl health
     /ghl validate
     /ghl outbox
@@ -31,7 +33,7 @@ DEAL = "/deal"
 GHL = "/ghl"
 COMMANDS = (DEAL, GHL)
 
-DEAL_ACTIONS = ("help", "add", "show", "match", "notify", "hot")
+DEAL_ACTIONS = ("help", "add", "show", "match", "notify", "hot", "stage", "whoami")
 GHL_ACTIONS = ("health", "validate", "outbox")
 ADD_FIELDS = ("mls_id", "address", "city", "state", "zip", "list_price", "beds", "deal_score")
 MATCH_LIMIT_MAX = 25
@@ -176,10 +178,31 @@ def explain_validation(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _stage(rest: str) -> Parsed | Malformed:
+    """`stage MLS STAGE`: the stage is matched by name in GHL after the ack (case-insensitive)."""
+    mls_id = _one_mls_id("stage", rest)
+    if isinstance(mls_id, Malformed):
+        return mls_id
+    stage = " ".join(rest.split()[1:])
+    if not stage:
+        return Malformed(DEAL, "stage", "the stage name is missing")
+    if len(stage) > 100:
+        return Malformed(DEAL, "stage", "the stage name is longer than 100 characters")
+    return Parsed(DEAL, "stage", {"mls_id": mls_id, "stage": stage})
+
+
+def _whoami(rest: str) -> Parsed | Malformed:
+    if rest:
+        return Malformed(DEAL, "whoami", "/deal whoami takes no arguments")
+    return Parsed(DEAL, "whoami")
+
+
 _DEAL_PARSERS = {
     "add": _add,
     "show": _show,
     "match": _match,
     "notify": _notify,
     "hot": _hot,
+    "stage": _stage,
+    "whoami": _whoami,
 }

@@ -11,7 +11,7 @@ from types import MappingProxyType
 from bot.slack_fake import api_chat, api_directory, api_home, api_links, api_views
 from bot.slack_fake.elements import problem
 from bot.slack_fake.replies import Handler, Reply, fail
-from bot.slack_fake.spec import alternative_args, in_spec, required_args
+from bot.slack_fake.spec import alternative_args, in_spec, required_args, required_scope
 from bot.slack_fake.state import JSON
 from bot.slack_fake.store import SlackStore
 
@@ -38,6 +38,17 @@ def _missing(method: str, args: JSON) -> list[str]:
 # Methods that take the app-level token (xapp-...) and refuse a bot token; every other method
 # refuses the app-level token (api.slack.com/authentication/token-types#app-level).
 APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+# Methods whose scope (read from the spec's "Requires scope") the fake enforces: the people
+# look-ups, which a workspace may install without (users:read.email is a separate consent).
+SCOPE_CHECKED = frozenset({"users.info", "users.lookupByEmail"})
+
+
+def scope_problem(method: str, scopes: frozenset[str]) -> Reply | None:
+    """Slack's `missing_scope` answer (with `needed` and `provided`) or None."""
+    needed = required_scope(method) if method in SCOPE_CHECKED else None
+    if needed is None or needed in scopes:
+        return None
+    return fail("missing_scope", needed=needed, provided=",".join(sorted(scopes)))
 
 
 def token_problem(*, method: str, token: str | None, bot_token: str, app_token: str) -> str | None:
@@ -74,6 +85,9 @@ def dispatch(
     )
     if error is not None:
         return fail(error)
+    refused = scope_problem(method, config.bot_scopes)
+    if refused is not None:
+        return refused
     missing = _missing(method, args)
     if missing:
         return fail(

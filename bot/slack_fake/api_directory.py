@@ -28,7 +28,10 @@ def users_info(store: SlackStore, args: JSON) -> Reply:
     user = store.workspace.users.get(args["user"])
     if user is None:
         return fail("user_not_found")
-    return ok(user=user.to_slack(team_id=store.config.team_id))
+    wire = user.to_slack(team_id=store.config.team_id)
+    if "users:read.email" not in store.config.bot_scopes:
+        wire["profile"].pop("email", None)  # Slack shows emails only with users:read.email
+    return ok(user=wire)
 
 
 def users_lookup_by_email(store: SlackStore, args: JSON) -> Reply:

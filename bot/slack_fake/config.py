@@ -14,6 +14,14 @@ BOT_TOKEN = "xoxb-fake-bot-token"  # noqa: S105 - a fixed fake credential, not a
 APP_TOKEN = "xapp-fake-app-token"  # noqa: S105 - a fixed fake credential, not a secret
 
 
+# The bot token's scopes: the manifest's (`manifest.yml`). A test drops one to see the
+# `missing_scope` answer (users.lookupByEmail) or users.info without `profile.email`.
+DEFAULT_BOT_SCOPES = frozenset({
+    "commands", "chat:write", "usergroups:read", "channels:history", "users:read",
+    "users:read.email",
+})  # fmt: skip
+
+
 @dataclass(frozen=True)
 class FakeConfig:
     """What the fake workspace looks like and which limits it enforces."""
@@ -26,6 +34,7 @@ class FakeConfig:
     bot_user_id: str = "U0DEALBOT"
     bot_token: str = BOT_TOKEN
     app_token: str = APP_TOKEN
+    bot_scopes: frozenset[str] = DEFAULT_BOT_SCOPES
     # The deprecated verification token Slack still puts in every payload's `token` field.
     verification_token: str = "fake-verification-token"  # noqa: S105 - fake value
 

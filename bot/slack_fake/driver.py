@@ -26,6 +26,7 @@ from bot.slack_fake.payloads import (
     block_actions_payload,
     button_action,
     form_body,
+    select_action,
     shortcut_payload,
     slash_command_form,
     view_closed_payload,
@@ -121,7 +122,53 @@ class SlackDriver:
         tamper: Tamper | None = None,
         via: Via | None = None,
     ) -> Delivery:
-        """A user clicked the button `action_id` in a message the fake holds."""
+        """A user clicked the button `action_id` in a message the fake holds (a button with a
+        `confirm` dialog: the user pressed its Confirm, so Slack sends the click)."""
+
+        def build(element: JSON, block_id: str) -> JSON:
+            if element["type"] != "button":
+                raise ValueError(f"{action_id!r} is a {element['type']}, not a button")
+            if value is not None and element.get("value") != value:
+                raise ValueError(f"the button's value is {element.get('value')!r}, not {value!r}")
+            return button_action(element=element, block_id=block_id, action_ts=self._now_ts())
+
+        return self._block_action(message, action_id, build, user_id=user_id, tamper=tamper,
+                                  via=via)  # fmt: skip
+
+    def choose(
+        self,
+        message: Message,
+        action_id: str,
+        choice: str,
+        *,
+        user_id: str = "U0BROKER1",
+        tamper: Tamper | None = None,
+        via: Via | None = None,
+    ) -> Delivery:
+        """A user picked `choice` in the select `action_id`: an option's value in a
+        `static_select`, a workspace member's id in a `users_select`."""
+
+        def build(element: JSON, block_id: str) -> JSON:
+            if element["type"] not in ("static_select", "users_select"):
+                raise ValueError(f"{action_id!r} is a {element['type']}, not a select")
+            if element["type"] == "users_select":
+                self._user(choice)  # Slack offers only the workspace's members
+            return select_action(element=element, block_id=block_id, action_ts=self._now_ts(),
+                                 choice=choice)  # fmt: skip
+
+        return self._block_action(message, action_id, build, user_id=user_id, tamper=tamper,
+                                  via=via)  # fmt: skip
+
+    def _block_action(
+        self,
+        message: Message,
+        action_id: str,
+        build: Callable[[JSON, str], JSON],
+        *,
+        user_id: str,
+        tamper: Tamper | None,
+        via: Via | None,
+    ) -> Delivery:
         current = self.fake.find_message(message.channel, message.ts)
         if current is None:
             raise ValueError("the message is no longer in the fake; there is nothing to click")
@@ -131,10 +178,7 @@ class SlackDriver:
         ):
             raise ValueError(f"{user.id} cannot see this message, so cannot click it")
         element, block_id = find_element(current.blocks, action_id)
-        if element["type"] != "button":
-            raise ValueError(f"{action_id!r} is a {element['type']}, not a button")
-        if value is not None and element.get("value") != value:
-            raise ValueError(f"the button's value is {element.get('value')!r}, not {value!r}")
+        action = build(element, block_id)
         trigger_id = self.fake.issue_trigger_id(user_id=user.id)
         response_url = self.fake.new_response_url(
             channel_id=channel.id,
@@ -147,7 +191,7 @@ class SlackDriver:
             user=user,
             channel=channel,
             message=current,
-            action=button_action(element=element, block_id=block_id, action_ts=self._now_ts()),
+            action=action,
             response_url=response_url,
             trigger_id=trigger_id,
         )

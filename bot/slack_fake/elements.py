@@ -93,8 +93,28 @@ def _options(options: object, pointer: str, *, max_items: int, plain_only: bool)
     return problems
 
 
-def _button(element: dict, pointer: str) -> list[str]:
+def confirm_object(element: dict, pointer: str) -> list[str]:
+    """Block Kit's `confirm` dialog: title, text, confirm and deny, all required."""
+    if "confirm" not in element:
+        return []
+    dialog, where = element["confirm"], f"{pointer}/confirm"
+    if not isinstance(dialog, dict):
+        return [problem("must be an object", where)]
     problems = []
+    for name, limit, plain in (("title", 100, True), ("text", 300, False),
+                               ("confirm", 30, True), ("deny", 30, True)):  # fmt: skip
+        if name not in dialog:
+            problems.append(problem(f"missing required field: {name}", where))
+        else:
+            problems += text_object(dialog[name], f"{where}/{name}", max_len=limit,
+                                    plain_only=plain)  # fmt: skip
+    if "style" in dialog and dialog["style"] not in ("primary", "danger"):
+        problems.append(problem("must be a valid enum value", f"{where}/style"))
+    return problems
+
+
+def _button(element: dict, pointer: str) -> list[str]:
+    problems = confirm_object(element, pointer)
     if "text" not in element:
         problems.append(problem("missing required field: text", pointer))
     else:
@@ -108,6 +128,7 @@ def _button(element: dict, pointer: str) -> list[str]:
 
 def _select(element: dict, pointer: str) -> list[str]:
     problems = optional_text(element, "placeholder", pointer, max_len=150)
+    problems += confirm_object(element, pointer)
     if element["type"] in ("static_select", "multi_static_select"):
         if "options" in element:
             problems += _options(

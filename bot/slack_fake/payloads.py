@@ -116,6 +116,30 @@ def button_action(*, element: JSON, block_id: str, action_ts: str) -> JSON:
     return action
 
 
+def select_action(*, element: JSON, block_id: str, action_ts: str, choice: str) -> JSON:
+    """The `actions[0]` entry for a choice in a `static_select` (an option's value) or a
+    `users_select` (a user id), as Slack sends it."""
+    action: JSON = {
+        "action_id": element["action_id"],
+        "block_id": block_id,
+        "type": element["type"],
+        "action_ts": action_ts,
+    }
+    if element["type"] == "users_select":
+        action["selected_user"] = choice
+        return action
+    options = list(element.get("options") or [])
+    for group in element.get("option_groups") or []:
+        options += group.get("options") or []
+    option = next((o for o in options if o.get("value") == choice), None)
+    if option is None:
+        raise ValueError(f"{choice!r} is not an option of {element['action_id']!r}")
+    action["selected_option"] = copy.deepcopy(option)
+    if "placeholder" in element:
+        action["placeholder"] = copy.deepcopy(element["placeholder"])
+    return action
+
+
 def view_submission_payload(
     *, config: FakeConfig, user: User, view: JSON, state_values: JSON, trigger_id: str
 ) -> JSON:

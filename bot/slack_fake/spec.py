@@ -6,6 +6,7 @@ required_args("chat.postMessage")   # ("channel",)
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -59,3 +60,18 @@ def required_args(method: str) -> tuple[str, ...]:
 def in_spec(method: str) -> bool:
     """Whether Slack's OpenAPI file knows `method` at all."""
     return "/" + method in _spec_paths()
+
+
+_SCOPE = re.compile(r"Requires scope: `([^`]+)`")
+
+
+@cache
+def required_scope(method: str) -> str | None:
+    """The scope the spec's token parameter says `method` needs ("Requires scope: `x`")."""
+    for operation in _spec_paths().get("/" + method, {}).values():
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] == "token":
+                found = _SCOPE.search(parameter.get("description") or "")
+                if found:
+                    return found.group(1)
+    return None
