@@ -18,9 +18,9 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.listener import Listener
 
 from bot import blocks
+from bot.blocks_edit import note_form_view
 from bot.ghl_links import GHLLink, parse_ghl_link
 from bot.home_blocks import HomeData, home_view, unfurl_blocks
-from bot.blocks_edit import note_form_view
 from bot.listeners import register_listeners
 from bot.listeners.grammar import COMMANDS, DEAL_ACTIONS
 from bot.optout_review import review_blocks
