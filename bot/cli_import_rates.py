@@ -5,7 +5,8 @@ A re-run that creates and updates nothing has no per-property cost or speed (it 
 emulator, whose speed and headroom say nothing about GHL (it once said "burst 999977/1000000
 per 1 s").
 
-    calls_detail(summary, dry_run=False)   # "5.8 per created/updated property; 112 a minute"
+    calls_detail(summary, dry_run=False)
+    # "5.8 per created/updated property; 112 created/updated a minute"
     headroom_detail(summary, dry_run=True)  # "none: a dry run uses the in-process emulator, ..."
 """
 

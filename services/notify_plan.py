@@ -23,7 +23,15 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from matching.models import MatchResult, PropertyFacts
-from matching.notify import Action, MessageTooLongError, NotifyRules, decide, render_deal_sms
+from matching.notify import (
+    Action,
+    MessageTooLongError,
+    NotifyRules,
+    decide,
+    normalize_phone,
+    render_deal_sms,
+    resolve_timezone,
+)
 from services.config import DealConfig
 from services.notify_common import buyer_link, cap_window, contact_info, match_key, sent_times
 from services.notify_words import recorded_words
@@ -202,7 +210,12 @@ def plan_notifications(
         name = buyer.name or buyer.first_name or buyer.contact_id
         item = recorded.get(match.contact_id)
         if item is not None:
-            entries.append(_recorded(base=base, name=name, item=item))
+            zone = resolve_timezone(
+                contact_timezone=buyer.timezone, phone=normalize_phone(buyer.phone),
+                location_timezone=location_timezone, default=rules.default_timezone,
+                contact_state=buyer.state,
+            )  # fmt: skip
+            entries.append(_recorded(base=base, name=name, item=item, zone=zone.zone.key, now=now))
             continue
         decision = decide(
             at=now,
@@ -270,10 +283,13 @@ def reasons_of(match: MatchResult) -> tuple[str, ...]:
     )
 
 
-def _recorded(*, base: dict[str, Any], name: str, item: OutboxItem) -> PlannedNotification:
+def _recorded(
+    *, base: dict[str, Any], name: str, item: OutboxItem, zone: str, now: datetime
+) -> PlannedNotification:
     """A buyer whose text for this property is already in the outbox, whatever its state."""
     status = item.status
-    reason = recorded_words(str(status), item.last_error)
+    until = item.not_before if status == OutboxStatus.DEFERRED else None
+    reason = recorded_words(str(status), item.last_error, until=until, zone=zone, now=now)
     return PlannedNotification(
         **base,
         name=name,

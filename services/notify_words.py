@@ -116,15 +116,26 @@ def later_words(
     return f"later: {why} — {verb} {local_when(send_at, zone, now)}"
 
 
-def recorded_words(status: str, detail: str | None) -> str:
-    """A buyer whose text is already in the outbox: what became of it, in plain words."""
+def recorded_words(
+    status: str,
+    detail: str | None,
+    *,
+    until: datetime | None = None,
+    zone: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """A buyer whose text is already in the outbox: what became of it, in plain words, and
+    for one waiting, until when on the buyer's clock."""
     code, sentence = split_detail(detail)
     if status == "sent":
         return "already texted about this deal"
     if status in ("pending", "in_flight"):
         return "already queued to be texted"
     if status == "deferred":
-        return "already queued for later" + (f" ({_cause(code)})" if _cause(code) else "")
+        text = "already queued for later" + (f" ({_cause(code)})" if _cause(code) else "")
+        if until is not None and zone is not None and now is not None:
+            text += f" — next at {local_when(until, zone, now)}"
+        return text
     if status in ("excluded", "cancelled"):
         why = not_words(code, sentence) if (code or sentence) else "no reason recorded"
         return f"not texted earlier: {why}"

@@ -236,3 +236,10 @@ def test_age_on_one_clock_and_never_negative():
     ahead = _outcome(NOW + timedelta(minutes=911))
     assert ahead.freshness() == "buyers synced 0 min ago"
     assert ahead.freshness(NOW + timedelta(minutes=920)) == "buyers synced 9 min ago"
+
+
+def test_a_recorded_deferral_says_until_when_on_the_buyers_clock():
+    text = recorded_words(
+        "deferred", "daily_cap: daily cap reached …", until=NEXT_8AM, zone=CHI, now=NOW
+    )
+    assert text == "already queued for later (the daily cap) — next at 8:00 AM CDT tomorrow"
