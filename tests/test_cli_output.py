@@ -114,11 +114,18 @@ def test_sync_buyers_prints_its_summary_once(live):
 
 @pytest.fixture
 def restore_logging():
+    """Logging as a fresh process has it (other tests' apps set some loggers' levels)."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    named = [logging.getLogger(n) for n in ("dealfinder", "slack_sdk", "slack_bolt")]
+    levels = [one.level for one in named]
+    for one in named:
+        one.setLevel(logging.NOTSET)
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    for one, was in zip(named, levels, strict=True):
+        one.setLevel(was)
 
 
 @pytest.mark.parametrize(
