@@ -146,3 +146,12 @@ def test_library_warnings_and_printed_summaries_only_in_debug_logs(
     printed = capfd.readouterr().err
     messages = ["sdk 429", "bolt token unused", "ours warns", "bolt fails", "buyers summary"]
     assert [m for m in messages if m in printed] == shown
+
+
+def test_health_in_a_dry_run_shows_no_emulator_headroom(env):
+    code, output = dealfinder(env | {"DEALFINDER_DRY_RUN": "1"}, "health")
+    assert code == 0, output
+    assert "GHL: HEALTHY" in output and "burst" not in output and "daily headroom" not in output
+    assert "  headroom: none shown: a dry run uses the in-process emulator, not GHL's limits" in (
+        output
+    )
