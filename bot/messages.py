@@ -10,7 +10,6 @@ so a hostile address or name is shown literally and never pings a channel.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from bot.escape import escape, one_line
@@ -256,11 +255,6 @@ def group_heading(group: str, count: int) -> str:
 def plan_conclusion(text: str) -> str:
     """The answer before the lists: "*12 will be texted now, 5 later, 3 not*"."""
     return f"*{escape(text)}*"
-
-
-def deferred_entry(name: str, local: datetime | None, zone: str | None) -> str:
-    when = f"{local:%a %-d %b %-I:%M %p} {zone or ''}".strip() if local else "later"
-    return f"• {one_line(name, 80)} — {escape(when)} (their time)"
 
 
 def more(count: int) -> str:
