@@ -27,6 +27,7 @@ from bot.escape import (
     clip,
     escape,
 )
+from services import notify_words as words
 
 if TYPE_CHECKING:
     from services.desk import DealCard
@@ -277,11 +278,15 @@ def notify_confirm_blocks(plan: Any) -> list[Block]:
 
     `plan` is a `services.notify_plan.NotifyPlan`.
     """
-    blocks = [section(msg.notify_heading(plan.mls_id))]
+    blocks = [section(msg.notify_heading(plan.mls_id)), section(msg.plan_conclusion(
+        words.conclusion(now=len(plan.send_now), later=len(plan.deferred),
+                         excluded=len(plan.excluded), already=len(plan.already))))]  # fmt: skip
     groups = {
         "send_now": [f"• {escape(e.name)} — {e.score}/100" for e in plan.send_now],
-        "deferred": [msg.deferred_entry(e.name, e.local_send_at, e.zone) for e in plan.deferred],
-        "excluded": [msg.not_texted(e.name, e.reason) for e in plan.excluded],
+        "deferred": [msg.not_texted(e.name, _later(e, plan.planned_at)) for e in plan.deferred],
+        "excluded": [
+            msg.not_texted(e.name, words.not_words(e.code, e.reason)) for e in plan.excluded
+        ],
         "already": [msg.not_texted(e.name, e.reason) for e in plan.already],
     }
     for group, lines in groups.items():
@@ -298,6 +303,14 @@ def notify_confirm_blocks(plan: Any) -> list[Block]:
     else:
         blocks.append(context(msg.nobody_to_text()))
     return capped(blocks)
+
+
+def _later(entry: Any, now: Any) -> str:
+    """A deferred buyer's cause and time on their clock (`services.notify_words`)."""
+    return words.later_words(
+        code=entry.code, send_at=entry.send_at, zone=entry.zone, now=now, cap=entry.cap,
+        window=entry.window, window_states=entry.window_states, cap_states=entry.cap_states,
+    )  # fmt: skip
 
 
 # -- GHL health and validation ------------------------------------------------------------

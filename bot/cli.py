@@ -98,6 +98,14 @@ def health(
         report = check_ghl(client)
     if as_json:
         out.print_json(json.dumps(report.as_dict()))
+    elif settings.dry_run:
+        # The in-process emulator's headroom (1,000,000 a second) says nothing about GHL's.
+        from dataclasses import replace
+
+        out.print(replace(report, burst_max=None, daily_max=None).render())
+        out.print(
+            "  headroom: none shown: a dry run uses the in-process emulator, not GHL's limits"
+        )
     else:
         out.print(report.render())
     if report.error is not None:

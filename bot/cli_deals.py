@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 
 from bot.alert_wiring import alerts_for_import, describe_alerts
 from bot.cli_common import EXIT_CONFIG, EXIT_FAILED, err, friendly, out, settings_from_env
+from bot.cli_import_rates import calls_detail, headroom_detail
 from bot.settings import Settings
 from bot.wiring import build_ghl_client
 from ghl.client import GHLClient
@@ -186,18 +187,10 @@ def _print_summary(summary: ImportSummary, *, dry_run: bool) -> None:
     )
     table.add_row("failed", str(counts["failed"]), "see below" if counts["failed"] else "")
     table.add_row("bad records", str(len(summary.bad)), "see below" if summary.bad else "")
-    table.add_row(
-        "GHL calls",
-        str(summary.ghl_calls),
-        f"{summary.calls_per_property:.1f} per created/updated property; "
-        f"{summary.per_minute:.0f} properties/min",
-    )
-    if summary.headroom:
-        h = summary.headroom
-        table.add_row(
-            "headroom left", "", f"burst {h.burst_remaining}/{h.burst_max} per "
-            f"{h.interval_seconds:g} s; daily {h.daily_remaining:,}/{h.daily_max:,}",
-        )  # fmt: skip
+    table.add_row("GHL calls", str(summary.ghl_calls), calls_detail(summary, dry_run=dry_run))
+    headroom = headroom_detail(summary, dry_run=dry_run)
+    if headroom:
+        table.add_row("headroom left", "", headroom)
     out.print(table)
     # Reasons as plain lines: a person reads and greps them; table cells would chop them.
     for r in summary.results:

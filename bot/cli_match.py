@@ -11,6 +11,8 @@ from rich.table import Table
 
 from bot.cli_common import EXIT_FAILED, err, friendly, out, settings_from_env
 
+SHOWN_EXCLUDED = 20  # buyers kept out of matching listed by sync-buyers
+
 
 def _load_property(engine, location_id: str, mls_id: str | None, file: Path | None) -> dict:
     if (mls_id is None) == (file is None):
@@ -138,17 +140,24 @@ def sync_buyers(
 ) -> None:
     """Refresh the buyer cache from GHL contacts tagged active_buyer."""
     settings = settings_from_env()
+    from bot.logs import demote
     from bot.wiring import build_ghl_client, load_config, open_store
     from services.buyer_sync import sync_buyers as run_sync
     from services.matcher import BuyerMatcher
 
+    demote("dealfinder.buyers")  # its log line is the summary printed below: print it once
     engine = open_store(settings)
     with build_ghl_client(settings) as client:
         report = run_sync(client=client, engine=engine, config=load_config(settings), full=full)
     out.print(report.summary())
-    excluded = BuyerMatcher(engine=engine, location_id=client.location_id).excluded_buyers(limit=20)
+    excluded = BuyerMatcher(engine=engine, location_id=client.location_id).excluded_buyers(
+        limit=SHOWN_EXCLUDED + 1
+    )
     if excluded:
-        table = Table(title="Buyers kept out of matching (fix in GHL)")
+        # Every sync so far, not only this run's (an incremental run re-reads only changes).
+        many = f"the first {SHOWN_EXCLUDED}" if len(excluded) > SHOWN_EXCLUDED else "all"
+        excluded = excluded[:SHOWN_EXCLUDED]
+        table = Table(title=f"Buyers kept out of matching, {many} in the store (fix in GHL)")
         for col in ("contact", "name", "reason"):
             table.add_column(col)
         for row in excluded:

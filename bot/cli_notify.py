@@ -22,6 +22,7 @@ from bot.wiring import build_ghl_client, open_store
 from ghl.client import GHLClient
 from ghl.errors import GHLError
 from matching.notify import NotifyRules, RulesError, load_rules
+from services import notify_words as words
 from services.config import DealConfig, DealConfigError, load_deal_config
 from services.notifier import (
     DeliveryReport,
@@ -38,9 +39,9 @@ from store.deals import get_property
 
 MAX_PASSES = 10  # delivery passes per run: texts, then their follow-ups
 _TITLES = {
-    "send_now": "Text now",
-    "deferred": "Deferred",
-    "excluded": "Excluded",
+    "send_now": "Texted now",
+    "deferred": "Later",
+    "excluded": "Not texted",
     "already": "Already texted or queued",
 }
 
@@ -155,16 +156,22 @@ def _show(plan: NotifyPlan, *, as_json: bool, extra: dict[str, Any]) -> None:
     if as_json:
         typer.echo(json.dumps(plan.as_dict() | extra, indent=2))
         return
-    groups = plan.as_dict()["groups"]
     typer.echo(
-        f"MLS {plan.mls_id}: {len(plan.entries)} matched buyer(s), at "
-        f"{plan.planned_at:%Y-%m-%d %H:%M} UTC"
-    )
+        f"MLS {plan.mls_id}: "
+        + words.conclusion(
+            now=len(plan.send_now), later=len(plan.deferred), excluded=len(plan.excluded),
+            already=len(plan.already),
+        )
+        + f" ({len(plan.entries)} matched buyer(s), planned at "
+        f"{plan.planned_at:%Y-%m-%d %H:%M} UTC)"
+    )  # fmt: skip
     for name, title in _TITLES.items():
         entries = plan.group(name)  # type: ignore[arg-type]
-        typer.echo(f"\n{title} ({len(groups[name])}):")
+        if not entries:
+            continue
+        typer.echo(f"\n{title} ({len(entries)}):")
         for entry in entries:
-            typer.echo(f"  {_line(entry)}")
+            typer.echo(f"  {_line(entry, now=plan.planned_at)}")
     if extra.get("dry_run"):
         typer.echo("\nDry run: nothing was queued or sent.")
         return
@@ -185,15 +192,18 @@ def _show(plan: NotifyPlan, *, as_json: bool, extra: dict[str, Any]) -> None:
         )
 
 
-def _line(entry: PlannedNotification) -> str:
+def _line(entry: PlannedNotification, *, now: datetime) -> str:
     who = f"{entry.name} ({entry.contact_id}) {entry.score}/100"
     if entry.group == "send_now":
         local = entry.local_send_at
-        return f"{who} - {local:%H:%M} {entry.zone}" if local else who
-    if entry.group == "deferred" and entry.send_at is not None:
-        local = entry.local_send_at
-        when = f"{local:%Y-%m-%d %H:%M} {entry.zone} " if local else ""
-        # The policy's reason ends with the same time; say it once, up front.
-        why = entry.reason.split("; deferred until")[0]
-        return f"{who} - until {when}({entry.send_at:%Y-%m-%d %H:%M} UTC): {why}"
-    return f"{who} - {entry.code}: {entry.reason}"
+        return f"{who} - {local:%-I:%M %p %Z} their time" if local else who
+    if entry.group == "deferred":
+        why = words.later_words(
+            code=entry.code, send_at=entry.send_at, zone=entry.zone, now=now, cap=entry.cap,
+            window=entry.window, window_states=entry.window_states, cap_states=entry.cap_states,
+        )  # fmt: skip
+        utc = f" ({entry.send_at:%Y-%m-%d %H:%M} UTC)" if entry.send_at else ""
+        return f"{who} - {why}{utc}"
+    if entry.group == "excluded":
+        return f"{who} - {words.not_words(entry.code, entry.reason)}"
+    return f"{who} - {entry.reason}"

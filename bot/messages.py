@@ -10,7 +10,6 @@ so a hostile address or name is shown literally and never pings a channel.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from bot.escape import escape, one_line
@@ -265,14 +264,14 @@ def notify_heading(mls_id: str) -> str:
 
 
 def group_heading(group: str, count: int) -> str:
-    names = {"send_now": "Texted now", "deferred": "Later (their quiet hours)",
+    names = {"send_now": "Texted now", "deferred": "Later (each one's reason and time below)",
              "excluded": "Not texted", "already": "Already texted or queued"}  # fmt: skip
     return f"*{names[group]} ({count})*"
 
 
-def deferred_entry(name: str, local: datetime | None, zone: str | None) -> str:
-    when = f"{local:%a %-d %b %-I:%M %p} {zone or ''}".strip() if local else "later"
-    return f"• {one_line(name, 80)} — {escape(when)} (their time)"
+def plan_conclusion(text: str) -> str:
+    """The answer before the lists: "*12 will be texted now, 5 later, 3 not*"."""
+    return f"*{escape(text)}*"
 
 
 def more(count: int) -> str:
@@ -286,7 +285,8 @@ def nobody_to_text() -> str:
 def notify_done(queued: int, deferred: int, excluded: int, sent: int, skipped: int) -> str:
     return (
         f":white_check_mark: Buyers notified: {sent} texted now, {queued - sent} queued, "
-        f"{deferred} scheduled for their morning, {excluded} not texted, {skipped} already done."
+        f"{deferred} later (quiet hours, a state rule or the daily cap; see Notify buyers), "
+        f"{excluded} not texted, {skipped} already done."
     )
 
 

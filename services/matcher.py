@@ -37,10 +37,13 @@ class MatchOutcome:
     excluded: int  # buyers kept out of matching (bad data, no longer tagged)
 
     def freshness(self, now: datetime | None = None) -> str:
+        """The buyer cache's age, on the caller's clock (pass the one `match` used)."""
         if self.last_synced_at is None:
             return "buyers never synced from GHL — run a sync"
         age = (now or datetime.now(UTC)) - self.last_synced_at
-        minutes = int(age.total_seconds() // 60)
+        # A sync stamped by a clock ahead of this one (a simulated clock, or skew between
+        # hosts) is "just now", never a negative age.
+        minutes = max(0, int(age.total_seconds() // 60))
         text = (
             f"buyers synced {minutes} min ago"
             if minutes < 120

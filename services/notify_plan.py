@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -23,9 +23,18 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from matching.models import MatchResult, PropertyFacts
-from matching.notify import Action, MessageTooLongError, NotifyRules, decide, render_deal_sms
+from matching.notify import (
+    Action,
+    MessageTooLongError,
+    NotifyRules,
+    decide,
+    normalize_phone,
+    render_deal_sms,
+    resolve_timezone,
+)
 from services.config import DealConfig
 from services.notify_common import buyer_link, cap_window, contact_info, match_key, sent_times
+from services.notify_words import recorded_words
 from store.db import session_scope
 from store.models import Buyer, OutboxItem, OutboxStatus, SmsLog
 from store.optout_reviews import paused_contacts
@@ -52,6 +61,12 @@ class PlannedNotification:
     zone: str | None = None
     message: str | None = None
     existing_status: str | None = None
+    # For the words (`services.notify_words`): the cap and window that held a deferral back,
+    # and the states whose own rules set them.
+    cap: int | None = None
+    window: tuple[time, time] | None = None
+    window_states: tuple[str, ...] = ()
+    cap_states: tuple[str, ...] = ()
 
     @property
     def local_send_at(self) -> datetime | None:
@@ -195,7 +210,12 @@ def plan_notifications(
         name = buyer.name or buyer.first_name or buyer.contact_id
         item = recorded.get(match.contact_id)
         if item is not None:
-            entries.append(_recorded(base=base, name=name, item=item))
+            zone = resolve_timezone(
+                contact_timezone=buyer.timezone, phone=normalize_phone(buyer.phone),
+                location_timezone=location_timezone, default=rules.default_timezone,
+                contact_state=buyer.state,
+            )  # fmt: skip
+            entries.append(_recorded(base=base, name=name, item=item, zone=zone.zone.key, now=now))
             continue
         decision = decide(
             at=now,
@@ -240,6 +260,10 @@ def plan_notifications(
                 send_at=decision.send_at,
                 zone=decision.zone.zone.key if decision.zone else None,
                 message=message,
+                cap=decision.cap,
+                window=tuple(decision.window) if decision.window else None,  # type: ignore[arg-type]
+                window_states=decision.window_states,
+                cap_states=decision.cap_states,
             )
         )
     return NotifyPlan(
@@ -259,18 +283,13 @@ def reasons_of(match: MatchResult) -> tuple[str, ...]:
     )
 
 
-def _recorded(*, base: dict[str, Any], name: str, item: OutboxItem) -> PlannedNotification:
+def _recorded(
+    *, base: dict[str, Any], name: str, item: OutboxItem, zone: str, now: datetime
+) -> PlannedNotification:
     """A buyer whose text for this property is already in the outbox, whatever its state."""
     status = item.status
-    if status == OutboxStatus.SENT:
-        reason = "Already texted about this property."
-    elif status in (OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT):
-        reason = "Already queued for this buyer."
-    elif status == OutboxStatus.DEFERRED:
-        until = f"{item.not_before:%Y-%m-%d %H:%M} UTC" if item.not_before else "later"
-        reason = f"Already queued, deferred until {until} ({item.last_error or 'no reason'})."
-    else:
-        reason = f"Already recorded as {status}: {item.last_error or 'no reason recorded'}."
+    until = item.not_before if status == OutboxStatus.DEFERRED else None
+    reason = recorded_words(str(status), item.last_error, until=until, zone=zone, now=now)
     return PlannedNotification(
         **base,
         name=name,

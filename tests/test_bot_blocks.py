@@ -4,6 +4,7 @@ message the builders make passes the Slack fake's own Block Kit validator, howev
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -182,17 +183,23 @@ def test_notify_confirmation_lists_every_group_and_offers_confirm_only_when_some
     at = datetime(2027, 1, 15, 13, 0, tzinfo=UTC)
     entries = (
         _entry("send_now", 1),
-        _entry("deferred", 2, send_at=at, zone="America/Los_Angeles"),
-        _entry("excluded", 3),
+        replace(_entry("deferred", 2, send_at=datetime(2027, 1, 16, 16, 0, tzinfo=UTC),
+                       zone="America/Los_Angeles", cap=3), code="daily_cap"),
+        replace(_entry("excluded", 3), code="dnd_sms"),
         _entry("already", 4),
-    )
+    )  # fmt: skip
     plan = NotifyPlan(mls_id="TPA-1", planned_at=at, location_timezone=None, link="x",
                       entries=entries)  # fmt: skip
     built = blocks.notify_confirm_blocks(plan)
     assert message_block_problems(built) == []
     assert_no_live_markup(built)
-    text = json.dumps(built)
-    assert "Fri 15 Jan 5:00 AM America/Los_Angeles" in text  # the buyer's own clock
+    text = json.dumps(built, ensure_ascii=False)
+    # The conclusion before the lists, then each cause in plain words on the buyer's clock.
+    assert built[1]["text"]["text"] == (
+        "*1 will be texted now, 1 later, 1 not; 1 already texted or queued*"
+    )
+    assert "— later: daily cap of 3 reached — next at 8:00 AM PST tomorrow" in text
+    assert "— Do Not Disturb for texts is on for this contact in GHL" in text
     assert [e["action_id"] for e in built[-1]["elements"]] == [
         blocks.NOTIFY_CONFIRM,
         blocks.NOTIFY_CANCEL,

@@ -145,7 +145,9 @@ def test_match_lists_buyers_with_reasons_freshness_and_exclusions(bot_world: Bot
     text = as_text(answer.blocks)
     assert "budget 40/40" in text and "location 30/30" in text
     assert "buyers synced 0 min ago" in text
-    assert "*Not texted (" in text and "has no SMS consent tag (sms_opt_in)" in text
+    assert "*Not texted (" in text
+    assert "— has not agreed to texts: no SMS consent tag (sms_opt_in) in GHL" in text
+    assert "no_opt_in" not in text
     bot_world.driver.slash_command(text="match NOPE-1", user_id="U0AGENT01")
     bot_world.wait_for_ephemeral("U0AGENT01", "No deal matches `NOPE-1`")
 

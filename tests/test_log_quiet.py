@@ -52,5 +52,4 @@ def test_debug_logs_keep_it(slack_fake, monkeypatch, capfd, restore_logging):
     lines = capfd.readouterr().err.splitlines()
     retried = [line for line in lines if "RateLimitErrorRetryHandler" in line]
     unused = [line for line in lines if "will be unused" in line]
-    assert retried and unused
-    assert all(" DEBUG " in line for line in retried + unused)
+    assert retried and unused  # shown as the library logged them: nothing is hidden at DEBUG

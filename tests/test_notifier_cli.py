@@ -76,13 +76,21 @@ def test_dry_run_prints_the_three_groups_and_sends_nothing(cli, setup):
     result = run(cli, env, "--dry-run")
     assert result.exit_code == 0, result.output
     out = result.output
-    now_part, rest = out.split("Deferred (1):")
-    deferred_part, excluded_part = rest.split("Excluded (1):")
-    assert "Text now (1):" in now_part and people["now"] in now_part
-    assert "09:00 America/New_York" in now_part
+    # The conclusion first, then the details, each cause in plain words on the buyer's clock.
+    first = out.splitlines()[0]
+    assert first.startswith("MLS MLS1: 1 will be texted now, 1 later, 1 not (3 matched buyer(s)")
+    now_part, rest = out.split("Later (1):")
+    deferred_part, excluded_part = rest.split("Not texted (1):")
+    assert "Texted now (1):" in now_part and people["now"] in now_part
+    assert "9:00 AM EST their time" in now_part
     assert people["later"] in deferred_part
-    assert "until 2027-01-15 08:00 America/Los_Angeles (2027-01-15 16:00 UTC)" in deferred_part
-    assert people["never"] in excluded_part and "no_opt_in" in excluded_part
+    assert (
+        "- later: quiet hours (texts 8:00 AM–9:00 PM their time) — next at 8:00 AM PST today "
+        "(2027-01-15 16:00 UTC)" in deferred_part
+    )
+    assert people["never"] in excluded_part
+    assert "- has not agreed to texts: no SMS consent tag (sms_opt_in) in GHL" in excluded_part
+    assert "no_opt_in" not in out
     assert "Dry run: nothing was queued or sent." in out
     assert world.texts() == [] and world.items() == []
 

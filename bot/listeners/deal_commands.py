@@ -16,6 +16,7 @@ from bot import messages as msg
 from bot.listeners.common import Turn
 from bot.listeners.grammar import Parsed
 from services.desk import day_start
+from services.notify_words import not_words
 from services.pipeline import DealResult
 
 
@@ -41,16 +42,18 @@ def match(turn: Turn, request: Parsed) -> None:
         turn.say(msg.unknown_deal(mls_id))
         return
     floor = services.desk.min_score
-    outcome = services.desk.matcher.match(facts, min_score=floor, limit=limit)
+    # One clock for the age and the staleness (the sandbox's is simulated).
+    now = services.clock()
+    outcome = services.desk.matcher.match(facts, min_score=floor, limit=limit, now=now)
     results = list(outcome.page.results)
     plan = services.actions.plan(mls_id, matches=results)
-    excluded = [(e.name, e.reason) for e in plan.excluded] if plan else []
+    excluded = [(e.name, not_words(e.code, e.reason)) for e in plan.excluded] if plan else []
     names = {cid: b.name or b.first_name or cid for cid, b in outcome.buyers.items()}
     title = msg.deal_title(facts.address, facts.city, facts.state, facts.zip)
     answer = blocks.match_blocks(
         mls_id=mls_id, title=f"{title} ({msg.money(facts.price)})", results=results,
         names=names, total=outcome.page.total, min_score=floor,
-        freshness=outcome.freshness(services.clock()), excluded_count=outcome.excluded,
+        freshness=outcome.freshness(now), excluded_count=outcome.excluded,
         not_texted=excluded,
     )  # fmt: skip
     turn.say(f"Buyers for {mls_id}", blocks=answer)

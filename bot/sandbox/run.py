@@ -189,7 +189,10 @@ def run_scenario(sandbox: Sandbox, *, batch: Path = SAMPLE_BATCH) -> ScenarioSum
 
     summary = ScenarioSummary()
     services = sandbox.services
-    report = sync_buyers(client=sandbox.ghl, engine=sandbox.engine, config=services.config)
+    # Stamped on the simulation's clock, the one `/deal match` reads the age with.
+    report = sync_buyers(
+        client=sandbox.ghl, engine=sandbox.engine, config=services.config, now=sandbox.clock()
+    )
     summary.buyers_synced, summary.buyers_excluded = report.seen, len(report.excluded)
 
     imported = run_import(

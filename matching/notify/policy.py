@@ -88,6 +88,12 @@ class Decision:
     states: tuple[str, ...] = ()
     phone_e164: str | None = None
     exclusion: Exclusion | None = None
+    # What the words for people need (`services.notify_words`): the cap and window that
+    # applied, and the states whose own rules narrowed each (empty: the default rules).
+    cap: int | None = None
+    window: AllowedWindow | None = None
+    window_states: tuple[str, ...] = ()
+    cap_states: tuple[str, ...] = ()
 
 
 def decide(
@@ -131,9 +137,14 @@ def decide(
         contact_state=buyer.state,
     )
     states = resolve_states(contact_state=buyer.state, phone=phone)
-    verdict = partial(Decision, zone=zone, states=states, phone_e164=phone)
     window = window_for(state=states, rules=rules)
     cap = cap_for(state=states, rules=rules)
+    own = [(code, rules.states[code]) for code in states if code in rules.states]
+    verdict = partial(
+        Decision, zone=zone, states=states, phone_e164=phone, cap=cap, window=window,
+        window_states=tuple(code for code, rule in own if rule.window is not None),
+        cap_states=tuple(code for code, rule in own if rule.daily_cap is not None),
+    )  # fmt: skip
     if cap == 0:
         blocked = Exclusion(
             "sms_disabled", f"The rules allow 0 texts for buyers in {', '.join(states)}."
