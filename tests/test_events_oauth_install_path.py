@@ -2,7 +2,7 @@
 /ghl/install -> GHL's chooser -> /ghl/oauth/callback -> tokens stored encrypted), a buyer then
 texts STOP in GHL, the emulator signs and sends the InboundMessage webhook to the bot's
 /ghl/webhooks, and the buyer is opted out — every GHL call after the install made with the
-install's OAuth token (which has run out by then, so it is also renewed, once). Real HTTP
+install's OAuth token (renewed ahead of expiry, and again on GHL's 401 once it ran out). Real HTTP
 every hop, the real store, time by freezegun."""
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ def test_an_oauth_install_then_a_signed_stop_opts_the_buyer_out(notify_world, se
         (event,) = stored_events(world.engine)
         assert event.type == "InboundMessage" and event.status == "processed"
         assert world.emulator.state.oauth.count("authorization_code", "200") == 1
-        assert world.emulator.state.oauth.count("refresh_token", "200") == 1
+        # Renewed twice: before the first call after the clock moved past the token's day
+        # (renewed ahead of expiry), and on GHL's 401 after the emulator expired it.
+        assert world.emulator.state.oauth.count("refresh_token", "200") == 2
     finally:
         oauth.close()
