@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 
 from bot import messages as msg
 from bot.alerts import MessageRef, channel_key
-from bot.escape import MAX_SECTION_TEXT, safe
+from bot.escape import MAX_SECTION_TEXT, clip, safe
 from services.desk import DealCard
 from services.slack_routing import ChannelRouting, route
 from store import state as store_state
@@ -125,14 +125,19 @@ class ReplyThreads:
         self.cards, self.card_message = cards, card_message
         self.clock, self.checkpoint = clock, checkpoint
 
-    def post(self, *, mls_id: str, text: str, message_id: str | None = None) -> ReplyPosted:
+    def post(
+        self, *, mls_id: str, text: str, message_id: str | None = None, escaped: bool = False
+    ) -> ReplyPosted:
         """Post `text` (shown literally, mrkdwn kept) where people follow `mls_id`.
+
+        `escaped`: `text` is already escaped mrkdwn (a `bot.deal_thread` entry with a mention).
 
         Raises `ReplyThreadBusy` (another process is starting the thread) or slack_sdk's
         errors (Slack refused or did not answer): the caller retries, nothing was claimed.
         """
         try:
-            return self._route(mls_id=mls_id, text=text, message_id=message_id)
+            shown = clip(text, MAX_SECTION_TEXT) if escaped else safe(text, MAX_SECTION_TEXT)
+            return self._route(mls_id=mls_id, text=shown, message_id=message_id)
         except (SlackApiError, SlackClientError) as exc:
             error = exc.response.get("error") if isinstance(exc, SlackApiError) else None
             log.warning("reply about %s not posted: Slack %s", mls_id,
@@ -180,8 +185,8 @@ class ReplyThreads:
         self, thread: MessageRef, text: str, *, message_id: str | None, where: str
     ) -> ReplyPosted:
         answer = self.client.chat_postMessage(
-            channel=thread.channel, thread_ts=thread.ts, text=safe(text, MAX_SECTION_TEXT)
-        )
+            channel=thread.channel, thread_ts=thread.ts, text=text
+        )  # escaped by `post`
         # slack_sdk raises on `ok: false`; what we report is what Slack answered.
         posted = ReplyPosted(str(answer["channel"]), thread.ts, str(answer["ts"]), where)
         if message_id:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -111,6 +112,26 @@ class ReplyRouterLike(Protocol):
 InboundHandler = Callable[[dict[str, Any], datetime], Any]  # -> services.optout.InboundOutcome
 DndHandler = Callable[[dict[str, Any], datetime], Any]  # -> services.optout.DndOutcome
 TaskHandler = Callable[[str, str], Sequence[Any]]  # (contact_id, title) -> [StageMove]
+
+
+@dataclass(frozen=True)
+class DealChange:
+    """What an opportunity webhook changed on a deal (for the deal's thread)."""
+
+    mls_id: str
+    old_stage_id: str | None
+    new_stage_id: str | None
+    old_status: str | None
+    new_status: str | None
+    event_key: str | None  # the delivery's webhookId: the same on every retry
+
+
+class DealThreadLike(Protocol):
+    """What the handlers need of `bot.deal_thread.DealThread`."""
+
+    def on_stage_change(self, change: DealChange) -> None: ...
+
+
 InstallHandler = Callable[[str, dict[str, Any], datetime], str]  # bot.install_events
 
 
@@ -130,6 +151,7 @@ class WebhookHandlers:
         replies: ReplyRouterLike | None = None,
         clock: Callable[[], float] = time.monotonic,
         install_events: InstallHandler | None = None,
+        deal_thread: DealThreadLike | None = None,
     ) -> None:
         self.engine, self.client, self.config = engine, client, config
         self.location_id = client.location_id
@@ -140,6 +162,8 @@ class WebhookHandlers:
         self.replies = replies
         self.clock = clock
         self.install_events = install_events
+        # Stage and status changes become entries in the deal's thread (`bot.deal_thread`).
+        self.deal_thread = deal_thread
         self._field_ids: tuple[float, dict[str, str]] | None = None
 
     def handle(self, event_type: str, payload: Mapping[str, Any], now: datetime) -> str:
@@ -332,6 +356,16 @@ class WebhookHandlers:
             assigned_to=opp.assigned_to,
             status=opp.status or link.status,
         )
+        if self.deal_thread is not None:
+            # Before the link is recorded: a refused entry makes the event retry and still
+            # see the change; the webhook id keeps the retry to one entry.
+            self.deal_thread.on_stage_change(
+                DealChange(
+                    mls_id=link.mls_id, old_stage_id=link.stage_id,
+                    new_stage_id=link_in.stage_id, old_status=link.status,
+                    new_status=link_in.status, event_key=body.get("webhookId"),
+                )
+            )  # fmt: skip
         with session_scope(self.engine) as session:
             record_opportunity_link(session=session, link_in=link_in, now=now)
         self._refresh(link.mls_id)
