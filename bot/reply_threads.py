@@ -222,12 +222,12 @@ class ReplyThreads:
             found = self.thread_for(mls_id)  # finished by another process just before us
             if found is not None and found != replace:
                 return found, False
-            if replace is None:
-                adopted = self._adopt_lost(mls_id)
-                if adopted is not None:
-                    return adopted, False
             card = self.cards(mls_id)
             channel = self.channel_for(card)
+            if replace is None:
+                adopted = self._adopt_lost(mls_id, channel=channel)
+                if adopted is not None:
+                    return adopted, False
             with session_scope(self.engine) as session:
                 store_state.set_sync_state(
                     session=session, key=_intent_key(mls_id), value={"channel": channel},
@@ -261,12 +261,13 @@ class ReplyThreads:
                 )  # fmt: skip
         return posted
 
-    def _adopt_lost(self, mls_id: str) -> MessageRef | None:
-        """A start an earlier attempt posted but did not record (it died in between)."""
+    def _adopt_lost(self, mls_id: str, *, channel: str) -> MessageRef | None:
+        """A start an earlier attempt posted but did not record (it died in between), looked
+        for in the deal's channel (where that attempt posted unless the routing changed)."""
         with session_scope(self.engine, readonly=True) as session:
             intent = store_state.get_sync_state(session=session, key=_intent_key(mls_id))
             since = intent.updated_at if intent else None
-            name = str((intent.value or {}).get("channel") or self.channel) if intent else ""
+        name = channel
         if since is None:
             return None
         channel = name if _is_channel_id(name) else self._known_channel_id(name)
