@@ -130,6 +130,11 @@ class DealThread:
             escaped=True,
         )  # fmt: skip
 
+    def on_task_move(self, mls_id: str, *, text: str, key: str | None) -> None:
+        """A stage move DealFinder made itself (a GHL task completed): logged if refused,
+        since the move is done and a retried event would not move it again."""
+        self._post(mls_id, escape(text), key=key)
+
     # -- internals ------------------------------------------------------------------------
 
     def _names(self) -> Mapping[str, str]:

@@ -131,6 +131,8 @@ class DealThreadLike(Protocol):
 
     def on_stage_change(self, change: DealChange) -> None: ...
 
+    def on_task_move(self, mls_id: str, *, text: str, key: str | None) -> None: ...
+
 
 InstallHandler = Callable[[str, dict[str, Any], datetime], str]  # bot.install_events
 
@@ -381,6 +383,14 @@ class WebhookHandlers:
         moved = [m for m in moves if getattr(m, "moved", False)]
         for move in moved:
             self._refresh(move.mls_id)
+            if self.deal_thread is not None:  # our own move: GHL's webhook shows no change
+                stages = self.config.pipeline.stages
+                self.deal_thread.on_task_move(
+                    move.mls_id, text=f"Task “{title}” done: stage "
+                    f"{stages.get(move.from_key or '', move.from_key or 'none')} → "
+                    f"{stages.get(move.to_key or '', move.to_key)}",
+                    key=f"task:{body.get('webhookId') or body.get('id')}:{move.mls_id}",
+                )  # fmt: skip
         return f"{len(moved)} deal(s) moved"
 
     def _refresh(self, mls_id: str) -> None:

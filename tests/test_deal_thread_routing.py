@@ -34,10 +34,12 @@ from tests.fixtures.bot import BotWorld, build_bot_world
 from tests.fixtures.events import simulate
 
 FL_CHANNEL = "C0DEALSFL"
+OPS_CHANNEL = "C0OPSROUTED"
 ROUTING = {
+    "events": {"ops": "#ops-routed"},
     "markets": [
         {"state": "FL", "channels": {"hot_deal": "#deals-fl", "buyer_reply": "#deals-fl"}},
-    ]
+    ],
 }
 TEXAS = {"address": "900 Congress Ave", "city": "Austin", "state": "TX", "zip": "78701"}
 
@@ -49,6 +51,7 @@ def routed(
     """The bot with a mapping that sends Florida's hot deals and replies to #deals-fl."""
     everyone = set(slack_fake.store.workspace.users)
     slack_fake.add_channel(Channel(FL_CHANNEL, "deals-fl", members=everyone))
+    slack_fake.add_channel(Channel(OPS_CHANNEL, "ops-routed", members=everyone))
     mapping = json.loads(DEFAULT_MAPPING.read_text(encoding="utf-8"))
     path = tmp_path / "mapping.json"
     path.write_text(json.dumps(mapping | {"slack_routing": ROUTING}), encoding="utf-8")
@@ -190,3 +193,10 @@ def test_claim_stage_move_and_notify_each_add_one_entry_to_the_deal_s_one_thread
     # All of it in the card's thread: no replies thread was started anywhere.
     for channel in (FL_CHANNEL, "C0DEALS"):
         assert not [m for m in world.slack.messages(channel) if "replies:TPA-3" in str(m.blocks)]
+
+
+def test_ops_alerts_go_to_the_routed_ops_channel(routed: BotWorld):
+    post_ops = ops_for_bot(routed.settings, routed.services).context.post_ops
+    assert post_ops("GHL is down") is True
+    assert [m.text for m in routed.slack.messages(OPS_CHANNEL)] == ["GHL is down"]
+    assert routed.slack.messages("C0OPS") == []
