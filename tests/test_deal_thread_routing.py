@@ -200,3 +200,26 @@ def test_ops_alerts_go_to_the_routed_ops_channel(routed: BotWorld):
     assert post_ops("GHL is down") is True
     assert [m.text for m in routed.slack.messages(OPS_CHANNEL)] == ["GHL is down"]
     assert routed.slack.messages("C0OPS") == []
+
+
+def test_a_stage_move_made_on_a_completed_ghl_task_is_one_entry(routed: BotWorld):
+    routed.add_deal("TPA-4")
+    (card,) = cards_in(routed, FL_CHANNEL, "TPA-4")
+    with session_scope(routed.engine, readonly=True) as session:
+        from store.deals import get_opportunity_link
+
+        link = get_opportunity_link(
+            session=session, mls_id="TPA-4", location_id=routed.ghl.location_id
+        )
+    assert link is not None
+    handlers = ops_for_bot(routed.settings, routed.services).context.handlers
+    body = {"type": "TaskComplete", "locationId": routed.ghl.location_id,
+            "contactId": link.contact_id, "title": "Schedule showing — TPA-4",
+            "webhookId": "wh-task-1"}  # fmt: skip
+    outcome = handlers.handle("TaskComplete", body, routed.clock())
+    assert outcome == "1 deal(s) moved", outcome
+    (entry,) = thread_texts(routed, FL_CHANNEL, card.ts)
+    assert entry.startswith("Task “Schedule showing — TPA-4” done: stage ")
+    assert entry.endswith("→ Showing Booked")
+    handlers.handle("TaskComplete", body, routed.clock())  # GHL's redelivery
+    assert len(thread_texts(routed, FL_CHANNEL, card.ts)) == 1
