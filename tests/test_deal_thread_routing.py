@@ -223,3 +223,17 @@ def test_a_stage_move_made_on_a_completed_ghl_task_is_one_entry(routed: BotWorld
     assert entry.endswith("→ Showing Booked")
     handlers.handle("TaskComplete", body, routed.clock())  # GHL's redelivery
     assert len(thread_texts(routed, FL_CHANNEL, card.ts)) == 1
+
+
+def test_an_import_process_routes_cards_as_the_bot_does(routed: BotWorld):
+    from bot.alert_wiring import alerts_for_import
+    from services.desk import DealCard
+
+    alerts = alerts_for_import(routed.settings, ghl=routed.ghl, engine=routed.engine)
+    assert alerts is not None
+    florida = DealCard(mls_id="TPA-9", address="1 A St", city="Tampa", state="FL", zip="33611")
+    texas = DealCard(
+        mls_id="AUS-9", address="2 B St", **{k: TEXAS[k] for k in TEXAS if k != "address"}
+    )
+    assert alerts.channel_for(florida) == "#deals-fl"
+    assert alerts.channel_for(texas) == "C0DEALS"
