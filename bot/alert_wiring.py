@@ -29,6 +29,7 @@ def alerts_for_import(settings: Settings, *, ghl: GHLClient, engine: Engine) -> 
     from slack_sdk import WebClient
     from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+    from bot.deal_thread import channel_routing
     from matching.notify import load_rules
     from services.config import load_deal_config
     from services.desk import DealDesk
@@ -47,7 +48,9 @@ def alerts_for_import(settings: Settings, *, ghl: GHLClient, engine: Engine) -> 
         timeout=15, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3),
                                     ConnectionErrorRetryHandler(max_retry_count=2)],
     )  # fmt: skip
-    return DealAlerts(web, engine, settings.deals_channel, cards=desk.card)
+    # The same routing as the bot's: an import's Florida cards go where the bot's go.
+    routing = channel_routing(settings, config) if config.slack_routing else None
+    return DealAlerts(web, engine, settings.deals_channel, cards=desk.card, routing=routing)
 
 
 def describe_alerts(

@@ -36,6 +36,7 @@ from bot.blocks import CARD_BLOCK_PREFIX, card_block_id, deal_card_blocks, deal_
 from bot.escape import MAX_SECTION_TEXT, safe
 from services.desk import DealCard
 from services.hot_alerts import ALERT_KIND, alert_key, record_poster
+from services.slack_routing import ChannelRouting, route
 from store import cards as store_cards
 from store import outbox
 from store import state as store_state
@@ -112,8 +113,11 @@ class DealAlerts:
         clock: Callable[[], datetime] = utcnow,
         worker_id: str | None = None,
         checkpoint: Checkpoint | None = None,
+        routing: ChannelRouting | None = None,
     ):
         self.client, self.engine, self.channel = web_client, engine, channel
+        # Per-market channels (the mapping's slack_routing); None: every card in `channel`.
+        self.routing = routing
         self.cards, self.clock, self.checkpoint = cards, clock, checkpoint
         self.worker_id = worker_id or (
             f"alerts:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -148,7 +152,7 @@ class DealAlerts:
         with session_scope(self.engine) as session:
             outbox.enqueue(
                 session=session, kind=POST_KIND, dedupe_key=post_key(deal.mls_id),
-                payload={"mls_id": deal.mls_id, "channel": self.channel}, now=now,
+                payload={"mls_id": deal.mls_id, "channel": self.channel_for(deal)}, now=now,
             )  # fmt: skip
         self._drain({deal.mls_id: deal})
         return self.message_for(deal.mls_id)
@@ -207,6 +211,12 @@ class DealAlerts:
         )
         return str(answer["ts"])
 
+    def channel_for(self, deal: DealCard | None) -> str:
+        """The channel of the deal's card: its market's, else the deals channel."""
+        if self.routing is None:
+            return self.channel
+        return route(event="hot_deal", deal=deal, routing=self.routing) or self.channel
+
     # -- internals ------------------------------------------------------------------------
 
     def _update(self, ref: MessageRef, deal: DealCard) -> MessageRef:
@@ -229,26 +239,28 @@ class DealAlerts:
         return posted
 
     def _post(self, deal: DealCard) -> MessageRef:
+        channel = self.channel_for(deal)
         answer = self.client.chat_postMessage(
-            channel=self.channel, text=deal_card_text(deal), blocks=deal_card_blocks(deal),
+            channel=channel, text=deal_card_text(deal), blocks=deal_card_blocks(deal),
             metadata={"event_type": METADATA_EVENT, "event_payload": {"mls_id": deal.mls_id}},
         )  # fmt: skip
         posted = MessageRef(str(answer["channel"]), str(answer["ts"]))
-        if posted.channel != self.channel:
+        if posted.channel != channel:
             # Configured by name ("#deals"): keep the id, which conversations.history needs to
             # find a lost post after a restart.
             with session_scope(self.engine) as session:
                 store_state.set_sync_state(
-                    session=session, key=channel_key(self.channel), value={"id": posted.channel},
+                    session=session, key=channel_key(channel), value={"id": posted.channel},
                     now=self.clock(),
                 )  # fmt: skip
         return posted
 
-    def _channel_id(self) -> str | None:
-        if _is_channel_id(self.channel):
-            return self.channel
+    def _channel_id(self, channel: str | None = None) -> str | None:
+        channel = channel or self.channel
+        if _is_channel_id(channel):
+            return channel
         with session_scope(self.engine, readonly=True) as session:
-            known = store_state.get_sync_state(session=session, key=channel_key(self.channel))
+            known = store_state.get_sync_state(session=session, key=channel_key(channel))
             return str(known.value.get("id")) if known else None
 
     def _drain(self, fresh: dict[str, DealCard]) -> int:
@@ -275,7 +287,9 @@ class DealAlerts:
         try:
             ref = self.message_for(mls_id)
             if ref is None and (item.outcome_unknown or item.attempts > 1):
-                ref = self._adopt(mls_id, since=item.created_at - LOOKBACK)
+                ref = self._adopt(
+                    mls_id, since=item.created_at - LOOKBACK, channel=self.channel_for(deal)
+                )
             ref = self._post_and_record(deal) if ref is None else self._update(ref, deal)
         except (SlackApiError, SlackClientError, OSError) as exc:
             # The next attempt looks in the channel first (attempts > 1), so a post that did
@@ -308,11 +322,14 @@ class DealAlerts:
             self.client.chat_delete(channel=posted.channel, ts=posted.ts)
         return winner
 
-    def _adopt(self, mls_id: str, *, since: datetime) -> MessageRef | None:
+    def _adopt(
+        self, mls_id: str, *, since: datetime, channel: str | None = None
+    ) -> MessageRef | None:
         """The deal's message if an earlier attempt posted it; recorded in the map."""
-        channel = self._channel_id()
+        name = channel or self.channel
+        channel = self._channel_id(name)
         if channel is None:
-            log.warning("cannot look for a lost post in %s: its id is not known", self.channel)
+            log.warning("cannot look for a lost post in %s: its id is not known", name)
             return None
         cursor = None
         for _ in range(HISTORY_PAGES):

@@ -25,9 +25,11 @@ from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetr
 from sqlalchemy import Engine
 
 from bot.alerts import DealAlerts
+from bot.deal_thread import DealThread, channel_routing
 from bot.home_tab import HomeTab
 from bot.listeners import register_listeners
 from bot.people import PeopleDirectory
+from bot.reply_threads import ReplyThreads
 from bot.roles import (
     EXAMPLE_ROLES_FILE,
     RoleDirectory,
@@ -65,6 +67,8 @@ class BotServices:
     work: ThreadPoolExecutor
     home: HomeTab | None = None  # the App Home tab (views.publish), refreshed on claims
     previews: LinkPreviews | None = None  # previews of pasted GHL links (chat.unfurl)
+    # Each deal's one thread (claims, stage moves, SMS batches): `bot.deal_thread`.
+    deal_thread: DealThread | None = None
 
     def close(self, *, wait: bool = True) -> None:
         """Stop taking work after acks; with `wait`, let the running work finish first."""
@@ -120,19 +124,30 @@ def build_services(
         ghl=ghl, engine=engine, config=config, rules=rules, matcher=matcher,
         min_score=settings.match_min_score, clock=clock,
     )  # fmt: skip
-    alerts = DealAlerts(web_client, engine, settings.deals_channel, cards=desk.card, clock=clock)
+    routing = channel_routing(settings, config) if config.slack_routing else None
+    alerts = DealAlerts(
+        web_client, engine, settings.deals_channel, cards=desk.card, clock=clock, routing=routing
+    )
+    deal_thread = DealThread(
+        replies=ReplyThreads(
+            client=web_client, engine=engine, channel=settings.replies_channel,
+            cards=desk.card, card_message=alerts.message_for, clock=clock, routing=routing,
+        )
+    )  # fmt: skip
     work = ThreadPoolExecutor(WORK_THREADS, thread_name_prefix="dealfinder-work")
     home = HomeTab(desk=desk, roles=roles, client=web_client, work=work, clock=clock)
     previews = LinkPreviews(
         desk=desk, client=web_client, domains=settings.app_domains, clock=clock, work=work
     )
     actions = DeskActions(
-        desk, on_hot_deal=[alerts.on_hot_deal], on_claim=[home.on_claim, previews.on_claim]
-    )
+        desk, on_hot_deal=[alerts.on_hot_deal],
+        on_claim=[home.on_claim, previews.on_claim, deal_thread.on_claim],
+        on_notified=[deal_thread.on_notified],
+    )  # fmt: skip
     return BotServices(
         settings=settings, ghl=ghl, engine=engine, config=config, rules=rules, desk=desk,
         actions=actions, alerts=alerts, roles=roles, clock=clock, work=work, home=home,
-        previews=previews,
+        previews=previews, deal_thread=deal_thread,
     )  # fmt: skip
 
 

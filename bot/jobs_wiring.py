@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.deal_thread import DealThread, ops_channel
 from bot.jobs import OpsContext, build_job_specs
 from bot.jobs_health import HealthThresholds
 from bot.metrics import Metrics, Readiness, WSGIApp, make_metrics_app, make_readyz_app
@@ -134,7 +135,10 @@ def build_ops(
         from bot.optout_review import OptoutReviewPoster
 
         optout_poster = OptoutReviewPoster(
-            client=slack_client, engine=engine, ops_channel=settings.ops_channel, alerts=alerts
+            client=slack_client,
+            engine=engine,
+            ops_channel=ops_channel(settings, config),
+            alerts=alerts,
         )
 
     def inbound(payload: dict[str, Any], now: datetime) -> Any:
@@ -156,6 +160,8 @@ def build_ops(
         found = ghl_map()
         return {found.stage_ids[key]: name for key, name in found.stage_names.items()}
 
+    replies = reply_threads_for(alerts, channel=settings.replies_channel)
+    ops_alerts = ops_channel(settings, config)  # the mapping's slack_routing, else the setting
     handlers = WebhookHandlers(
         install_events=_install_events(settings, engine, config, slack_client),
         engine=engine,
@@ -165,9 +171,10 @@ def build_ops(
         dnd_update=lambda payload, now: handle_dnd_update(engine=engine, payload=payload, now=now),
         task_completed=task_completed,
         alerts=alerts,
-        replies=reply_threads_for(alerts, channel=settings.replies_channel),
+        replies=replies,
+        deal_thread=DealThread(replies=replies, stage_names=stage_names) if replies else None,
     )
-    post_ops = slack_poster(slack_client, settings.ops_channel) if slack_client else log_poster
+    post_ops = slack_poster(slack_client, ops_alerts) if slack_client else log_poster
     context = OpsContext(
         engine=engine,
         client=client,
@@ -228,7 +235,7 @@ def reply_threads_for(alerts: Any, *, channel: str) -> Any:
         return None
     return ReplyThreads(
         client=alerts.client, engine=alerts.engine, channel=channel, cards=alerts.cards,
-        card_message=alerts.message_for, clock=alerts.clock,
+        card_message=alerts.message_for, clock=alerts.clock, routing=alerts.routing,
     )  # fmt: skip
 
 

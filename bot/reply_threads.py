@@ -39,8 +39,9 @@ from sqlalchemy import Engine
 
 from bot import messages as msg
 from bot.alerts import MessageRef, channel_key
-from bot.escape import MAX_SECTION_TEXT, safe
+from bot.escape import MAX_SECTION_TEXT, clip, safe
 from services.desk import DealCard
+from services.slack_routing import ChannelRouting, route
 from store import state as store_state
 from store.db import session_scope
 from store.locks import named_lock
@@ -116,19 +117,27 @@ class ReplyThreads:
         card_message: CardMessage,
         clock: Callable[[], datetime] = utcnow,
         checkpoint: Checkpoint | None = None,
+        routing: ChannelRouting | None = None,
     ) -> None:
         self.client, self.engine, self.channel = client, engine, channel
+        # Per-market channels for replies threads (the mapping's slack_routing).
+        self.routing = routing
         self.cards, self.card_message = cards, card_message
         self.clock, self.checkpoint = clock, checkpoint
 
-    def post(self, *, mls_id: str, text: str, message_id: str | None = None) -> ReplyPosted:
+    def post(
+        self, *, mls_id: str, text: str, message_id: str | None = None, escaped: bool = False
+    ) -> ReplyPosted:
         """Post `text` (shown literally, mrkdwn kept) where people follow `mls_id`.
+
+        `escaped`: `text` is already escaped mrkdwn (a `bot.deal_thread` entry with a mention).
 
         Raises `ReplyThreadBusy` (another process is starting the thread) or slack_sdk's
         errors (Slack refused or did not answer): the caller retries, nothing was claimed.
         """
         try:
-            return self._route(mls_id=mls_id, text=text, message_id=message_id)
+            shown = clip(text, MAX_SECTION_TEXT) if escaped else safe(text, MAX_SECTION_TEXT)
+            return self._route(mls_id=mls_id, text=shown, message_id=message_id)
         except (SlackApiError, SlackClientError) as exc:
             error = exc.response.get("error") if isinstance(exc, SlackApiError) else None
             log.warning("reply about %s not posted: Slack %s", mls_id,
@@ -158,6 +167,12 @@ class ReplyThreads:
         thread, _ = self._thread(mls_id, replace=thread)
         return self._reply(thread, text, message_id=message_id, where="new replies thread")
 
+    def channel_for(self, card: DealCard | None) -> str:
+        """Where a deal's replies thread starts: its market's replies channel, else ours."""
+        if self.routing is None:
+            return self.channel
+        return route(event="buyer_reply", deal=card, routing=self.routing) or self.channel
+
     def thread_for(self, mls_id: str) -> MessageRef | None:
         """The deal's replies thread, if one was started."""
         with session_scope(self.engine, readonly=True) as session:
@@ -170,8 +185,8 @@ class ReplyThreads:
         self, thread: MessageRef, text: str, *, message_id: str | None, where: str
     ) -> ReplyPosted:
         answer = self.client.chat_postMessage(
-            channel=thread.channel, thread_ts=thread.ts, text=safe(text, MAX_SECTION_TEXT)
-        )
+            channel=thread.channel, thread_ts=thread.ts, text=text
+        )  # escaped by `post`
         # slack_sdk raises on `ok: false`; what we report is what Slack answered.
         posted = ReplyPosted(str(answer["channel"]), thread.ts, str(answer["ts"]), where)
         if message_id:
@@ -207,16 +222,18 @@ class ReplyThreads:
             found = self.thread_for(mls_id)  # finished by another process just before us
             if found is not None and found != replace:
                 return found, False
+            card = self.cards(mls_id)
+            channel = self.channel_for(card)
             if replace is None:
-                adopted = self._adopt_lost(mls_id)
+                adopted = self._adopt_lost(mls_id, channel=channel)
                 if adopted is not None:
                     return adopted, False
             with session_scope(self.engine) as session:
                 store_state.set_sync_state(
-                    session=session, key=_intent_key(mls_id), value={"channel": self.channel},
+                    session=session, key=_intent_key(mls_id), value={"channel": channel},
                     now=self.clock(),
                 )  # fmt: skip
-            posted = self._start(mls_id)
+            posted = self._start(mls_id, card=card, channel=channel)
             if self.checkpoint is not None:
                 self.checkpoint("started", mls_id)
             with session_scope(self.engine) as session:
@@ -226,36 +243,37 @@ class ReplyThreads:
                 )  # fmt: skip
                 return MessageRef(row.channel, row.ts), True
 
-    def _start(self, mls_id: str) -> MessageRef:
-        card = self.cards(mls_id)
+    def _start(self, mls_id: str, *, card: DealCard | None, channel: str) -> MessageRef:
         summary = msg.replies_thread_summary(card, mls_id)
         answer = self.client.chat_postMessage(
-            channel=self.channel, text=summary, unfurl_links=False,
+            channel=channel, text=summary, unfurl_links=False,
             blocks=[{"type": "section", "block_id": thread_key(mls_id),
                      "text": {"type": "mrkdwn", "text": summary}}],
             metadata={"event_type": THREAD_EVENT, "event_payload": {"mls_id": mls_id}},
         )  # fmt: skip
         posted = MessageRef(str(answer["channel"]), str(answer["ts"]))
-        if posted.channel != self.channel:
+        if posted.channel != channel:
             # Configured by name: keep the id, which conversations.history needs after a crash.
             with session_scope(self.engine) as session:
                 store_state.set_sync_state(
-                    session=session, key=channel_key(self.channel), value={"id": posted.channel},
+                    session=session, key=channel_key(channel), value={"id": posted.channel},
                     now=self.clock(),
                 )  # fmt: skip
         return posted
 
-    def _adopt_lost(self, mls_id: str) -> MessageRef | None:
-        """A start an earlier attempt posted but did not record (it died in between)."""
+    def _adopt_lost(self, mls_id: str, *, channel: str) -> MessageRef | None:
+        """A start an earlier attempt posted but did not record (it died in between), looked
+        for in the deal's channel (where that attempt posted unless the routing changed)."""
         with session_scope(self.engine, readonly=True) as session:
             intent = store_state.get_sync_state(session=session, key=_intent_key(mls_id))
             since = intent.updated_at if intent else None
+        name = channel
         if since is None:
             return None
-        channel = self.channel if _is_channel_id(self.channel) else self._known_channel_id()
+        channel = name if _is_channel_id(name) else self._known_channel_id(name)
         if channel is None:
             log.warning("cannot look for a lost replies thread in %s: its id is not known",
-                        self.channel)  # fmt: skip
+                        name)  # fmt: skip
             return None
         cursor = None
         for _ in range(HISTORY_PAGES):
@@ -277,9 +295,9 @@ class ReplyThreads:
                 return None
         return None
 
-    def _known_channel_id(self) -> str | None:
+    def _known_channel_id(self, name: str) -> str | None:
         with session_scope(self.engine, readonly=True) as session:
-            known = store_state.get_sync_state(session=session, key=channel_key(self.channel))
+            known = store_state.get_sync_state(session=session, key=channel_key(name))
             return str(known.value.get("id")) if known else None
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -111,6 +112,28 @@ class ReplyRouterLike(Protocol):
 InboundHandler = Callable[[dict[str, Any], datetime], Any]  # -> services.optout.InboundOutcome
 DndHandler = Callable[[dict[str, Any], datetime], Any]  # -> services.optout.DndOutcome
 TaskHandler = Callable[[str, str], Sequence[Any]]  # (contact_id, title) -> [StageMove]
+
+
+@dataclass(frozen=True)
+class DealChange:
+    """What an opportunity webhook changed on a deal (for the deal's thread)."""
+
+    mls_id: str
+    old_stage_id: str | None
+    new_stage_id: str | None
+    old_status: str | None
+    new_status: str | None
+    event_key: str | None  # the delivery's webhookId: the same on every retry
+
+
+class DealThreadLike(Protocol):
+    """What the handlers need of `bot.deal_thread.DealThread`."""
+
+    def on_stage_change(self, change: DealChange) -> None: ...
+
+    def on_task_move(self, mls_id: str, *, text: str, key: str | None) -> None: ...
+
+
 InstallHandler = Callable[[str, dict[str, Any], datetime], str]  # bot.install_events
 
 
@@ -130,6 +153,7 @@ class WebhookHandlers:
         replies: ReplyRouterLike | None = None,
         clock: Callable[[], float] = time.monotonic,
         install_events: InstallHandler | None = None,
+        deal_thread: DealThreadLike | None = None,
     ) -> None:
         self.engine, self.client, self.config = engine, client, config
         self.location_id = client.location_id
@@ -140,6 +164,8 @@ class WebhookHandlers:
         self.replies = replies
         self.clock = clock
         self.install_events = install_events
+        # Stage and status changes become entries in the deal's thread (`bot.deal_thread`).
+        self.deal_thread = deal_thread
         self._field_ids: tuple[float, dict[str, str]] | None = None
 
     def handle(self, event_type: str, payload: Mapping[str, Any], now: datetime) -> str:
@@ -332,6 +358,16 @@ class WebhookHandlers:
             assigned_to=opp.assigned_to,
             status=opp.status or link.status,
         )
+        if self.deal_thread is not None:
+            # Before the link is recorded: a refused entry makes the event retry and still
+            # see the change; the webhook id keeps the retry to one entry.
+            self.deal_thread.on_stage_change(
+                DealChange(
+                    mls_id=link.mls_id, old_stage_id=link.stage_id,
+                    new_stage_id=link_in.stage_id, old_status=link.status,
+                    new_status=link_in.status, event_key=body.get("webhookId"),
+                )
+            )  # fmt: skip
         with session_scope(self.engine) as session:
             record_opportunity_link(session=session, link_in=link_in, now=now)
         self._refresh(link.mls_id)
@@ -347,6 +383,14 @@ class WebhookHandlers:
         moved = [m for m in moves if getattr(m, "moved", False)]
         for move in moved:
             self._refresh(move.mls_id)
+            if self.deal_thread is not None:  # our own move: GHL's webhook shows no change
+                stages = self.config.pipeline.stages
+                self.deal_thread.on_task_move(
+                    move.mls_id, text=f"Task “{title}” done: stage "
+                    f"{stages.get(move.from_key or '', move.from_key or 'none')} → "
+                    f"{stages.get(move.to_key or '', move.to_key)}",
+                    key=f"task:{body.get('webhookId') or body.get('id')}:{move.mls_id}",
+                )  # fmt: skip
         return f"{len(moved)} deal(s) moved"
 
     def _refresh(self, mls_id: str) -> None:

@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from services.slack_routing import SlackRoutingSpec
+
 DEFAULT_MAPPING = Path(__file__).with_name("mappings") / "ghl_field_mapping.json"
 
 FieldType = Literal[
@@ -156,6 +158,8 @@ class DealConfig(_Model):
     territories: Territories = Territories()
     sms: SmsSpec = SmsSpec()
     broker_alerts: BrokerAlerts = BrokerAlerts()
+    # Which Slack channel hears of what (services.slack_routing); None: the settings' channels.
+    slack_routing: SlackRoutingSpec | None = None
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> DealConfig:

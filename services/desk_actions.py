@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -87,10 +87,13 @@ class DeskActions:
         on_hot_deal: Sequence[HotHook] = (),
         on_claim: Sequence[ClaimHook] = (),
         worker_id: str | None = None,
+        on_notified: Sequence[Callable[[NotifyOutcome], None]] = (),
     ):
         self.desk = desk
         self.on_hot_deal = list(on_hot_deal)
         self.on_claim = list(on_claim)
+        # After a notify (e.g. the batch summary in the deal's Slack thread); never undoes it.
+        self.on_notified = list(on_notified)
         self.worker_id = worker_id or f"slack:{socket.gethostname()}:{os.getpid()}"
         self._pipeline: DealPipeline | None = None
         self._pipeline_lock = threading.Lock()
@@ -157,7 +160,13 @@ class DeskActions:
             worker_id=self.worker_id, limit=len(enqueued.queued) + DELIVER_EXTRA,
             location_timezone=plan.location_timezone,
         )  # fmt: skip
-        return NotifyOutcome(mls_id=mls_id, plan=plan, enqueued=enqueued, delivered=delivered)
+        outcome = NotifyOutcome(mls_id=mls_id, plan=plan, enqueued=enqueued, delivered=delivered)
+        for hook in self.on_notified:
+            try:
+                hook(outcome)
+            except Exception:
+                log.exception("a notify hook failed for %s", mls_id)
+        return outcome
 
     # -- claim and pass -------------------------------------------------------------------
 

@@ -40,11 +40,9 @@ def _deal_of_select(turn: Turn) -> str | None:
     return edit.mls_id_of_block(_action(turn).get("block_id"))
 
 
-def _done(turn: Turn, outcome: EditOutcome, answer: str, entry: str, plain: str) -> None:
+def _done(turn: Turn, outcome: EditOutcome, answer: str, entry: str) -> None:
     """Tell the user, record a real change in the thread, and update the card in place."""
-    if outcome.code == "done" and not record_in_thread(
-        turn.services, outcome.mls_id, entry, plain=plain
-    ):
+    if outcome.code == "done" and not record_in_thread(turn.services, outcome.mls_id, entry):
         answer += " (The deal's thread could not be updated.)"
     turn.say(answer)
     if outcome.code == "done":
@@ -62,9 +60,8 @@ def move(turn: Turn, mls_id: str, stage: str) -> None:
         return
     name = outcome.stage or stage
     entry = words.thread_entry("stage", user_id=turn.user_id, detail=escape(name))
-    plain = f"Stage moved to {name} by Slack user {turn.user_id}."
     _done(turn, outcome, words.stage_moved(mls_id, name, unchanged=outcome.code == "unchanged"),
-          entry, plain)  # fmt: skip
+          entry)  # fmt: skip
 
 
 def move_from_card(turn: Turn) -> None:
@@ -94,9 +91,8 @@ def reassign(turn: Turn) -> None:
         return
     owner = outcome.owner or chosen
     entry = words.thread_entry("owner", user_id=turn.user_id, detail=escape(owner))
-    plain = f"Owner changed to {owner} by Slack user {turn.user_id}."
     answer = words.owner_changed(mls_id, owner, unchanged=outcome.code == "unchanged")
-    _done(turn, outcome, answer, entry, plain)
+    _done(turn, outcome, answer, entry)
 
 
 def _close(turn: Turn, status: str) -> None:
@@ -106,9 +102,8 @@ def _close(turn: Turn, status: str) -> None:
         turn.say(words.edit_problem(outcome.code, mls_id))
         return
     entry = words.thread_entry(status, user_id=turn.user_id)
-    plain = f"Marked {status} by Slack user {turn.user_id}."
     answer = words.closed(mls_id, status, unchanged=outcome.code == "unchanged")
-    _done(turn, outcome, answer, entry, plain)
+    _done(turn, outcome, answer, entry)
 
 
 def mark_won(turn: Turn) -> None:
@@ -168,8 +163,7 @@ def save_note(turn: Turn) -> None:
         turn.say(words.edit_problem(outcome.code, mls_id))
         return
     entry = words.thread_entry("note", user_id=turn.user_id, detail=one_line(text, 300))
-    plain = f"Note added by Slack user {turn.user_id}: {' '.join(text.split())[:300]}"
-    _done(turn, outcome, words.note_added(mls_id), entry, plain)
+    _done(turn, outcome, words.note_added(mls_id), entry)
 
 
 def reply_to_note_author(body: dict[str, Any], context: Any, client: WebClient) -> Any:

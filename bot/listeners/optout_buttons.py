@@ -11,6 +11,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import blocks
+from bot.deal_thread import ops_channel
 from bot.listeners.common import Turn, guarded
 from bot.listeners.deal_buttons import ack_now
 from bot.optout_review import OptoutReviewPoster, decision_line
@@ -37,7 +38,7 @@ def _decide(turn: Turn, decision: Decision) -> None:
         return
     poster = OptoutReviewPoster(
         client=turn.client, engine=services.engine,
-        ops_channel=services.settings.ops_channel, alerts=services.alerts,
+        ops_channel=ops_channel(services.settings, services.config), alerts=services.alerts,
     )  # fmt: skip
     poster.show_decision(done.review)
     if decision == "opt_out":
