@@ -236,8 +236,8 @@ def test_a_deal_without_a_card_records_the_edit_in_its_replies_thread(
     [start] = wait_for(world.channel_messages, what="the deal's replies thread")
     assert "TPA-2002" in as_text(start.blocks) or "TPA-2002" in start.text
     [entry] = wait_for(lambda: thread_texts(world, start), what="the thread entry")
-    assert "Stage moved to Under Contract by Slack user U0AGENT01" in entry
-    # The next edit joins the same thread, with a mention now that the thread exists.
+    assert "<@U0AGENT01> moved the deal to stage *Under Contract*" in entry
+    # The next edit joins the same thread.
     world.driver.slash_command(text="stage TPA-2002 closed", user_id="U0AGENT01")
     wait_for(lambda: len(thread_texts(world, start)) == 2, what="the second entry")
     assert "<@U0AGENT01> moved the deal to stage *Closed*" in thread_texts(world, start)[1]

@@ -4,6 +4,7 @@ channel and ts), or why not; a Slack refusal leaves the event to be retried, nev
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_sdk import WebClient
@@ -41,7 +42,7 @@ def handlers(world: Any, slack_fake: Any, *, channel: str) -> WebhookHandlers:
 def reply(world: Any, contact_id: str, body: str) -> int:
     payload = webhook_payload(
         "InboundMessage", now=world.clock.now, locationId=LOCATION, contactId=contact_id,
-        body=body, messageId=f"in-{body}",
+        body=body, messageId="in-" + re.sub(r"[^A-Za-z0-9]", "-", body),  # GHL ids: no spaces
     )  # fmt: skip
     with session_scope(world.engine) as session:
         event = record_webhook_event(
