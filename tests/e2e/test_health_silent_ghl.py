@@ -1,7 +1,7 @@
 """`dealfinder health` and `/readyz` against a GHL that accepts connections and never answers.
 
 Before: 128 s (a 30 s read timeout, 3 retries and their backoff). Now the probe has its own
-budget (ghl.health.PROBE_TIMEOUT: 3 s connect, 5 s read, no retries), whatever the calls' own
+budget (ghl.health.PROBE_TIMEOUT: 3 s connect, 7 s read, no retries), whatever the calls' own
 GHL_TIMEOUT_SECONDS and GHL_MAX_RETRIES say. A real silent socket on loopback, real wall time.
 """
 
@@ -25,7 +25,7 @@ from tests.e2e.test_cli_services_down import EXE, SilentServer
 
 BUDGET_SECONDS = 10.0
 
-pytestmark = pytest.mark.slow  # each waits out the 5 s read timeout for real
+pytestmark = pytest.mark.slow  # each waits out the 7 s read timeout for real
 
 
 @pytest.fixture
