@@ -200,6 +200,8 @@ def run_scenario(sandbox: Sandbox, *, batch: Path = SAMPLE_BATCH) -> ScenarioSum
     from ghl.health import check_ghl
     from services.buyer_sync import sync_buyers
     from services.importer import run_import
+    from store.db import session_scope
+    from store.state import record_health_check
 
     summary = ScenarioSummary()
     services = sandbox.services
@@ -239,6 +241,8 @@ def run_scenario(sandbox: Sandbox, *, batch: Path = SAMPLE_BATCH) -> ScenarioSum
         summary.pasted = paste_deal_link(sandbox, summary.hot_deals[-1])
     health = check_ghl(sandbox.ghl)
     summary.health = health.state
+    with session_scope(sandbox.engine) as session:  # as the worker's health job records it
+        record_health_check(session=session, state=health.state, details={}, now=sandbox.clock())
     services.alerts.client.chat_postMessage(
         channel=OPS_CHANNEL,
         text=f"DealFinder health check at {sandbox.clock():%H:%M} UTC: GHL {health.state}, "
