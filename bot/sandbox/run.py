@@ -238,6 +238,8 @@ def run_scenario(sandbox: Sandbox, *, batch: Path = SAMPLE_BATCH) -> ScenarioSum
     _drain_outbox(sandbox)
     summary.sms = _sms_outcomes(sandbox.engine)
     if summary.hot_deals:
+        from bot.sandbox.paste import paste_deal_link
+
         summary.pasted = paste_deal_link(sandbox, summary.hot_deals[-1])
     health = check_ghl(sandbox.ghl)
     summary.health = health.state
@@ -256,33 +258,6 @@ def run_scenario(sandbox: Sandbox, *, batch: Path = SAMPLE_BATCH) -> ScenarioSum
         "SMS sent": len(state.messages),
     }
     return summary
-
-
-def paste_deal_link(
-    sandbox: Sandbox,
-    mls_id: str,
-    *,
-    user_id: str = "U0AGENT01",
-    note: str = "Seller says they can close in 2 weeks:",
-) -> str:
-    """An agent pastes the deal's "Open in GHL" link in #deals, as a person would; Slack sends
-    the bot `link_shared` and the bot previews the link (`chat.unfurl`). Returns `mls_id`."""
-    from bot.sandbox.typed import slack_text
-    from bot.slack_fake.events import share_link
-    from store.db import session_scope
-    from store.deals import get_opportunity_link
-
-    with session_scope(sandbox.engine, readonly=True) as session:
-        link = get_opportunity_link(
-            session=session, mls_id=mls_id, location_id=sandbox.ghl.location_id
-        )
-    if link is None:
-        return ""
-    url = sandbox.ghl.opportunity_url(link.opportunity_id)
-    share_link(
-        sandbox.driver, text=slack_text(f"{note} {url}"), user_id=user_id, channel_id=DEALS_CHANNEL
-    )
-    return mls_id
 
 
 def _sms_outcomes(engine: Any) -> Counter:
