@@ -102,6 +102,9 @@ def test_a_pasted_open_in_ghl_link_unfurls_into_the_deal_card(sandbox, page):
 
     mine = page.locator("[data-testid=message]", has_text="Worth a look")
     mine.wait_for(timeout=WAIT)
+    page.locator("[data-testid=status]", has_text="link_shared sent to the bot (200)").wait_for(
+        timeout=WAIT
+    )
     assert mine.locator(".who").inner_text() == "Bea Agent"  # the person's message, not the bot's
     preview = mine.locator("[data-testid=unfurl]")
     preview.wait_for(timeout=WAIT)
@@ -159,3 +162,17 @@ def test_the_new_endpoints_answer_bad_requests_with_json(sandbox):
         assert (answer.status_code, "error" in answer.json()) == (status, True), endpoint
     missing = requests.get(sandbox.page_url + "v2/location/loc_demo/opportunities/list", timeout=5)
     assert missing.status_code == 404  # on to the emulator, which has no such opportunity
+
+
+def test_a_message_without_a_ghl_link_is_posted_and_nothing_is_sent_to_the_bot(sandbox):
+    unfurls_before = len(sandbox.fake.calls_to("chat.unfurl"))
+    answer = requests.post(
+        sandbox.page_url + "api/message",
+        json={"text": "Lunch <at> 1 & https://example.com/menu", "user": "U0AGENT01"},
+        timeout=10,
+    )
+    assert answer.status_code == 200 and answer.json()["link_shared"] is False
+    posted = sandbox.fake.find_message("C0DEALS", answer.json()["ts"])
+    assert posted.user == "U0AGENT01"
+    assert posted.text == "Lunch &lt;at&gt; 1 &amp; <https://example.com/menu>"  # Slack's escaping
+    assert len(sandbox.fake.calls_to("chat.unfurl")) == unfurls_before
