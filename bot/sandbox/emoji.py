@@ -9,6 +9,7 @@ the sandbox rather than as `:name:` text.
 from __future__ import annotations
 
 EMOJI: dict[str, str] = {
+    "alarm_clock": "⏰",
     "bell": "🔔",
     "calendar": "📆",
     "chart_with_upwards_trend": "📈",
@@ -18,6 +19,7 @@ EMOJI: dict[str, str] = {
     "envelope": "✉️",
     "eyes": "👀",
     "fire": "🔥",
+    "grey_question": "❔",
     "heavy_check_mark": "✔️",
     "grey_question": "❔",
     "alarm_clock": "⏰",

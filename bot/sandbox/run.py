@@ -28,6 +28,7 @@ from typing import Any
 from bot.sandbox.server import SandboxApp
 from bot.settings import Settings, load_settings
 from bot.slack_fake import BOT_TOKEN, SlackDriver, SlackFake
+from bot.slack_fake.config import FakeConfig
 from ghl.client import GHLClient
 from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID, Emulator, EmulatorConfig
 from ghl.emulator.pages import APP_PREFIX
@@ -36,6 +37,7 @@ from ghl.retry import RetryPolicy
 SAMPLE_BATCH = Path(__file__).resolve().parents[2] / "services" / "samples" / "mls_batch.json"
 DEALS_CHANNEL = "C0DEALS"
 OPS_CHANNEL = "C0OPS"
+SANDBOX_GHL_HOST = "127.0.0.1"
 
 
 @dataclass
@@ -96,8 +98,18 @@ def start_sandbox(
         emulator.seed_demo(buyers=buyers, seed=1)
         ghl_server = stack.enter_context(emulator.serve())
         # One clock: Slack's message times are on the simulation's clock too.
-        fake = SlackFake(clock=lambda: clock().timestamp())
+        # The sandbox's GHL links are on 127.0.0.1 (the page server stands in for GHL's web
+        # app), so Slack sends `link_shared` for them, as for app.gohighlevel.com.
+        fake = SlackFake(
+            FakeConfig(unfurl_domains=(*FakeConfig().unfurl_domains, SANDBOX_GHL_HOST)),
+            clock=lambda: clock().timestamp(),
+        )
         slack_server = stack.enter_context(fake.serve())
+        page = SandboxApp(
+            fake=fake, driver=None, clock=clock, ghl_app_url=f"{ghl_server.url}{APP_PREFIX}"
+        )
+        page_http = start_http_in_thread(page, host=SANDBOX_GHL_HOST, port=page_port)
+        stack.callback(page_http.stop)
         workdir = Path(tempfile.mkdtemp(prefix="dealfinder-sandbox-"))
         stack.callback(shutil.rmtree, workdir, ignore_errors=True)  # runs after the engine's
         signing_secret = secrets.token_hex(16)
@@ -112,6 +124,7 @@ def start_sandbox(
             "SLACK_DEALS_CHANNEL": DEALS_CHANNEL,
             "SLACK_OPS_CHANNEL": OPS_CHANNEL,
             "DEALFINDER_DRY_RUN": True,  # the sandbox roles (bot/roles.example.json) apply
+            "GHL_APP_DOMAINS": f"app.gohighlevel.com,{SANDBOX_GHL_HOST}",
         }
         if mapping_file:
             overrides["DEALFINDER_MAPPING_FILE"] = mapping_file
@@ -124,7 +137,8 @@ def start_sandbox(
             location_id=DEMO_LOCATION_ID,
             base_url=ghl_server.url,
             retry=RetryPolicy(max_retries=4, base_delay=0.2),
-            app_url=f"{ghl_server.url}{APP_PREFIX}",  # "Open in GHL" opens the emulator's page
+            # "Open in GHL" goes to the page server, which sends it on to the emulator's page.
+            app_url=page_http.url,
         )
         stack.callback(ghl.close)
         web = make_web_client(settings)  # slack_sdk's retry handlers, as in production
@@ -133,9 +147,7 @@ def start_sandbox(
         bot_http = start_http_in_thread(build_wsgi_app(bolt_app=bolt))
         stack.callback(bot_http.stop)
         driver = SlackDriver(f"{bot_http.url}/slack/events", signing_secret, fake)
-        page = SandboxApp(fake=fake, driver=driver, clock=clock)
-        page_http = start_http_in_thread(page, port=page_port)
-        stack.callback(page_http.stop)
+        page.driver = driver
     except BaseException:
         stack.close()
         raise
@@ -166,6 +178,7 @@ class ScenarioSummary:
     deferred_until: list[str] = field(default_factory=list)
     health: str = ""
     ghl: dict[str, int] = field(default_factory=dict)
+    pasted: str = ""  # the deal whose GHL link an agent pasted in #deals (it unfurls)
 
     def lines(self) -> list[str]:
         return [
@@ -176,6 +189,7 @@ class ScenarioSummary:
             f"{self.alerts_posted} alerts in #deals",
             "buyer SMS: " + ", ".join(f"{n} {k}" for k, n in sorted(self.sms.items())),
             *(f"  deferred: {d}" for d in self.deferred_until[:3]),
+            f"a GHL link pasted in #deals: {self.pasted or 'none'} (the bot previews it)",
             f"health: {self.health}",
             "in GHL: " + ", ".join(f"{n} {k}" for k, n in self.ghl.items()),
         ]
@@ -186,6 +200,8 @@ def run_scenario(sandbox: Sandbox, *, batch: Path = SAMPLE_BATCH) -> ScenarioSum
     from ghl.health import check_ghl
     from services.buyer_sync import sync_buyers
     from services.importer import run_import
+    from store.db import session_scope
+    from store.state import record_health_check
 
     summary = ScenarioSummary()
     services = sandbox.services
@@ -224,8 +240,14 @@ def run_scenario(sandbox: Sandbox, *, batch: Path = SAMPLE_BATCH) -> ScenarioSum
 
     _drain_outbox(sandbox)
     summary.sms = _sms_outcomes(sandbox.engine)
+    if summary.hot_deals:
+        from bot.sandbox.paste import paste_deal_link
+
+        summary.pasted = paste_deal_link(sandbox, summary.hot_deals[-1])
     health = check_ghl(sandbox.ghl)
     summary.health = health.state
+    with session_scope(sandbox.engine) as session:  # as the worker's health job records it
+        record_health_check(session=session, state=health.state, details={}, now=sandbox.clock())
     services.alerts.client.chat_postMessage(
         channel=OPS_CHANNEL,
         text=f"DealFinder health check at {sandbox.clock():%H:%M} UTC: GHL {health.state}, "

@@ -3,6 +3,12 @@
 The page shows the fake's channels rendered from their Block Kit; what a person types or clicks
 is sent to the bot exactly as Slack would send it — signed slash commands, `block_actions` and
 `view_submission` payloads through `SlackDriver` — so the sandbox exercises production code.
+A message typed in a channel is posted as the person's; when it holds a link on the app's
+unfurl domains Slack's `link_shared` follows, and the bot's preview (`chat.unfurl`) shows under
+it. Opening the app's Home sends `app_home_opened`; the page draws what `views.publish` put there.
+The page server also stands in for GHL's web-app host: `/v2/location/...` ("Open in GHL")
+redirects to the emulator's read-only page, so the sandbox's GHL links are on a host the bot
+and the fake both count as GHL's (`127.0.0.1`), with the path the bot parses.
 
     app = SandboxApp(fake=fake, driver=driver)
     make_server("127.0.0.1", 8080, app)          # then open http://127.0.0.1:8080/
@@ -19,10 +25,13 @@ from typing import Any
 
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
 from werkzeug.routing import Map, Rule
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from bot.sandbox.emoji import EMOJI
+from bot.sandbox.typed import MESSAGE_MAX, slack_text
 from bot.slack_fake import SlackDriver, SlackFake
+from bot.slack_fake.events import Shared, click_unfurl_button, open_app_home, share_link
 
 log = logging.getLogger("dealfinder.sandbox")
 
@@ -40,12 +49,15 @@ class SandboxApp:
         self,
         *,
         fake: SlackFake,
-        driver: SlackDriver,
+        driver: SlackDriver | None,
         title: str = "DealFinder sandbox",
         clock: Callable[[], datetime] | None = None,
+        ghl_app_url: str | None = None,
     ):
         self.fake = fake
-        self.driver = driver
+        # None until the bot is up: the page server starts first, as GHL's web-app host.
+        self._driver = driver
+        self.ghl_app_url = ghl_app_url  # where /v2/location/... redirects (the emulator's pages)
         self.title = title
         # The simulation's clock: the page shows times on it, never the real one.
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -64,8 +76,22 @@ class SandboxApp:
                 Rule("/api/click", endpoint="click", methods=["POST"]),
                 Rule("/api/submit", endpoint="submit", methods=["POST"]),
                 Rule("/api/close", endpoint="close", methods=["POST"]),
+                Rule("/api/message", endpoint="message", methods=["POST"]),
+                Rule("/api/home", endpoint="home", methods=["POST"]),
+                Rule("/api/unfurl-click", endpoint="unfurl_click", methods=["POST"]),
+                Rule("/v2/location/<path:_rest>", endpoint="ghl_app", methods=["GET"]),
             ]
         )
+
+    @property
+    def driver(self) -> SlackDriver:
+        if self._driver is None:
+            raise RuntimeError("the sandbox page has no bot yet")
+        return self._driver
+
+    @driver.setter
+    def driver(self, driver: SlackDriver) -> None:
+        self._driver = driver
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -102,6 +128,8 @@ class SandboxApp:
                 ],
                 "ephemerals": [e for e in snapshot["ephemerals"] if e["ephemeral_to"] == user],
                 "views": snapshot["views"].get(user, []),
+                "home": snapshot["home_views"].get(user),
+                "unfurls": snapshot["unfurls"],
             }
         )
 
@@ -178,3 +206,59 @@ class SandboxApp:
         if not self.driver.close_view(str(data.get("view_id")), user_id=data["user"]):
             raise NotFound("that view is not open")
         return _json({"closed": True})
+
+    def _on_message(self, request: Request) -> Response:
+        """The person posts a message; Slack then tells the app about its links (if any)."""
+        data = self._body(request)
+        typed = str(data.get("text", "")).strip()
+        if not typed or len(typed) > MESSAGE_MAX:
+            raise BadRequest(f"type a message of 1 to {MESSAGE_MAX} characters")
+        shared = share_link(
+            self.driver,
+            text=slack_text(typed),
+            user_id=data["user"],
+            channel_id=str(data.get("channel", "C0DEALS")),
+        )
+        delivery = shared.delivery
+        return _json(
+            {
+                "ts": shared.message_ts,
+                "link_shared": delivery is not None,
+                "status": delivery.status if delivery else "posted",
+            }
+        )
+
+    def _on_home(self, request: Request) -> Response:
+        """The person opens the app's Home tab: Slack sends `app_home_opened`."""
+        data = self._body(request)
+        delivery = open_app_home(self.driver, user_id=data["user"])
+        return _json({"status": delivery.status, "acked_in_time": delivery.acked_in_time})
+
+    def _on_unfurl_click(self, request: Request) -> Response:
+        """A click on a button in the app's preview of a link (`block_actions`, is_app_unfurl)."""
+        data = self._body(request)
+        channel, ts, url = str(data.get("channel")), str(data.get("ts")), str(data.get("url"))
+        with self.fake.store.lock:
+            share = next(
+                (
+                    s
+                    for s in self.fake.store.link_shares.values()
+                    if s.channel == channel and s.message_ts == ts and url in s.unfurls
+                ),
+                None,
+            )
+        if share is None:
+            raise NotFound("that preview is gone")
+        shared = Shared(
+            delivery=None, event=None, unfurl_id=share.unfurl_id, channel=channel, message_ts=ts
+        )
+        delivery = click_unfurl_button(
+            self.driver, shared, url, str(data.get("action_id")), user_id=data["user"]
+        )
+        return _json({"status": delivery.status, "acked_in_time": delivery.acked_in_time})
+
+    def _on_ghl_app(self, request: Request) -> Response:
+        """GHL's web-app path ("Open in GHL") on to the emulator's read-only page."""
+        if not self.ghl_app_url:
+            raise NotFound("no GHL web app in this sandbox")
+        return redirect(self.ghl_app_url + request.full_path.rstrip("?"), code=302)
