@@ -184,17 +184,13 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "workflow_webhook_secret",
+        "ghl_client_secret",
+        "secret_key",
+        "api_token",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
-            return None
-        return value
-
-    @field_validator("ghl_client_secret", "secret_key", mode="before")
-    @classmethod
-    def _blank_secret_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
             return None
         return value
@@ -253,12 +249,12 @@ class Settings(BaseSettings):
     @field_validator("ghl_sms_from_number", mode="before")
     @classmethod
     def _from_number(cls, value: object) -> object:
-        import re
+        from services.config import E164  # the mapping's sms.from_number obeys the same rule
 
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         text = str(value).strip()
-        if not re.fullmatch(r"\+[1-9]\d{7,14}", text):
+        if not E164.fullmatch(text):
             raise ValueError("must be an E.164 phone number of the location, like +18135550100")
         return text
 
@@ -339,13 +335,6 @@ class Settings(BaseSettings):
     def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
-        return value
-
-    @field_validator("api_token", mode="before")
-    @classmethod
-    def _blank_api_token_is_unset(cls, value: object) -> object:
-        if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
-            return None
         return value
 
     @field_validator("api_token")
