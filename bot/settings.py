@@ -431,6 +431,20 @@ class Settings(BaseSettings):
         return Path(self.database_url.split(":///", 1)[1]) if ":///" in self.database_url else None
 
 
+def register_secrets(settings: Settings) -> None:
+    """Mask every secret setting in logs and exception texts (`ghl.redact`), each intake API
+    token on its own: only the GHL and workflow secrets were registered by the code using them,
+    and a signing secret, client secret, Fernet key or API token has no shape the masks know."""
+    from ghl.redact import register_secret
+
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            register_secret(value.get_secret_value())
+    for _name, token in settings.api_tokens.tokens if settings.api_tokens else ():
+        register_secret(token.get_secret_value())
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build Settings, turning pydantic's errors into one ConfigError with a line per setting."""
     try:
@@ -441,6 +455,7 @@ def load_settings(**overrides: object) -> Settings:
             name = str(err["loc"][0]).upper() if err["loc"] else "settings"
             problems.append(f"{name}: {err['msg']}")
         raise ConfigError(problems) from None
+    register_secrets(settings)
     # With the app install configured, refuse to start without a key for its tokens.
     problems = settings.oauth_problems()
     if problems:
