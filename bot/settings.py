@@ -441,7 +441,8 @@ def register_secrets(settings: Settings) -> None:
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
             register_secret(value.get_secret_value())
-    for _name, token in settings.api_tokens.tokens if settings.api_tokens else ():
+    api_tokens = settings.api_tokens
+    for _name, token in api_tokens.tokens if api_tokens else ():
         register_secret(token.get_secret_value())
 
 
