@@ -38,7 +38,7 @@ from services.config import DealConfig
 from services.hot_alerts import mark_cards_changed
 from services.notify_common import match_key
 from store import outbox
-from store.buyers import get_buyer, upsert_buyer
+from store.buyers import buyer_name, get_buyer, upsert_buyer
 from store.db import session_scope
 from store.deals import OpportunityLinkIn, record_opportunity_link
 from store.models import OpportunityLink, SmsLog
@@ -267,8 +267,7 @@ class WebhookHandlers:
 
     def _buyer_name(self, contact_id: str) -> str | None:
         with session_scope(self.engine, readonly=True) as session:
-            buyer = get_buyer(session=session, contact_id=contact_id)
-        return (buyer.name or buyer.first_name) if buyer is not None else None
+            return buyer_name(session=session, contact_id=contact_id)
 
     # -- buyers ----------------------------------------------------------------------------
 
