@@ -41,7 +41,7 @@ def handlers(world: Any, slack_fake: Any, *, channel: str) -> WebhookHandlers:
 def reply(world: Any, contact_id: str, body: str) -> int:
     payload = webhook_payload(
         "InboundMessage", now=world.clock.now, locationId=LOCATION, contactId=contact_id,
-        body=body, messageId=f"in-{body}",
+        body=body, messageId="in-" + "-".join(body.split()),  # a GHL id: no spaces
     )  # fmt: skip
     with session_scope(world.engine) as session:
         event = record_webhook_event(
