@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from bot.alerts import DealAlerts
 from bot.settings import Settings
+from bot.wiring import load_config
 from ghl.client import GHLClient
 from services.hot_alerts import alert_state, poster_seen
 from services.pipeline_result import DealResult
@@ -30,11 +31,10 @@ def alerts_for_import(settings: Settings, *, ghl: GHLClient, engine: Engine) -> 
     from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
     from matching.notify import load_rules
-    from services.config import load_deal_config
     from services.desk import DealDesk
     from services.matcher import BuyerMatcher
 
-    config = load_deal_config(settings.mapping_file)
+    config = load_config(settings)
     matcher = BuyerMatcher(
         engine=engine, location_id=ghl.location_id, cache_minutes=settings.buyer_cache_minutes
     )

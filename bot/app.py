@@ -35,9 +35,10 @@ from bot.roles import (
 )
 from bot.settings import Settings
 from bot.unfurls import LinkPreviews
+from bot.wiring import load_config
 from ghl.client import GHLClient
 from matching.notify import NotifyRules, load_rules
-from services.config import DealConfig, load_deal_config
+from services.config import DealConfig
 from services.desk import DealDesk
 from services.desk_actions import DeskActions
 from services.matcher import BuyerMatcher
@@ -105,9 +106,7 @@ def build_services(
     clock: Callable[[], datetime] = utcnow,
 ) -> BotServices:
     """Wire the desk, its actions, the alerts and the roles from Settings (read once)."""
-    config = config or load_deal_config(
-        settings.mapping_file, sms_from_number=settings.ghl_sms_from_number
-    )
+    config = config or load_config(settings)
     rules = rules or load_rules(settings.sms_rules_file)
     roles_file = settings.roles_file or (EXAMPLE_ROLES_FILE if settings.dry_run else None)
     roles = RoleDirectory.from_file(roles_file, group_members=slack_group_members(web_client))

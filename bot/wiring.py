@@ -69,7 +69,8 @@ def open_store(settings: Settings):
 
 
 def load_config(settings: Settings):
-    """The deal team's GHL map (DEALFINDER_MAPPING_FILE, or the packaged default)."""
+    """The deal team's GHL map (DEALFINDER_MAPPING_FILE, or the packaged default), with
+    GHL_SMS_FROM_NUMBER over its `sms.from_number`: every process loads it here."""
     from services.config import load_deal_config
 
     return load_deal_config(settings.mapping_file, sms_from_number=settings.ghl_sms_from_number)
