@@ -189,9 +189,11 @@ def test_a_hot_deal_posts_one_card_however_often_it_is_sent(intake: IntakeWorld)
 
 
 def test_a_ghl_refusal_is_an_error_in_the_status_not_a_lost_record(intake: IntakeWorld):
-    # GHL keeps failing the create past the client's retries: the pipeline reports it.
-    intake.bot.emulator.queue_fault("POST", "/opportunities/", "server_error", times=10,
-                                    status=500)  # fmt: skip
+    # GHL keeps failing the create past the client's retries: the pipeline reports it. The
+    # create is a POST /opportunities/, or an upsert for a listing's own contact when the
+    # location allows several opportunities per contact (services.pipeline_listing).
+    for path in ("/opportunities/", "/opportunities/upsert"):
+        intake.bot.emulator.queue_fault("POST", path, "server_error", times=10, status=500)
     intake.post(deal_row("TPA-5001", deal_score=82))
     intake.worker.drain()
     body = intake.get("TPA-5001").json()
