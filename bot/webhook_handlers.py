@@ -33,6 +33,7 @@ from sqlmodel import col, select
 from bot.webhook_payloads import payload_problem
 from ghl.client import GHLClient
 from ghl.errors import GHLNotFoundError
+from ghl.models import Contact
 from services.buyer_sync import NOT_A_BUYER, _contact_field_ids, contact_to_buyer
 from services.config import DealConfig
 from services.hot_alerts import mark_cards_changed
@@ -226,13 +227,9 @@ class WebhookHandlers:
             return "DND updates not wired"
         if "dnd" not in body and "dndSettings" not in body:
             # A workflow webhook says only that DND changed: GHL's record says how.
-            contact_id = body.get("id") or body.get("contactId")
-            if not contact_id:
-                return "no contact id"
-            try:
-                contact = self.client.contacts.get(contact_id)
-            except GHLNotFoundError:
-                return "contact no longer in GHL"
+            contact = self._ghl_contact(body)
+            if isinstance(contact, str):
+                return contact
             body = body | {
                 "dnd": bool(contact.dnd),
                 "dndSettings": {
@@ -279,14 +276,21 @@ class WebhookHandlers:
             self._field_ids = (now, ids)
         return self._field_ids[1]
 
-    def _contact(self, body: dict[str, Any], now: datetime) -> str:
+    def _ghl_contact(self, body: dict[str, Any]) -> Contact | str:
+        """The event's contact as GHL has it now, or why there is none (the outcome)."""
         contact_id = body.get("id") or body.get("contactId")
         if not contact_id:
             return "no contact id"
         try:
-            contact = self.client.contacts.get(contact_id)
+            return self.client.contacts.get(contact_id)
         except GHLNotFoundError:
             return "contact no longer in GHL"
+
+    def _contact(self, body: dict[str, Any], now: datetime) -> str:
+        contact = self._ghl_contact(body)
+        if isinstance(contact, str):
+            return contact
+        contact_id = body.get("id") or body.get("contactId")
         tag = self.config.tags.buyer
         with session_scope(self.engine) as session:
             known = get_buyer(session=session, contact_id=contact_id) is not None
