@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from bot.alerts import DealAlerts
 from bot.settings import Settings
+from bot.wiring import bot_web_client, load_config
 from ghl.client import GHLClient
 from services.hot_alerts import alert_state, poster_seen
 from services.pipeline_result import DealResult
@@ -26,16 +27,12 @@ def alerts_for_import(settings: Settings, *, ghl: GHLClient, engine: Engine) -> 
     """The bot's `DealAlerts` when this process has a Slack bot token, else None."""
     if settings.slack_bot_token is None or settings.dry_run:
         return None  # a dry run's store is thrown away: its alerts are never real
-    from slack_sdk import WebClient
-    from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-
     from bot.deal_thread import channel_routing
     from matching.notify import load_rules
-    from services.config import load_deal_config
     from services.desk import DealDesk
     from services.matcher import BuyerMatcher
 
-    config = load_deal_config(settings.mapping_file)
+    config = load_config(settings)
     matcher = BuyerMatcher(
         engine=engine, location_id=ghl.location_id, cache_minutes=settings.buyer_cache_minutes
     )
@@ -43,14 +40,11 @@ def alerts_for_import(settings: Settings, *, ghl: GHLClient, engine: Engine) -> 
         ghl=ghl, engine=engine, config=config, rules=load_rules(settings.sms_rules_file),
         matcher=matcher, min_score=settings.match_min_score,
     )  # fmt: skip
-    web = WebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
-        timeout=15, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3),
-                                    ConnectionErrorRetryHandler(max_retry_count=2)],
-    )  # fmt: skip
     # The same routing as the bot's: an import's Florida cards go where the bot's go.
     routing = channel_routing(settings, config) if config.slack_routing else None
-    return DealAlerts(web, engine, settings.deals_channel, cards=desk.card, routing=routing)
+    return DealAlerts(
+        bot_web_client(settings), engine, settings.deals_channel, cards=desk.card, routing=routing
+    )
 
 
 def describe_alerts(

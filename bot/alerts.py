@@ -35,7 +35,7 @@ from sqlmodel import select
 from bot.blocks import CARD_BLOCK_PREFIX, card_block_id, deal_card_blocks, deal_card_text
 from bot.escape import MAX_SECTION_TEXT, safe
 from services.desk import DealCard
-from services.hot_alerts import ALERT_KIND, alert_key, record_poster
+from services.hot_alerts import ALERT_KIND, alert_key, card_key, record_poster
 from services.slack_routing import ChannelRouting, route
 from store import cards as store_cards
 from store import outbox
@@ -66,7 +66,7 @@ Checkpoint = Callable[[str, str], None]  # (point, mls_id): tests stop a run at 
 
 
 def message_key(mls_id: str) -> str:
-    return f"deal:{mls_id}"
+    return card_key(mls_id)
 
 
 def post_key(mls_id: str) -> str:

@@ -21,7 +21,6 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from sqlalchemy import Engine
 
 from bot.alerts import DealAlerts
@@ -38,9 +37,10 @@ from bot.roles import (
 )
 from bot.settings import Settings
 from bot.unfurls import LinkPreviews
+from bot.wiring import bot_web_client, load_config
 from ghl.client import GHLClient
 from matching.notify import NotifyRules, load_rules
-from services.config import DealConfig, load_deal_config
+from services.config import DealConfig
 from services.desk import DealDesk
 from services.desk_actions import DeskActions
 from services.matcher import BuyerMatcher
@@ -83,20 +83,10 @@ class BotServices:
 
 
 def make_web_client(settings: Settings) -> WebClient:
-    """The bot's Slack Web API client: SLACK_API_URL as base URL, 429s and dropped connections
-    retried by slack_sdk's own handlers (Retry-After honoured)."""
+    """The bot's Slack Web API client (`bot.wiring.bot_web_client`), once the settings the
+    bot needs are there."""
     settings.require("socket" if settings.slack_signing_secret is None else "slack")
-    token = settings.slack_bot_token
-    assert token is not None
-    return WebClient(
-        token=token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ConnectionErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+    return bot_web_client(settings)
 
 
 def build_services(
@@ -110,9 +100,7 @@ def build_services(
     clock: Callable[[], datetime] = utcnow,
 ) -> BotServices:
     """Wire the desk, its actions, the alerts and the roles from Settings (read once)."""
-    config = config or load_deal_config(
-        settings.mapping_file, sms_from_number=settings.ghl_sms_from_number
-    )
+    config = config or load_config(settings)
     rules = rules or load_rules(settings.sms_rules_file)
     roles_file = settings.roles_file or (EXAMPLE_ROLES_FILE if settings.dry_run else None)
     roles = RoleDirectory.from_file(roles_file, group_members=slack_group_members(web_client))

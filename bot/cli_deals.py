@@ -27,10 +27,10 @@ from bot.alert_wiring import alerts_for_import, describe_alerts
 from bot.cli_common import EXIT_CONFIG, EXIT_FAILED, err, friendly, out, settings_from_env
 from bot.cli_import_rates import calls_detail, headroom_detail
 from bot.settings import Settings
-from bot.wiring import build_ghl_client
+from bot.wiring import build_ghl_client, load_config
 from ghl.client import GHLClient
 from ghl.health import check_ghl
-from services.config import DealConfigError, load_deal_config
+from services.config import DealConfigError
 from services.ghl_map import GHLMap, GHLMapError
 from services.importer import ImportSummary, run_import
 from services.pipeline import DealResult
@@ -88,9 +88,7 @@ def import_command(
     if dry_run:
         settings = settings.model_copy(update={"dry_run": True})
     try:
-        config = load_deal_config(
-            settings.mapping_file, sms_from_number=settings.ghl_sms_from_number
-        )
+        config = load_config(settings)
         with _connect(settings) as (client, engine), _progress(quiet=as_json) as on_progress:
             alerts = alerts_for_import(settings, ghl=client, engine=engine)
             summary = run_import(
@@ -123,9 +121,7 @@ def validate_command(
     """Check the GHL location against the mapping file: pipeline, stages, fields, tags, users."""
     settings = settings_from_env()
     try:
-        config = load_deal_config(
-            settings.mapping_file, sms_from_number=settings.ghl_sms_from_number
-        )
+        config = load_config(settings)
     except DealConfigError as exc:
         raise _fail(str(exc)) from None
     client = _dry_run_client(settings) if settings.dry_run else build_ghl_client(settings)

@@ -18,12 +18,12 @@ import typer
 
 from bot.cli_common import EXIT_CONFIG, EXIT_FAILED, err, friendly, settings_from_env
 from bot.settings import Settings
-from bot.wiring import build_ghl_client, open_store
+from bot.wiring import build_ghl_client, load_config, open_store
 from ghl.client import GHLClient
 from ghl.errors import GHLError
 from matching.notify import NotifyRules, RulesError, load_rules
 from services import notify_words as words
-from services.config import DealConfig, DealConfigError, load_deal_config
+from services.config import DealConfig, DealConfigError
 from services.notifier import (
     DeliveryReport,
     NotifyPlan,
@@ -104,9 +104,7 @@ def notify(
 
 def _business_rules(settings: Settings) -> tuple[NotifyRules, DealConfig]:
     try:
-        return load_rules(settings.sms_rules_file), load_deal_config(
-            settings.mapping_file, sms_from_number=settings.ghl_sms_from_number
-        )
+        return load_rules(settings.sms_rules_file), load_config(settings)
     except (RulesError, DealConfigError) as exc:
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None

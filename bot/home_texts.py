@@ -103,7 +103,7 @@ def task_line(*, title: str, mls_id: str, due: datetime | None, overdue: bool) -
     name = title.removesuffix(f"{NAME_SEPARATOR}{mls_id}")
     when = f"due {slack_date(due)}" if due else "no due date"
     flag = ":alarm_clock: *overdue* " if overdue else ""
-    return f"• {flag}{escape(one_line(name, 150))} — `{escape(mls_id)}`, {when}"
+    return f"• {flag}{one_line(name, 150)} — `{escape(mls_id)}`, {when}"
 
 
 def tasks_deferred() -> str:

@@ -28,11 +28,11 @@ from bot.settings import ConfigError, Settings
 from bot.webhook_handlers import DealAlertsLike, WebhookHandlers
 from bot.webhook_verify import SignatureVerifier, WebhookKeyError
 from bot.webhooks import make_webhook_app
+from bot.wiring import load_config
 from bot.workflow_events import WorkflowEventsApp
 from ghl.client import GHLClient
 from ghl.health import check_ghl
 from matching.notify import load_rules
-from services.config import load_deal_config
 
 log = logging.getLogger("dealfinder.ops")
 
@@ -111,7 +111,7 @@ def build_ops(
     metrics = metrics or Metrics()
     metrics.watch_ghl(client)
     metrics.watch_outbox(engine)
-    config = load_deal_config(settings.mapping_file, sms_from_number=settings.ghl_sms_from_number)
+    config = load_config(settings)
     rules = load_rules(settings.sms_rules_file)
 
     def ghl_map() -> Any:

@@ -163,5 +163,4 @@ class OptoutReviewPoster:
 
     def _name(self, review: OptoutReview) -> str | None:
         with session_scope(self.engine, readonly=True) as session:
-            buyer = buyers.get_buyer(session=session, contact_id=review.contact_id)
-        return (buyer.name or buyer.first_name) if buyer is not None else None
+            return buyers.buyer_name(session=session, contact_id=review.contact_id)

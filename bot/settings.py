@@ -188,17 +188,13 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "workflow_webhook_secret",
+        "ghl_client_secret",
+        "secret_key",
+        "api_token",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
-            return None
-        return value
-
-    @field_validator("ghl_client_secret", "secret_key", mode="before")
-    @classmethod
-    def _blank_secret_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
             return None
         return value
@@ -257,12 +253,12 @@ class Settings(BaseSettings):
     @field_validator("ghl_sms_from_number", mode="before")
     @classmethod
     def _from_number(cls, value: object) -> object:
-        import re
+        from services.config import E164  # the mapping's sms.from_number obeys the same rule
 
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         text = str(value).strip()
-        if not re.fullmatch(r"\+[1-9]\d{7,14}", text):
+        if not E164.fullmatch(text):
             raise ValueError("must be an E.164 phone number of the location, like +18135550100")
         return text
 
@@ -343,13 +339,6 @@ class Settings(BaseSettings):
     def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
-        return value
-
-    @field_validator("api_token", mode="before")
-    @classmethod
-    def _blank_api_token_is_unset(cls, value: object) -> object:
-        if isinstance(value, str) and value.strip().lower() in _PLACEHOLDERS:
-            return None
         return value
 
     @field_validator("api_token")
@@ -446,6 +435,21 @@ class Settings(BaseSettings):
         return Path(self.database_url.split(":///", 1)[1]) if ":///" in self.database_url else None
 
 
+def register_secrets(settings: Settings) -> None:
+    """Mask every secret setting in logs and exception texts (`ghl.redact`), each intake API
+    token on its own: only the GHL and workflow secrets were registered by the code using them,
+    and a signing secret, client secret, Fernet key or API token has no shape the masks know."""
+    from ghl.redact import register_secret
+
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            register_secret(value.get_secret_value())
+    api_tokens = settings.api_tokens
+    for _name, token in api_tokens.tokens if api_tokens else ():
+        register_secret(token.get_secret_value())
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build Settings, turning pydantic's errors into one ConfigError with a line per setting."""
     try:
@@ -456,6 +460,7 @@ def load_settings(**overrides: object) -> Settings:
             name = str(err["loc"][0]).upper() if err["loc"] else "settings"
             problems.append(f"{name}: {err['msg']}")
         raise ConfigError(problems) from None
+    register_secrets(settings)
     # With the app install configured, refuse to start without a key for its tokens.
     problems = settings.oauth_problems()
     if problems:

@@ -34,12 +34,13 @@ from sqlmodel import col, select
 from bot.webhook_payloads import payload_problem
 from ghl.client import GHLClient
 from ghl.errors import GHLNotFoundError
+from ghl.models import Contact
 from services.buyer_sync import NOT_A_BUYER, _contact_field_ids, contact_to_buyer
 from services.config import DealConfig
 from services.hot_alerts import mark_cards_changed
 from services.notify_common import match_key
 from store import outbox
-from store.buyers import get_buyer, upsert_buyer
+from store.buyers import buyer_name, get_buyer, upsert_buyer
 from store.db import session_scope
 from store.deals import OpportunityLinkIn, record_opportunity_link
 from store.models import OpportunityLink, SmsLog
@@ -252,13 +253,9 @@ class WebhookHandlers:
             return "DND updates not wired"
         if "dnd" not in body and "dndSettings" not in body:
             # A workflow webhook says only that DND changed: GHL's record says how.
-            contact_id = body.get("id") or body.get("contactId")
-            if not contact_id:
-                return "no contact id"
-            try:
-                contact = self.client.contacts.get(contact_id)
-            except GHLNotFoundError:
-                return "contact no longer in GHL"
+            contact = self._ghl_contact(body)
+            if isinstance(contact, str):
+                return contact
             body = body | {
                 "dnd": bool(contact.dnd),
                 "dndSettings": {
@@ -293,8 +290,7 @@ class WebhookHandlers:
 
     def _buyer_name(self, contact_id: str) -> str | None:
         with session_scope(self.engine, readonly=True) as session:
-            buyer = get_buyer(session=session, contact_id=contact_id)
-        return (buyer.name or buyer.first_name) if buyer is not None else None
+            return buyer_name(session=session, contact_id=contact_id)
 
     # -- buyers ----------------------------------------------------------------------------
 
@@ -306,14 +302,21 @@ class WebhookHandlers:
             self._field_ids = (now, ids)
         return self._field_ids[1]
 
-    def _contact(self, body: dict[str, Any], now: datetime) -> str:
+    def _ghl_contact(self, body: dict[str, Any]) -> Contact | str:
+        """The event's contact as GHL has it now, or why there is none (the outcome)."""
         contact_id = body.get("id") or body.get("contactId")
         if not contact_id:
             return "no contact id"
         try:
-            contact = self.client.contacts.get(contact_id)
+            return self.client.contacts.get(contact_id)
         except GHLNotFoundError:
             return "contact no longer in GHL"
+
+    def _contact(self, body: dict[str, Any], now: datetime) -> str:
+        contact = self._ghl_contact(body)
+        if isinstance(contact, str):
+            return contact
+        contact_id = body.get("id") or body.get("contactId")
         tag = self.config.tags.buyer
         with session_scope(self.engine) as session:
             known = get_buyer(session=session, contact_id=contact_id) is not None

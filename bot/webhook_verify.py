@@ -39,7 +39,6 @@ LEGACY_HEADER = "X-WH-Signature"
 RETRY_HORIZON = timedelta(hours=2)
 # How far ahead of our clock a body's timestamp may be (clock skew between GHL and us).
 CLOCK_SKEW = timedelta(minutes=5)
-FRESHNESS = RETRY_HORIZON  # the name older callers use
 
 # GHL's published Ed25519 webhook key (SPKI DER, base64), from its webhook integration guide
 # (ghl-api README, "Signature key"); the default unless GHL_WEBHOOK_PUBLIC_KEY overrides it.

@@ -68,8 +68,28 @@ def open_store(settings: Settings):
     return engine
 
 
+def bot_web_client(settings: Settings):
+    """The bot's Slack Web API client (SLACK_BOT_TOKEN must be set): SLACK_API_URL as base
+    URL, 429s and dropped connections retried by slack_sdk's own handlers (Retry-After
+    honoured). The bot and the processes that post its cards (an import) use this one."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+    assert settings.slack_bot_token is not None
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
 def load_config(settings: Settings):
-    """The deal team's GHL map (DEALFINDER_MAPPING_FILE, or the packaged default)."""
+    """The deal team's GHL map (DEALFINDER_MAPPING_FILE, or the packaged default), with
+    GHL_SMS_FROM_NUMBER over its `sms.from_number`: every process loads it here."""
     from services.config import load_deal_config
 
     return load_deal_config(settings.mapping_file, sms_from_number=settings.ghl_sms_from_number)

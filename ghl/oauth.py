@@ -35,7 +35,6 @@ def wall_clock() -> float:
     return time.time()
 
 
-CHOOSE_LOCATION_URL = "https://marketplace.gohighlevel.com/oauth/chooselocation"
 TOKEN_PATH = "/oauth/token"  # noqa: S105 - a path, not a secret
 LOCATION_TOKEN_PATH = "/oauth/locationToken"  # noqa: S105 - a path, not a secret
 VERSION = "2021-07-28"

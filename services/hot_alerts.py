@@ -40,6 +40,11 @@ def alert_key(mls_id: str) -> str:
     return f"slack:deal:{mls_id}"
 
 
+def card_key(mls_id: str) -> str:
+    """Where the posted card is recorded (`store.state` Slack message map; `bot.alerts`)."""
+    return f"deal:{mls_id}"
+
+
 def queue_alert(engine: Engine, *, mls_id: str, now: datetime) -> None:
     """Record that the deal's card must be in Slack (no-op when already recorded); a deal
     worked again (a changed re-import) also marks its card changed, for the `slack_cards` job."""

@@ -16,16 +16,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from services.desk import DealDesk
+from services.hot_alerts import alert_key, card_key
 from services.intake import item_state, latest_item
 from store import outbox
 from store import state as store_state
 from store.db import session_scope
 from store.deals import get_property
 from store.models import OutboxStatus
-
-# Where the bot keeps a deal's Slack card (bot.alerts: message map key, outbox dedupe key).
-CARD_KEY = "deal:{mls_id}"
-CARD_POST_KEY = "slack:deal:{mls_id}"
 
 
 def property_status(
@@ -80,10 +77,10 @@ def property_status(
 
 def _alert(session: Any, mls_id: str) -> dict[str, Any]:
     """posted (with channel and ts) | queued | failed | none: the deal's Slack card."""
-    message = store_state.get_slack_message(session=session, key=CARD_KEY.format(mls_id=mls_id))
+    message = store_state.get_slack_message(session=session, key=card_key(mls_id))
     if message is not None:
         return {"status": "posted", "channel": message.channel, "ts": message.ts}
-    item = outbox.get_by_dedupe_key(session=session, dedupe_key=CARD_POST_KEY.format(mls_id=mls_id))
+    item = outbox.get_by_dedupe_key(session=session, dedupe_key=alert_key(mls_id))
     if item is None:
         return {"status": "none", "channel": None, "ts": None}
     state = "failed" if item.status in (OutboxStatus.FAILED, OutboxStatus.CANCELLED) else "queued"

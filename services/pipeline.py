@@ -202,9 +202,10 @@ class DealPipeline:
         than upserting the agent's own contact too: one GHL call per listing fewer, which
         keeps a batch import at GHL's limit above 95 properties a minute (bench/import.py).
         """
-        if self.ghl_map.opportunity_contact != "per_property":
-            return self.client.contacts.upsert(rules.contact_body(record)).contact
-        body = rules.property_contact_body(record, config=self.config)
+        if self.ghl_map.opportunity_contact == "per_property":
+            body = rules.property_contact_body(record, config=self.config)
+        else:
+            body = rules.contact_body(record)
         return self.client.contacts.upsert(body).contact
 
     def _agent_line(self, record: PropertyRecord) -> str | None:

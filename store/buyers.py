@@ -71,6 +71,12 @@ def get_buyer(*, session: Session, contact_id: str) -> Buyer | None:
     return session.get(Buyer, contact_id)
 
 
+def buyer_name(*, session: Session, contact_id: str) -> str | None:
+    """How a buyer is named to people: the full name, else the first; None when unknown."""
+    buyer = get_buyer(session=session, contact_id=contact_id)
+    return (buyer.name or buyer.first_name) if buyer is not None else None
+
+
 def _active() -> list[object]:
     return [Buyer.excluded_reason.is_(None), Buyer.opted_out == false()]  # type: ignore[union-attr]
 

@@ -24,9 +24,6 @@ from store.state import get_sync_state, set_sync_state
 from store.types import utcnow
 
 _ERROR_LIMIT = 2000
-# The event paths that deliver GHL events (README "Events from GHL"); polling runs while
-# none of them has delivered recently.
-EVENT_PATHS = ("webhook", "workflow")
 DELIVERIES_KEY = "events:last_delivery"
 
 

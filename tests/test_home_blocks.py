@@ -58,3 +58,13 @@ def test_outside_text_in_a_preview_is_escaped() -> None:
     text = json.dumps(blocks, ensure_ascii=False)
     assert "<!channel>" not in text and "<@U0ADMIN01>" not in text and "<x>" not in text
     assert "&lt;!channel&gt;" in text
+
+
+def test_a_task_title_is_escaped_once() -> None:
+    """`&` shows as `&` in Slack: escaped once (`&amp;`), not twice (`&amp;amp;` showed `&amp;`)."""
+    tasks = [TaskLine(title="Call agent & seller <!here> — TPA-1", mls_id="TPA-1", due=NOW,
+                      overdue=False)]  # fmt: skip
+    view = home_view(HomeData(user_id="U1", role="admin", now=NOW, tasks=tasks))
+    text = json.dumps(view, ensure_ascii=False)
+    assert "Call agent &amp; seller &lt;!here&gt; — `TPA-1`" in text
+    assert "&amp;amp;" not in text and "&amp;lt;" not in text

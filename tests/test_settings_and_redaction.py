@@ -101,3 +101,29 @@ def test_exception_text_is_redacted():
     register_secret("another-secret-token")
     err = GHLAuthError("bad token another-secret-token", status=401)
     assert "another-secret-token" not in str(err)
+
+
+def test_every_secret_setting_is_masked_once_loaded(clean_env, monkeypatch):
+    """Secrets without a token shape (signing secret, client secret, Fernet key, API tokens,
+    workflow secret) are masked in log lines as soon as the settings are read, whichever code
+    later gets hold of them."""
+    from cryptography.fernet import Fernet
+
+    fernet_key = Fernet.generate_key().decode()
+    values = {
+        "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543",
+        "GHL_CLIENT_ID": "client-id-1",
+        "GHL_CLIENT_SECRET": "c0ffee-client-secret-5d41402abc4b",
+        "GHL_APP_REDIRECT_URL": "https://bot.example.com/ghl/oauth/callback",
+        "DEALFINDER_SECRET_KEY": fernet_key,
+        "DEALFINDER_WORKFLOW_WEBHOOK_SECRET": "wf_0123456789abcdefghijklmn",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    api_tokens = ["Xq3analysis0123456789abcdefgh", "9Fkbackfill0123456789abcdefgh"]
+    monkeypatch.setenv("DEALFINDER_API_TOKEN", f"analysis:{api_tokens[0]},backfill:{api_tokens[1]}")
+    load_settings()
+    secrets = [v for k, v in values.items() if k not in ("GHL_CLIENT_ID", "GHL_APP_REDIRECT_URL")]
+    for secret in secrets + api_tokens:
+        assert secret not in redact(f"failed with {secret}!"), secret
+    assert "client-id-1" in redact("client-id-1")  # not a secret: left as it is

@@ -21,8 +21,6 @@ EMOJI: dict[str, str] = {
     "fire": "🔥",
     "grey_question": "❔",
     "heavy_check_mark": "✔️",
-    "grey_question": "❔",
-    "alarm_clock": "⏰",
     "trophy": "🏆",
     "bust_in_silhouette": "👤",
     "arrow_right": "➡️",
