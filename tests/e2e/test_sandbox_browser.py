@@ -3,6 +3,7 @@ person types a slash command and clicks Claim on a hot-deal alert; both go to th
 signed Slack requests, and the page shows the bot's answer and the updated alert."""
 
 import pytest
+from playwright.sync_api import expect
 
 from bot.sandbox.run import run_scenario, start_sandbox
 from tests.e2e.browser import chromium
@@ -26,7 +27,8 @@ def test_command_and_claim_through_the_page(sandbox, browser, tmp_path):
     page.goto(sandbox.page_url)
     alerts = page.locator("[data-testid=message]", has_text="Hot deal")
     alerts.first.wait_for(timeout=15_000)
-    assert alerts.count() == len(sandbox.fake.messages("C0DEALS"))
+    # Every card is drawn (the pasted link's preview arrives a moment after its message).
+    expect(alerts).to_have_count(len(sandbox.fake.messages("C0DEALS")), timeout=15_000)
 
     page.fill("[data-testid=command]", "/deal help")
     page.press("[data-testid=command]", "Enter")
