@@ -77,6 +77,17 @@ def channel_key(name: str) -> str:
     return f"slack_channel:{name}"
 
 
+def remember_channel_id(engine: Engine, channel: str, posted: MessageRef, *, now: datetime) -> None:
+    """A channel configured by name ("#deals"): keep the id Slack posted to, which
+    conversations.history needs to find a lost post after a restart."""
+    if posted.channel == channel:
+        return
+    with session_scope(engine) as session:
+        store_state.set_sync_state(
+            session=session, key=channel_key(channel), value={"id": posted.channel}, now=now
+        )
+
+
 @dataclass(frozen=True)
 class MessageRef:
     """Where a deal's message lives in Slack."""
@@ -245,14 +256,7 @@ class DealAlerts:
             metadata={"event_type": METADATA_EVENT, "event_payload": {"mls_id": deal.mls_id}},
         )  # fmt: skip
         posted = MessageRef(str(answer["channel"]), str(answer["ts"]))
-        if posted.channel != channel:
-            # Configured by name ("#deals"): keep the id, which conversations.history needs to
-            # find a lost post after a restart.
-            with session_scope(self.engine) as session:
-                store_state.set_sync_state(
-                    session=session, key=channel_key(channel), value={"id": posted.channel},
-                    now=self.clock(),
-                )  # fmt: skip
+        remember_channel_id(self.engine, channel, posted, now=self.clock())
         return posted
 
     def _channel_id(self, channel: str | None = None) -> str | None:

@@ -38,7 +38,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
 from bot import messages as msg
-from bot.alerts import MessageRef, channel_key
+from bot.alerts import MessageRef, channel_key, remember_channel_id
 from bot.escape import MAX_SECTION_TEXT, clip, safe
 from services.desk import DealCard
 from services.slack_routing import ChannelRouting, route
@@ -252,13 +252,7 @@ class ReplyThreads:
             metadata={"event_type": THREAD_EVENT, "event_payload": {"mls_id": mls_id}},
         )  # fmt: skip
         posted = MessageRef(str(answer["channel"]), str(answer["ts"]))
-        if posted.channel != channel:
-            # Configured by name: keep the id, which conversations.history needs after a crash.
-            with session_scope(self.engine) as session:
-                store_state.set_sync_state(
-                    session=session, key=channel_key(channel), value={"id": posted.channel},
-                    now=self.clock(),
-                )  # fmt: skip
+        remember_channel_id(self.engine, channel, posted, now=self.clock())
         return posted
 
     def _adopt_lost(self, mls_id: str, *, channel: str) -> MessageRef | None:
