@@ -15,6 +15,7 @@ COPY bot ./bot
 COPY ghl ./ghl
 COPY matching ./matching
 COPY services ./services
+COPY sandbox ./sandbox
 COPY store ./store
 RUN python -m venv /opt/dealfinder/.venv \
     && /opt/dealfinder/.venv/bin/python -m pip install --quiet --upgrade pip \

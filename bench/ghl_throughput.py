@@ -23,8 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ghl.client import GHLClient
-from ghl.emulator import Emulator, EmulatorConfig
 from ghl.retry import RetryPolicy
+from sandbox.ghl_emulator import Emulator, EmulatorConfig
 
 LIMIT_PER_SECOND = 10.0  # 100 per 10 s
 

@@ -3,14 +3,13 @@ accepted properties become worked GHL deals.
 
 Run: `.venv/bin/python bench/intake.py [--singles 100] [--concurrency 10] [--batch 100]`.
 
-Three processes: the GHL emulator (`python -m ghl.emulator --demo`, real limits: 100 calls per
-10 s), the bot (`serve --http`: waitress, the intake API and its worker, a throwaway SQLite
-store) and this one, which plays Slack (the fake) and the analysis module: `--singles`
-one-record POSTs from `--concurrency` threads, then one POST of `--batch` records, then each
-record sent again. Prints the answer latencies, the time until the worker has worked every
-record, and checks one opportunity per property and one Slack card per hot deal. Exit status:
-0 when every POST got 202, every record was worked and nothing was made twice.
-"""
+Three processes: the GHL emulator (`python -m sandbox.ghl_emulator --demo`, real limits: 100 calls
+per 10 s), the bot (`serve --http`: waitress, the intake API and its worker, a throwaway SQLite
+store) and this one, which plays Slack (the fake) and the analysis module: `--singles` one-record
+POSTs from `--concurrency` threads, then one POST of `--batch` records, then each record sent again.
+Prints the answer latencies, the time until the worker has worked every record, and checks one
+opportunity per property and one Slack card per hot deal. Exit status: 0 when every POST got 202,
+every record was worked and nothing was made twice."""
 
 from __future__ import annotations
 
@@ -28,11 +27,11 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.slack_ack import RUN_SERVE, free_port, percentile, started
-from bot.roles import EXAMPLE_ROLES_FILE
-from bot.slack_fake import BOT_TOKEN, SlackFake
-from ghl.emulator import DEMO_LOCATION_ID, DEMO_TOKEN
+from bot.slack.roles import EXAMPLE_ROLES_FILE
+from sandbox.ghl_emulator import DEMO_LOCATION_ID, DEMO_TOKEN
+from sandbox.slack_fake import BOT_TOKEN, SlackFake
 from services.config import load_deal_config
-from services.pipeline_rules import is_named_for
+from services.pipeline.rules import is_named_for
 from tests.fixtures.pipeline import property_row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +69,7 @@ def run(*, singles: int, concurrency: int, batch: int) -> int:
             "DEALFINDER_LOG_LEVEL": "WARNING", "DEALFINDER_API_TOKEN": f"bench:{TOKEN}",
             "DEALFINDER_API_RATE_PER_MINUTE": "100000", "DEALFINDER_API_MAX_BODY": "10000000",
         }  # fmt: skip
-        emulator = [sys.executable, "-m", "ghl.emulator", "--demo", "--port", str(ghl_port)]
+        emulator = [sys.executable, "-m", "sandbox.ghl_emulator", "--demo", "--port", str(ghl_port)]
         bot = [sys.executable, "-c", RUN_SERVE, "serve", "--http", "--host", "127.0.0.1",
                "--port", str(bot_port)]  # fmt: skip
         with started(emulator, env, f"http://127.0.0.1:{ghl_port}/_emulator/stats"):

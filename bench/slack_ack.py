@@ -3,16 +3,15 @@
 Run: `.venv/bin/python bench/slack_ack.py [--commands 200] [--concurrency 20]
 [--text "show TPA-1001"]`.
 
-Three processes, as deployed: the GHL emulator (`python -m ghl.emulator --demo`, 200 buyers),
-the bot (`serve --http`: waitress, bolt, the real GHL client, a throwaway SQLite store), and
-this one, which plays Slack: it serves the Slack fake (the bot's SLACK_API_URL) and sends
-correctly signed `/deal …` commands from `--concurrency` threads. Buyers are synced with
-`dealfinder sync-buyers` and a hot deal is added with `/deal add` first. Each ack's
-latency is what the Slack driver measures around the HTTP request; the work after the acks
-(store, GHL — rate-limited to 100 calls per 10 s — matching, the answer through the
-response_url) runs meanwhile in the bot process. Prints p50/p90/p99/max and PASS/FAIL against
-p99 < 300 ms. Exit status: 0 pass, 1 target missed or a command not acked with 200.
-"""
+Three processes, as deployed: the GHL emulator (`python -m sandbox.ghl_emulator --demo`, 200
+buyers), the bot (`serve --http`: waitress, bolt, the real GHL client, a throwaway SQLite store),
+and this one, which plays Slack: it serves the Slack fake (the bot's SLACK_API_URL) and sends
+correctly signed `/deal …` commands from `--concurrency` threads. Buyers are synced with `dealfinder
+sync-buyers` and a hot deal is added with `/deal add` first. Each ack's latency is what the Slack
+driver measures around the HTTP request; the work after the acks (store, GHL — rate-limited to 100
+calls per 10 s — matching, the answer through the response_url) runs meanwhile in the bot process.
+Prints p50/p90/p99/max and PASS/FAIL against p99 < 300 ms. Exit status: 0 pass, 1 target missed or a
+command not acked with 200."""
 
 from __future__ import annotations
 
@@ -34,9 +33,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.roles import EXAMPLE_ROLES_FILE
-from bot.slack_fake import BOT_TOKEN, SlackDriver, SlackFake
-from ghl.emulator import DEMO_LOCATION_ID, DEMO_TOKEN
+from bot.slack.roles import EXAMPLE_ROLES_FILE
+from sandbox.ghl_emulator import DEMO_LOCATION_ID, DEMO_TOKEN
+from sandbox.slack_fake import BOT_TOKEN, SlackDriver, SlackFake
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +44,7 @@ SECRET = "bench-signing-secret"  # noqa: S105 - a throwaway secret for the fake
 USERS = ("U0AGENT01", "U0AGENT02", "U0BROKER1", "U0ADMIN01")
 ADD = "add TPA-1001 | 4812 W Bay Vista Ave | Tampa | FL | 33611 | 265000 | 3 | 93 | d@example.com"
 RUN_SERVE = (
-    "import typer; from bot.cli_serve import register; "
+    "import typer; from bot.cli.serve import register; "
     "app = typer.Typer(); register(app); app.command('noop')(lambda: None); app()"
 )
 
@@ -99,11 +98,11 @@ def run(*, commands: int, concurrency: int, text: str) -> int:
             "SLACK_DEALS_CHANNEL": "C0DEALS", "DEALFINDER_ROLES_FILE": str(EXAMPLE_ROLES_FILE),
             "DEALFINDER_LOG_LEVEL": "WARNING",
         }  # fmt: skip
-        emulator = [sys.executable, "-m", "ghl.emulator", "--demo", "--port", str(ghl_port)]
+        emulator = [sys.executable, "-m", "sandbox.ghl_emulator", "--demo", "--port", str(ghl_port)]
         bot = [sys.executable, "-c", RUN_SERVE, "serve", "--http", "--host", "127.0.0.1",
                "--port", str(bot_port)]  # fmt: skip
         with started(emulator, env, f"http://127.0.0.1:{ghl_port}/_emulator/stats"):
-            sync = "from bot.cli import main; main()"  # `python -m bot.cli` imports itself twice
+            sync = "from bot.cli.main import main; main()"  # `-m bot.cli.main` imports itself twice
             subprocess.run([sys.executable, "-c", sync, "sync-buyers"], env=env, cwd=ROOT,
                            check=True, capture_output=True)  # fmt: skip
             with started(bot, env, f"http://127.0.0.1:{bot_port}/healthz"):

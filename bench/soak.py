@@ -36,14 +36,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.slack_fake import BOT_TOKEN, SlackFake  # noqa: E402
-from ghl.emulator import (  # noqa: E402
+from sandbox.ghl_emulator import (  # noqa: E402
     DEFAULT_TOKEN,
     DEMO_LOCATION_ID,
     Emulator,
     EmulatorConfig,
     Faults,
 )
+from sandbox.slack_fake import BOT_TOKEN, SlackFake  # noqa: E402
 from tests.e2e.soak_data import soak_rows, write_jsonl  # noqa: E402
 from tests.e2e.soak_worker import SharedClock, WorkerProcesses, evening_anchor  # noqa: E402
 
@@ -158,7 +158,7 @@ def exactly_once(name: str, found: Counter, wanted: Counter) -> Check:
 
 def ghl_checks(rows: list[dict[str, Any]], state: dict[str, Any], config: Any) -> list[Check]:
     """One opportunity, analysis note and task set per property; no repeated follow-up."""
-    from services.pipeline_rules import NAME_SEPARATOR
+    from services.pipeline.rules import NAME_SEPARATOR
 
     marker = "DealFinder analysis — MLS "
     notes = Counter(n["body"].removeprefix(marker).split(" (version")[0]

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.escape import escape
 from bot.settings import Settings
+from bot.slack.escape import escape
 from ghl.client import GHLClient, make_rate_backend
 from ghl.oauth import GHLOAuthApp
 from ghl.oauth_provider import OAuthTokenProvider
@@ -43,12 +43,12 @@ def reinstall_text(location_id: str, reason: str) -> str:
 def ops_poster(settings: Settings) -> Poster:
     """Post to SLACK_OPS_CHANNEL with the bot token, or to the log when Slack is not set."""
     if settings.slack_bot_token is None:
-        from bot.jobs_wiring import log_poster
+        from bot.ops.wiring import log_poster
 
         return log_poster
     from slack_sdk import WebClient
 
-    from bot.jobs_wiring import slack_poster
+    from bot.ops.wiring import slack_poster
 
     client = WebClient(
         token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
@@ -137,7 +137,7 @@ class OAuthParts:
 
     def routes(self) -> dict[str, Any]:
         """`/ghl/install` and `/ghl/oauth/callback` for the bot's HTTP server."""
-        from bot.oauth_routes import InstallRoutes
+        from bot.web.oauth_routes import InstallRoutes
 
         install = InstallRoutes(
             app=self.app,

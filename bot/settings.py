@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     sms_rules_file: Path | None = Field(default=None, validation_alias="SMS_RULES_FILE")
     roles_file: Path | None = Field(default=None, validation_alias="DEALFINDER_ROLES_FILE")
     buyer_cache_minutes: int = Field(default=60, ge=1, validation_alias="BUYER_CACHE_MINUTES")
-    # How often Slack users are matched to GHL users by email (`bot.jobs_people`).
+    # How often Slack users are matched to GHL users by email (`bot.ops.people_refresh`).
     people_refresh_minutes: int = Field(
         default=60, ge=1, le=1440, validation_alias="PEOPLE_REFRESH_MINUTES"
     )
@@ -166,7 +166,7 @@ class Settings(BaseSettings):
     digest_hour: int | None = Field(default=None, ge=0, le=23, validation_alias="DIGEST_HOUR")
     digest_timezone: str = Field(default="America/New_York", validation_alias="DIGEST_TIMEZONE")
 
-    # The intake API (`POST /api/properties`): named bearer tokens (bot.api_tokens), a rate
+    # The intake API (`POST /api/properties`): named bearer tokens (bot.web.api_tokens), a rate
     # limit per token, and the largest request body it reads.
     api_token: SecretStr | None = Field(default=None, validation_alias="DEALFINDER_API_TOKEN")
     api_rate_per_minute: int = Field(
@@ -344,16 +344,16 @@ class Settings(BaseSettings):
     @field_validator("api_token")
     @classmethod
     def _api_tokens_parse(cls, value: SecretStr | None) -> SecretStr | None:
-        from bot.api_tokens import parse_api_tokens
+        from bot.web.api_tokens import parse_api_tokens
 
         if value is not None:
             parse_api_tokens(value.get_secret_value())  # ValueError names the problem, not a token
         return value
 
     @property
-    def api_tokens(self):  # -> bot.api_tokens.ApiTokens | None
+    def api_tokens(self):  # -> bot.web.api_tokens.ApiTokens | None
         """The intake API's named tokens (None: the API answers 503, not configured)."""
-        from bot.api_tokens import parse_api_tokens
+        from bot.web.api_tokens import parse_api_tokens
 
         return parse_api_tokens(self.api_token.get_secret_value()) if self.api_token else None
 

@@ -29,7 +29,7 @@ from ghl.transport import CallStats, Transport
 
 GHL_BASE_URL = "https://services.leadconnectorhq.com"
 # Where people open records in GHL's web app (links in Slack); the sandbox points it at the
-# emulator's own read-only pages (`ghl.emulator.pages`).
+# emulator's own read-only pages (`sandbox.ghl_emulator.pages`).
 GHL_APP_URL = "https://app.gohighlevel.com"
 
 

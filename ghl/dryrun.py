@@ -54,7 +54,7 @@ class WSGIAdapter(BaseAdapter):
 
 def dry_run_session(*, token: str, location_id: str) -> requests.Session:
     """A session whose every request is answered by a fresh, demo-seeded in-process emulator."""
-    from ghl.emulator import Emulator, EmulatorConfig
+    from sandbox.ghl_emulator import Emulator, EmulatorConfig
 
     # No burst limit worth waiting for: a dry run shows what would happen, not how long.
     emulator = Emulator(

@@ -2,7 +2,7 @@
 
 No Slack here: each method takes plain values, changes the deal's GHL opportunity (or its
 contact, for a note), keeps the store's opportunity link as GHL answered, and says what it did.
-Who may do it is checked by the caller (`bot.listeners.deal_edits`, with `guarded`).
+Who may do it is checked by the caller (`bot.slack.listeners.deal_edits`, with `guarded`).
 
     edits = DealEdits(desk)
     edits.move_stage("TPA-1", "under contract")        # EditOutcome("done", stage="Under Contract")

@@ -29,7 +29,7 @@ from matching.notify import NotifyRules
 from services.config import DealConfig
 from services.ghl_map import GHLMap, GHLMapError
 from services.matcher import BuyerMatcher, facts_from_mapping
-from services.pipeline_rules import NAME_SEPARATOR
+from services.pipeline.rules import NAME_SEPARATOR
 from services.property import stored_record
 from store import state as store_state
 from store.db import session_scope

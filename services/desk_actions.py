@@ -6,7 +6,7 @@ in the store's generic `SyncState` under `slack_deal:{mls_id}`, beside (not insi
 pipeline's own property data, which the pipeline rewrites on every run.
 
     actions = DeskActions(desk, on_hot_deal=[alerts.on_hot_deal])
-    result = actions.add(record)                     # services.pipeline.DealResult
+    result = actions.add(record)                     # services.pipeline.core.DealResult
     plan = actions.plan("TPA-1")                     # who would be texted, when, and why not
     outcome = actions.claim("TPA-1", actor="U0BROKER1", ghl_email="maria@x.com", override=True)
 """
@@ -25,7 +25,7 @@ from matching.models import MatchResult
 from services.desk import DealDesk, desk_key
 from services.ghl_map import GHLMap
 from services.hot_alerts import mark_cards_changed
-from services.notifier import (
+from services.notify.notifier import (
     DeliveryReport,
     EnqueueReport,
     NotifyPlan,
@@ -33,7 +33,7 @@ from services.notifier import (
     enqueue_notifications,
     plan_notifications,
 )
-from services.pipeline import DealPipeline, DealResult, HotHook, StageMove
+from services.pipeline.core import DealPipeline, DealResult, HotHook, StageMove
 from services.property import PropertyRecord
 from store import state as store_state
 from store.db import session_scope

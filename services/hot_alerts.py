@@ -3,7 +3,7 @@
 The deal pipeline queues one outbox item per hot deal (kind ``slack_post``, dedupe key
 ``slack:deal:{mls_id}``) inside `DealPipeline.process`, so `/deal add`, `dealfinder import`,
 the intake API and webhooks all alert the same way, and a process without Slack (an import
-on a laptop, a cron job) leaves the alert for one that has it. `bot.alerts.DealAlerts` posts
+on a laptop, a cron job) leaves the alert for one that has it. `bot.slack.alerts.DealAlerts` posts
 the items exactly once (claim, look for a lost post, record the message), at once in a
 process with Slack and every few seconds from the `slack_alert_recovery` job.
 
@@ -41,7 +41,7 @@ def alert_key(mls_id: str) -> str:
 
 
 def card_key(mls_id: str) -> str:
-    """Where the posted card is recorded (`store.state` Slack message map; `bot.alerts`)."""
+    """Where the posted card is recorded (`store.state` Slack message map; `bot.slack.alerts`)."""
     return f"deal:{mls_id}"
 
 

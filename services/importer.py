@@ -27,7 +27,7 @@ from ghl.ratelimit import Headroom
 from matching.notify import NotifyRules
 from services.config import DealConfig
 from services.ghl_map import GHLMap
-from services.pipeline import DealPipeline, DealResult, HotHook
+from services.pipeline.core import DealPipeline, DealResult, HotHook
 from services.property import PropertyRecord
 from services.property_files import RecordError, iter_records
 from store.types import utcnow

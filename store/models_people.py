@@ -1,7 +1,7 @@
 """The people table: which GHL user each Slack user is, matched by email (issue 15).
 
 Registered on `SQLModel.metadata` by `store.models`. Rows are rewritten by the people refresh
-job (`bot.jobs_people`); the roles file's `ghl_users` overrides them at lookup time.
+job (`bot.ops.people_refresh`); the roles file's `ghl_users` overrides them at lookup time.
 """
 
 from __future__ import annotations

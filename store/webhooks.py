@@ -235,7 +235,7 @@ def reply_from_other_path(
     GHL message ids make one text one event across the signed and polling paths; a workflow
     webhook usually has no id, so between it and the others the same contact sending the same
     words within `window` of `around` counts as one reply (the workflow path's own rule, see
-    `bot.workflow_events.derived_id`). Only across that divide: identical texts both with ids
+    `bot.web.workflow_events.derived_id`). Only across that divide: identical texts both with ids
     stay two.
     """
     contact_id, said = payload.get("contactId"), _said(payload.get("body"))

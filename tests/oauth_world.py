@@ -17,13 +17,13 @@ from cryptography.fernet import Fernet
 from slack_bolt import App
 from sqlalchemy import Engine
 
-from bot.jobs_wiring import log_poster, slack_poster
 from bot.oauth_wiring import OAuthParts
-from bot.server import RunningHTTP, build_wsgi_app, start_http_in_thread
+from bot.ops.wiring import log_poster, slack_poster
 from bot.settings import Settings, load_settings
+from bot.web.server import RunningHTTP, build_wsgi_app, start_http_in_thread
 from ghl.client import GHLClient
-from ghl.emulator import Emulator
-from ghl.emulator.oauth_state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from sandbox.ghl_emulator import Emulator
+from sandbox.ghl_emulator.oauth_state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from store.db import make_engine, migrate
 
 

@@ -15,10 +15,10 @@ from slack_sdk import WebClient
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot.alerts import DealAlerts
-from bot.cli import app
-from bot.slack_fake import BOT_TOKEN
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from bot.cli.main import app
+from bot.slack.alerts import DealAlerts
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from sandbox.slack_fake import BOT_TOKEN
 from services.ghl_map import GHLMap
 from services.hot_alerts import alert_key, alert_state
 from services.property import PropertyRecord
@@ -64,7 +64,7 @@ def test_deal_add_in_the_bot_posts_at_once_and_once(bot_world: BotWorld) -> None
 def test_an_alert_queued_elsewhere_is_posted_by_the_bot_s_job(bot_world: BotWorld) -> None:
     world = bot_world
     # Another process without Slack ran the pipeline (an import, the intake API).
-    from services.pipeline import DealPipeline
+    from services.pipeline.core import DealPipeline
 
     config = world.services.config
     other = DealPipeline(
@@ -72,8 +72,8 @@ def test_an_alert_queued_elsewhere_is_posted_by_the_bot_s_job(bot_world: BotWorl
     )
     result = other.process(PropertyRecord.parse(deal_row("TPA-2002", deal_score=97)))
     assert result.alert == "queued" and world.channel_messages() == []
-    from bot.jobs import JOB_SLACK_RECOVER
-    from bot.jobs_wiring import ops_for_bot
+    from bot.ops.jobs import JOB_SLACK_RECOVER
+    from bot.ops.wiring import ops_for_bot
 
     ops = ops_for_bot(world.settings, world.services)  # as `serve` wires it
     assert ops.scheduler.run_now(JOB_SLACK_RECOVER) == "ok"
@@ -147,7 +147,7 @@ def test_two_worker_processes_post_one_card_per_deal(
 
 def test_two_posters_racing_in_threads_post_one_card_per_deal(bot_world: BotWorld) -> None:
     world = bot_world
-    from services.pipeline import DealPipeline
+    from services.pipeline.core import DealPipeline
 
     config = world.services.config
     pipeline = DealPipeline(
@@ -186,8 +186,8 @@ def test_two_posters_racing_in_threads_post_one_card_per_deal(bot_world: BotWorl
 
 def test_serve_has_one_pipeline_with_the_hot_deal_hook(bot_world: BotWorld, monkeypatch) -> None:
     """The jobs (webhooks: completed tasks move deals) use the bot's own pipeline."""
-    from bot.jobs_wiring import ops_for_bot
-    from services.pipeline import DealPipeline
+    from bot.ops.wiring import ops_for_bot
+    from services.pipeline.core import DealPipeline
 
     made: list[DealPipeline] = []
     real_init = DealPipeline.__init__

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
-from bot.messages import notified_line
-from bot.slack_fake import Message
+from bot.slack.messages import notified_line
+from sandbox.slack_fake import Message
 from store.types import utcnow
 from tests.fixtures.bot import wait_for
 from tests.fixtures.cli_processes import HOT, batch_file

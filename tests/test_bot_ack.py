@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from bot import blocks
+from bot.slack import blocks
 from tests.fixtures.bot import BotWorld, wait_for
 
 SLOW = 5.0  # the issue: "while GHL is slow (emulator delay 5 s)"

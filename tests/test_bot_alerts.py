@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from sqlalchemy import Engine
 
-from bot.alerts import LEASE_SECONDS, DealAlerts, MessageRef, message_key, post_key
-from bot.slack_fake import BOT_TOKEN, SlackFake
+from bot.slack.alerts import LEASE_SECONDS, DealAlerts, MessageRef, message_key, post_key
+from sandbox.slack_fake import BOT_TOKEN, SlackFake
 from services.desk import DealCard
 from store import outbox
 from store.db import session_scope

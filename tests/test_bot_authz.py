@@ -20,14 +20,20 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot import blocks
-from bot.listeners.authz import NO_PERMISSION
-from bot.listeners.views import form_metadata
-from bot.roles import WORK_GROUP_MAX_AGE, Role, RoleDirectory, parse_roles, slack_group_members
-from bot.slack_fake import BOT_TOKEN, Message, SlackFake, UserGroup
-from bot.slack_fake.payloads import form_body, view_submission_payload
-from bot.slack_fake.view_state import state_values
-from ghl.emulator import Emulator
+from bot.slack import blocks
+from bot.slack.listeners.authz import NO_PERMISSION
+from bot.slack.listeners.views import form_metadata
+from bot.slack.roles import (
+    WORK_GROUP_MAX_AGE,
+    Role,
+    RoleDirectory,
+    parse_roles,
+    slack_group_members,
+)
+from sandbox.ghl_emulator import Emulator
+from sandbox.slack_fake import BOT_TOKEN, Message, SlackFake, UserGroup
+from sandbox.slack_fake.payloads import form_body, view_submission_payload
+from sandbox.slack_fake.view_state import state_values
 from services.ghl_map import GHLMap
 from tests.fixtures.bot import BotWorld, build_bot_world, wait_for
 from tests.fixtures.world_state import ghl_state, said_to, slack_seen, store_rows

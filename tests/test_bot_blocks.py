@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import blocks, messages
-from bot.escape import ELLIPSIS, clip, escape, one_line, safe
-from bot.slack_fake.blocks import message_block_problems, view_problems
+from bot.slack import blocks, messages
+from bot.slack.escape import ELLIPSIS, clip, escape, one_line, safe
 from ghl.health import GHLHealth
 from matching.models import MatchResult, ScoreComponent
+from sandbox.slack_fake.blocks import message_block_problems, view_problems
 from services.desk import BuyerLine, DealCard
-from services.notify_plan import NotifyPlan, PlannedNotification
+from services.notify.plan import NotifyPlan, PlannedNotification
 from services.validator import CheckRow, ValidationReport
 
 HOSTILE = "<!channel> <@U0ADMIN01> <https://evil.example|click me> & <!here>"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from bot import blocks
-from bot.slack_fake import Message
+from bot.slack import blocks
+from sandbox.slack_fake import Message
 from tests.fixtures.bot import BotWorld, wait_for
 
 

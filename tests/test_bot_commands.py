@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bot.slack_fake import SlackFake
+from sandbox.slack_fake import SlackFake
 from tests.fixtures.bot import BotWorld, wait_for
 
 ADD_LINE = (

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from bot.slack_fake import SlackDriver, SlackFake
-from bot.slack_fake.events import home_view_of, open_app_home, share_link, unfurls_of
-from ghl.emulator import DEMO_LOCATION_ID
+from sandbox.ghl_emulator import DEMO_LOCATION_ID
+from sandbox.slack_fake import SlackDriver, SlackFake
+from sandbox.slack_fake.events import home_view_of, open_app_home, share_link, unfurls_of
 from tests.fixtures.bot import wait_for
 from tests.test_bot_socket_mode import BotProcess, seeded_ghl, socket_bot
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import messages
-from bot.listeners.grammar import DEAL, GHL, Malformed, Parsed, parse_command
+from bot.slack import messages
+from bot.slack.listeners.grammar import DEAL, GHL, Malformed, Parsed, parse_command
 from services.property import PropertyRecord
 
 LINE = "TPA-1 | 12 Oak St | Tampa | FL | 33602 | 245000 | 3 | 93 | dana@example.com"

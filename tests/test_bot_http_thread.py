@@ -11,7 +11,7 @@ import threading
 
 import requests
 
-from bot.server import start_http_in_thread
+from bot.web.server import start_http_in_thread
 
 
 def _hello(environ: dict, start_response) -> list[bytes]:  # type: ignore[type-arg, no-untyped-def]

@@ -17,17 +17,17 @@ import yaml
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.listener import Listener
 
-from bot import blocks
-from bot.blocks_edit import note_form_view
-from bot.ghl_links import GHLLink, parse_ghl_link
-from bot.home_blocks import HomeData, home_view, unfurl_blocks
-from bot.listeners import register_listeners
-from bot.listeners.grammar import COMMANDS, DEAL_ACTIONS
-from bot.optout_review import review_blocks
 from bot.settings import Settings
+from bot.slack import blocks
+from bot.slack.blocks_edit import note_form_view
+from bot.slack.ghl_links import GHLLink, parse_ghl_link
+from bot.slack.home.blocks import HomeData, home_view, unfurl_blocks
+from bot.slack.listeners import register_listeners
+from bot.slack.listeners.grammar import COMMANDS, DEAL_ACTIONS
+from bot.slack.optout_review import review_blocks
 from ghl.client import GHLClient
 from services.desk import BuyerLine, DealCard
-from services.notify_plan import NotifyPlan, PlannedNotification
+from services.notify.plan import NotifyPlan, PlannedNotification
 from store.models import OptoutReview
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"

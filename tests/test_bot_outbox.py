@@ -8,8 +8,8 @@ import json
 
 from sqlmodel import select
 
-from bot.outbox_view import outbox_blocks
-from bot.slack_fake.blocks import message_block_problems
+from bot.slack.outbox_view import outbox_blocks
+from sandbox.slack_fake.blocks import message_block_problems
 from store import outbox
 from store.db import session_scope
 from store.models import OutboxItem

@@ -1,6 +1,6 @@
-"""Private answers (`bot.replies.PrivateReply`) against the Slack fake over HTTP: a response_url
-carries at most 5 messages within 30 minutes; past that, or when Slack refuses it or keeps
-failing, the answer still arrives — an ephemeral where the user asked, else a DM from the app.
+"""Private answers (`bot.slack.replies.PrivateReply`) against the Slack fake over HTTP: a
+response_url carries at most 5 messages within 30 minutes; past that, or when Slack refuses it or
+keeps failing, the answer still arrives — an ephemeral where the user asked, else a DM from the app.
 Then the same through the real bot: a slash command whose response_url fails is answered."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 
-from bot.listeners.errors import handle_error
-from bot.replies import RESPONSE_URL_USES, PrivateReply
-from bot.slack_fake import BOT_TOKEN, SlackFake
+from bot.slack.listeners.errors import handle_error
+from bot.slack.replies import RESPONSE_URL_USES, PrivateReply
+from sandbox.slack_fake import BOT_TOKEN, SlackFake
 from tests.fixtures.bot import BotWorld, wait_for
 
 USER = "U0AGENT01"

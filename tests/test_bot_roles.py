@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 
-from bot.roles import (
+from bot.slack.roles import (
     EXAMPLE_ROLES_FILE,
     PERMISSIONS,
     Role,
@@ -22,7 +22,7 @@ from bot.roles import (
     parse_roles,
     slack_group_members,
 )
-from bot.slack_fake import BOT_TOKEN, SlackFake, UserGroup
+from sandbox.slack_fake import BOT_TOKEN, SlackFake, UserGroup
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from slack_bolt import BoltContext, BoltResponse
 from sqlalchemy import text
 
-from bot.listeners.errors import handle_error
+from bot.slack.listeners.errors import handle_error
 from ghl.errors import GHLServerError
 from tests.fixtures.bot import BotWorld, wait_for
 

@@ -18,14 +18,14 @@ import requests
 import typer
 from typer.testing import CliRunner
 
-from bot.cli_serve import choose_mode, register
-from bot.slack_fake import BOT_TOKEN, SlackDriver, SlackFake
+from bot.cli.serve import choose_mode, register
+from sandbox.slack_fake import BOT_TOKEN, SlackDriver, SlackFake
 from tests.fixtures.bot import SIGNING_SECRET, wait_for
 
 SLACK_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL")
 ROOT = Path(__file__).resolve().parents[1]
 RUN_SERVE = (
-    "import typer; from bot.cli_serve import register; "
+    "import typer; from bot.cli.serve import register; "
     "app = typer.Typer(); register(app); app.command('noop')(lambda: None); app()"
 )
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages as msg
-from bot.slack_fake import (
+from bot.slack import messages as msg
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID, Emulator
+from sandbox.slack_fake import (
     APP_TOKEN,
     BOT_TOKEN,
     Message,
@@ -25,7 +26,6 @@ from bot.slack_fake import (
     SlackDriver,
     SlackFake,
 )
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID, Emulator
 from tests.fixtures.bot import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ SLOW_GHL_SECONDS = 10.0  # long enough for a loaded machine to close the socket 
 def _dealfinder() -> list[str]:
     """The installed `dealfinder` console script, or the same entry point through python -m."""
     script = Path(sys.executable).with_name("dealfinder")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "bot.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "bot.cli.main"]
 
 
 def _free_port() -> int:

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot import blocks
-from bot.slack_fake import SlackFake
-from bot.slack_fake.events import (
+from bot.slack import blocks
+from sandbox.ghl_emulator import DEMO_LOCATION_ID, Emulator
+from sandbox.slack_fake import SlackFake
+from sandbox.slack_fake.events import (
     click_unfurl_button,
     event_callback,
     home_view_of,
@@ -24,7 +25,6 @@ from bot.slack_fake.events import (
     share_link,
     unfurls_of,
 )
-from ghl.emulator import DEMO_LOCATION_ID, Emulator
 from services.ghl_map import GHLMap
 from store.db import session_scope
 from store.deals import get_opportunity_link

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ghl.client import GHLClient
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from matching.models import PropertyFacts
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from services.buyer_sync import last_synced, sync_buyers
 from services.config import load_deal_config
 from services.matcher import BuyerMatcher

@@ -1,5 +1,5 @@
 """Deal cards kept current: changes marked in the store by any process, one debounced
-`chat.update` per card from a process with Slack (`bot.card_refresh`), Slack's 429 honoured.
+`chat.update` per card from a process with Slack (`bot.slack.card_refresh`), Slack's 429 honoured.
 
 The bot is the served bot of `tests.fixtures.bot` (real store, Slack fake, GHL emulator);
 time is the world's clock, moved by hand; nothing sleeps.
@@ -15,11 +15,11 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from bot.alerts import DealAlerts
-from bot.card_refresh import DEBOUNCE, CardRefresher
-from bot.jobs import release_deferred_sms
-from bot.messages import notified_line
-from bot.slack_fake import BOT_TOKEN
+from bot.ops.jobs import release_deferred_sms
+from bot.slack.alerts import DealAlerts
+from bot.slack.card_refresh import DEBOUNCE, CardRefresher
+from bot.slack.messages import notified_line
+from sandbox.slack_fake import BOT_TOKEN
 from services.hot_alerts import mark_cards_changed
 from store import cards
 from store.db import session_scope
@@ -181,7 +181,7 @@ def test_the_morning_release_shows_on_the_card_with_no_click(bot_world: BotWorld
 
 
 def test_a_buyer_s_reply_marks_the_card_changed(bot_world: BotWorld) -> None:
-    from bot.jobs_wiring import ops_for_bot
+    from bot.ops.wiring import ops_for_bot
     from store.models import SmsLog
 
     world = bot_world
@@ -204,7 +204,7 @@ def test_a_buyer_s_reply_marks_the_card_changed(bot_world: BotWorld) -> None:
 
 def test_a_changed_re_import_elsewhere_updates_the_card(bot_world: BotWorld) -> None:
     from services.ghl_map import GHLMap
-    from services.pipeline import DealPipeline
+    from services.pipeline.core import DealPipeline
     from services.property import PropertyRecord
     from tests.fixtures.bot import deal_row
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 
 EXE = Path(sys.executable).with_name("dealfinder")
 
@@ -222,7 +222,7 @@ def test_the_demo_names_a_page_port_that_is_taken(tmp_path, port_in_use):
 
 
 def test_the_demo_page_port_falls_back_only_when_none_was_asked_for(port_in_use):
-    from bot.demo import DEFAULT_PAGE_PORT, page_port
+    from bot.cli.demo import DEFAULT_PAGE_PORT, page_port
 
     assert page_port(port_in_use, once=False) is None  # asked for: an error, not a surprise
     assert page_port(port_in_use, once=True) == 0  # --once shows no page: any port will do

@@ -1,4 +1,4 @@
-"""The CLI's error table (`bot.cli_errors.describe`): each failure class gives one line naming
+"""The CLI's error table (`bot.cli.errors.describe`): each failure class gives one line naming
 the setting to fix, the documented exit code, and never a secret from a URL."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 import redis
 from sqlalchemy.exc import OperationalError
 
-from bot.cli_errors import ServiceError, describe, remember
+from bot.cli.errors import ServiceError, describe, remember
 from bot.settings import ConfigError, Settings
 from ghl.errors import GHLAuthError, GHLConnectionError, GHLNotFoundError, GHLTimeoutError
 

@@ -1,5 +1,5 @@
 """What `dealfinder import` and `dealfinder sync-buyers` print, as a user sees it: real
-processes (`python -m bot.cli`) against the GHL emulator over HTTP, a wide terminal so the
+processes (`python -m bot.cli.main`) against the GHL emulator over HTTP, a wide terminal so the
 summary table does not wrap, and the default log level (the one a user gets)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.logs import configure_logging, demote
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = ROOT / "services" / "samples" / "mls_batch.json"
@@ -49,7 +49,7 @@ def live(env, seeded_emulator) -> dict[str, str]:
 def dealfinder(env: dict[str, str], *args: str) -> tuple[int, str]:
     """Run the command; its stdout and stderr together, as a terminal shows them."""
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot.cli.main", *args],
         env=env,
         cwd=env["DATABASE_URL"].removeprefix("sqlite:///").rsplit("/", 1)[0],
         capture_output=True,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.blocks_edit import edit_block_id, mls_id_of_block
-from bot.listeners.grammar import Malformed, Parsed, parse_command
+from bot.slack.blocks_edit import edit_block_id, mls_id_of_block
+from bot.slack.listeners.grammar import Malformed, Parsed, parse_command
 from services.deal_edits import find_stage
 
 STAGES = (("s1", "New Lead"), ("s2", "Under Contract"), ("s3", "Closed"))

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot import blocks_edit as edit
-from bot.slack_fake import Message
-from bot.slack_fake.payloads import block_actions_payload, button_action, form_body
-from bot.slack_fake.view_state import find_element
+from bot.slack import blocks_edit as edit
+from sandbox.slack_fake import Message
+from sandbox.slack_fake.payloads import block_actions_payload, button_action, form_body
+from sandbox.slack_fake.view_state import find_element
 from tests.fixtures.bot import BotWorld, wait_for
 from tests.fixtures.people import (
     current,

@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.deal_thread import record_in_deal_thread
-from bot.jobs_wiring import ops_for_bot
-from bot.reply_threads import thread_key
-from bot.slack_fake import SlackFake
-from bot.slack_fake.state import Channel
-from bot.webhook_verify import SignatureVerifier
-from bot.webhooks import make_webhook_app, process_webhook_events
-from ghl.emulator import Emulator
-from ghl.emulator.webhook_keys import TEST_PUBLIC_KEY
+from bot.ops.wiring import ops_for_bot
+from bot.slack.deal_thread import record_in_deal_thread
+from bot.slack.reply_threads import thread_key
+from bot.web.webhook_verify import SignatureVerifier
+from bot.web.webhooks import make_webhook_app, process_webhook_events
+from sandbox.ghl_emulator import Emulator
+from sandbox.ghl_emulator.webhook_keys import TEST_PUBLIC_KEY
+from sandbox.slack_fake import SlackFake
+from sandbox.slack_fake.state import Channel
 from services.config import DEFAULT_MAPPING
 from services.ghl_map import GHLMap
 from store import state as store_state
@@ -226,7 +226,7 @@ def test_a_stage_move_made_on_a_completed_ghl_task_is_one_entry(routed: BotWorld
 
 
 def test_an_import_process_routes_cards_as_the_bot_does(routed: BotWorld):
-    from bot.alert_wiring import alerts_for_import
+    from bot.slack.alert_wiring import alerts_for_import
     from services.desk import DealCard
 
     alerts = alerts_for_import(routed.settings, ghl=routed.ghl, engine=routed.engine)

@@ -148,7 +148,7 @@ def test_an_older_store_is_migrated_when_a_command_starts(tmp_path):
     engine.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GHL_", "DEALFINDER_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "sync-buyers"], cwd=tmp_path, capture_output=True,
+        [sys.executable, "-m", "bot.cli.main", "sync-buyers"], cwd=tmp_path, capture_output=True,
         text=True, timeout=180,
         env=env | {"DATABASE_URL": url, "DEALFINDER_DRY_RUN": "1", "PYTHONPATH": str(ROOT)},
     )  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from tests.fixtures.emulator import GHLHttp
 
 LOC = DEMO_LOCATION_ID
@@ -209,7 +209,7 @@ def test_search_filters(emulator, ghl_http):
 
 
 def _iso(ms: int) -> str:
-    from ghl.emulator.calls import iso
+    from sandbox.ghl_emulator.calls import iso
 
     return iso(ms)
 

@@ -1,4 +1,4 @@
-"""The control API, the demo data set, and `python -m ghl.emulator`."""
+"""The control API, the demo data set, and `python -m sandbox.ghl_emulator`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import phonenumbers
 import requests
 
-from ghl.emulator import DEMO_LOCATION_ID, DEMO_TOKEN, Emulator
-from ghl.emulator.demo_data import seed_demo
-from ghl.emulator.state import State
+from sandbox.ghl_emulator import DEMO_LOCATION_ID, DEMO_TOKEN, Emulator
+from sandbox.ghl_emulator.demo_data import seed_demo
+from sandbox.ghl_emulator.state import State
 from tests.fixtures.emulator import GHLHttp
 
 
@@ -122,7 +122,7 @@ def test_every_demo_contact_passes_the_response_check(make_emulator):
 
 def test_module_entry_point_serves_until_interrupted():
     process = subprocess.Popen(
-        [sys.executable, "-m", "ghl.emulator", "--port", "0", "--demo", "--buyers", "5"],
+        [sys.executable, "-m", "sandbox.ghl_emulator", "--port", "0", "--demo", "--buyers", "5"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[1],

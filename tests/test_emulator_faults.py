@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from ghl.emulator import Faults
-from ghl.emulator.faults import FaultPlan
+from sandbox.ghl_emulator import Faults
+from sandbox.ghl_emulator.faults import FaultPlan
 
 LOC = "loc_demo"
 SMS = {"type": "SMS", "message": "Deal alert", "subType": {}, "status": "pending"}

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from freezegun import freeze_time
 
-from ghl.emulator.config import system_clock
-from ghl.emulator.limits import Limits, RateLimiter
+from sandbox.ghl_emulator.config import system_clock
+from sandbox.ghl_emulator.limits import Limits, RateLimiter
 from tests.fixtures.emulator import GHLHttp
 
 RATE_HEADERS = (

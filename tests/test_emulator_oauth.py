@@ -13,7 +13,7 @@ import pytest
 import requests
 from freezegun import freeze_time
 
-from ghl.emulator.oauth_state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, InstallChoice
+from sandbox.ghl_emulator.oauth_state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, InstallChoice
 
 REDIRECT = "https://dealfinder.example/ghl/oauth/callback"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ghl.emulator import DEMO_LOCATION_ID
-from ghl.emulator.demo_data import PIPELINE_NAME, STAGES
+from sandbox.ghl_emulator import DEMO_LOCATION_ID
+from sandbox.ghl_emulator.demo_data import PIPELINE_NAME, STAGES
 
 LOC = DEMO_LOCATION_ID
 FOLLOWERS = {"followers": [], "isRemoveAllFollowers": False, "followersActionType": "add"}

@@ -6,10 +6,10 @@ from __future__ import annotations
 import requests
 
 from ghl.client import GHL_APP_URL, GHLClient
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
-from ghl.emulator.demo_data import FIRST_NAMES, LAST_NAMES, seed_demo
-from ghl.emulator.pages import APP_PREFIX
-from ghl.emulator.state import State
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from sandbox.ghl_emulator.demo_data import FIRST_NAMES, LAST_NAMES, seed_demo
+from sandbox.ghl_emulator.pages import APP_PREFIX
+from sandbox.ghl_emulator.state import State
 
 LOC = DEMO_LOCATION_ID
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from ghl.emulator import DEFAULT_TOKEN, Emulator, EmulatorConfig
+from sandbox.ghl_emulator import DEFAULT_TOKEN, Emulator, EmulatorConfig
 from tests.fixtures.emulator import GHLHttp
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ghl.emulator import load_specs
+from sandbox.ghl_emulator import load_specs
 
 V_MAIN = {"Version": "2021-07-28", "Authorization": "Bearer t"}
 V_CONV = {"Version": "2021-04-15", "Authorization": "Bearer t"}

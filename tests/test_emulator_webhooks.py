@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.webhook_verify import SignatureVerifier
+from bot.web.webhook_verify import SignatureVerifier
 from ghl.client import GHLClient
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
-from ghl.emulator.webhook_keys import TEST_PUBLIC_KEY
-from ghl.emulator.webhooks_out import MAX_RETRIES, next_attempt
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from sandbox.ghl_emulator.webhook_keys import TEST_PUBLIC_KEY
+from sandbox.ghl_emulator.webhooks_out import MAX_RETRIES, next_attempt
 from tests.fixtures.notify import Clock
 
-DOCS = Path(__file__).resolve().parents[1] / "ghl" / "emulator" / "openapi" / "webhooks"
+DOCS = Path(__file__).resolve().parents[1] / "sandbox" / "ghl_emulator" / "openapi" / "webhooks"
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ from cryptography.fernet import Fernet
 from freezegun import freeze_time
 from sqlalchemy import text
 
-from bot.webhook_verify import SignatureVerifier
-from bot.webhooks import make_webhook_app, process_webhook_events
-from ghl.emulator.webhook_keys import TEST_PUBLIC_KEY
+from bot.web.webhook_verify import SignatureVerifier
+from bot.web.webhooks import make_webhook_app, process_webhook_events
+from sandbox.ghl_emulator.webhook_keys import TEST_PUBLIC_KEY
 from tests.fixtures.events import opted_out, real_handlers, simulate, stored_events
 from tests.oauth_world import OAuthWorld
 

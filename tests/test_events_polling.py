@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
-from bot.jobs import JOB_POLL, OpsContext, build_job_specs
-from bot.polling import PollMode, cursor_key, poll_events, polling_due
-from bot.webhook_verify import SignatureVerifier
-from bot.webhooks import make_webhook_app
-from ghl.emulator.webhook_keys import TEST_PUBLIC_KEY
+from bot.ops.jobs import JOB_POLL, OpsContext, build_job_specs
+from bot.ops.polling import PollMode, cursor_key, poll_events, polling_due
+from bot.web.webhook_verify import SignatureVerifier
+from bot.web.webhooks import make_webhook_app
+from sandbox.ghl_emulator.webhook_keys import TEST_PUBLIC_KEY
 from store.db import session_scope
 from store.state import get_sync_state
 from store.webhooks import note_delivery
@@ -44,7 +44,7 @@ def test_polling_due(mode: PollMode, last, due):
 
 
 def poll_job(world):
-    """The job as `bot.jobs` registers it (webhooks off: no URL is given to the emulator)."""
+    """The job as `bot.ops.jobs` registers it (webhooks off: no URL is given to the emulator)."""
     ctx = OpsContext(
         engine=world.engine,
         client=world.client,

@@ -11,9 +11,9 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import text
 
-from bot.webhook_verify import SignatureVerifier
-from bot.webhooks import make_webhook_app, process_webhook_events
-from ghl.emulator.webhook_keys import TEST_PUBLIC_KEY
+from bot.web.webhook_verify import SignatureVerifier
+from bot.web.webhooks import make_webhook_app, process_webhook_events
+from sandbox.ghl_emulator.webhook_keys import TEST_PUBLIC_KEY
 from tests.fixtures.events import opted_out, real_handlers, seen_keys, simulate, stored_events
 
 START = datetime(2027, 1, 15, 15, 0, tzinfo=UTC)  # 10:00 in New York
@@ -141,10 +141,10 @@ def test_the_served_bot_takes_the_emulators_signed_stop_and_its_job_opts_the_buy
     routes in the bot's HTTP server (waitress), the registered webhook job."""
     from slack_bolt import App
 
-    from bot.jobs import JOB_WEBHOOKS
-    from bot.jobs_wiring import build_ops
-    from bot.server import build_wsgi_app, start_http_in_thread
+    from bot.ops.jobs import JOB_WEBHOOKS
+    from bot.ops.wiring import build_ops
     from bot.settings import load_settings
+    from bot.web.server import build_wsgi_app, start_http_in_thread
 
     world = notify_world
     world.emulator.config.stop_sets_dnd = False

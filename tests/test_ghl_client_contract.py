@@ -11,8 +11,8 @@ import pytest
 from freezegun import freeze_time
 
 from ghl.client import GHLClient
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from ghl.resources.base import Resource
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 
 EXERCISED: set[str] = set()
 
@@ -236,7 +236,7 @@ def test_every_client_method_is_exercised():
 def test_vendored_openapi_files_match_shared():
     """The emulator carries GHL's files verbatim; they must not drift from ../shared."""
     shared = Path(__file__).resolve().parents[2] / "shared" / "ghl-api"
-    vendored = Path(__file__).resolve().parents[1] / "ghl" / "emulator" / "openapi"
+    vendored = Path(__file__).resolve().parents[1] / "sandbox" / "ghl_emulator" / "openapi"
     if not shared.exists():
         pytest.fail(f"expected the shared reference files at {shared}")
     for sub in ("apps", "common"):

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ghl.client import GHLClient
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from ghl.errors import (
     GHLAuthError,
     GHLBadRequestError,
@@ -21,6 +20,7 @@ from ghl.errors import (
     GHLValidationError,
 )
 from ghl.retry import RetryPolicy
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 
 
 class Clock:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.ghl_links import GHLLink, parse_ghl_link
-from bot.home_tab import publish_delay, tasks_affordable
 from bot.settings import ConfigError, load_settings
+from bot.slack.ghl_links import GHLLink, parse_ghl_link
+from bot.slack.home.tab import publish_delay, tasks_affordable
 
 APP = ("app.gohighlevel.com",)
 WHITE_LABEL = ("app.gohighlevel.com", "crm.acmerealty.com")

@@ -6,8 +6,8 @@ import pytest
 
 from bot.settings import ConfigError, load_settings
 from ghl.client import GHLClient
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
-from ghl.emulator.state import User
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from sandbox.ghl_emulator.state import User
 from services.config import DealConfigError, load_deal_config
 
 

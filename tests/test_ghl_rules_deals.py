@@ -4,9 +4,9 @@ mapping's strategy and the location's setting do not fit (real pipeline, emulato
 
 import pytest
 
-from ghl.emulator import DEMO_LOCATION_ID
+from sandbox.ghl_emulator import DEMO_LOCATION_ID
 from services.ghl_map import GHLMap, contact_strategy
-from services.pipeline import DealPipeline
+from services.pipeline.core import DealPipeline
 from services.property import PropertyRecord
 from services.validator import validate_setup
 from tests.fixtures.pipeline import property_row

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete
 
-from ghl.emulator import DEMO_LOCATION_ID
+from sandbox.ghl_emulator import DEMO_LOCATION_ID
 from services.ghl_map import GHLMap
-from services.pipeline import DealPipeline
+from services.pipeline.core import DealPipeline
 from services.property import PropertyRecord
 from store.db import session_scope
 from store.models import OpportunityLink, Property

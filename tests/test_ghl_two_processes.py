@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from ghl.client import GHLClient, make_rate_backend
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from ghl.retry import RetryPolicy
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 
 BURST = 40  # the emulator's window: 40 requests per second (GHL: 100 per 10 s)
 PER_PROCESS = 70

@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from bot.home_blocks import HomeData, TaskLine, home_view, unfurl_blocks
-from bot.slack_fake.api_home import home_view_problems
-from bot.slack_fake.blocks import message_block_problems
+from bot.slack.home.blocks import HomeData, TaskLine, home_view, unfurl_blocks
+from sandbox.slack_fake.api_home import home_view_problems
+from sandbox.slack_fake.blocks import message_block_problems
 from services.desk import DealCard
 
 NOW = datetime(2027, 1, 15, 15, 0, tzinfo=UTC)

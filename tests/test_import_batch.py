@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from ghl.emulator import Faults
+from sandbox.ghl_emulator import Faults
 from services.ghl_map import GHLMap
 from services.importer import run_import
 from tests.fixtures.pipeline import (

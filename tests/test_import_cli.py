@@ -7,7 +7,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot.cli_deals import register
+from bot.cli.deals import register
 from services.ghl_map import GHLMap
 from tests.fixtures.pipeline import BAD_ROWS, property_rows, write_batch
 

@@ -30,7 +30,7 @@ def _env(emulator, db_url: str) -> dict[str, str]:
 
 
 def _import(path: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "bot.cli_deals", "import", str(path), "--json"]
+    command = [sys.executable, "-m", "bot.cli.deals", "import", str(path), "--json"]
     with log.open("ab") as out:
         return subprocess.Popen(command, env=env, cwd=path.parent, stdout=out, stderr=out)
 

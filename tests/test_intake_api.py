@@ -14,14 +14,14 @@ import requests
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from bot.api_tokens import RateLimiter
-from bot.intake_api import IntakeParts, create_intake_app, intake_wsgi
-from bot.intake_wiring import intake_routes, worker_for
-from bot.server import RunningHTTP, build_wsgi_app, start_http_in_thread
-from bot.slack_fake import SlackFake
-from ghl.emulator import Emulator
+from bot.web.api_tokens import RateLimiter
+from bot.web.intake_api import IntakeParts, create_intake_app, intake_wsgi
+from bot.web.intake_wiring import intake_routes, worker_for
+from bot.web.server import RunningHTTP, build_wsgi_app, start_http_in_thread
+from sandbox.ghl_emulator import Emulator
+from sandbox.slack_fake import SlackFake
 from services.ghl_map import GHLMap
-from services.intake_worker import IntakeWorker
+from services.intake.worker import IntakeWorker
 from store.db import session_scope
 from store.models import OutboxItem
 from tests.fixtures.bot import BotWorld, build_bot_world, deal_row
@@ -227,7 +227,7 @@ class Ticks:
 
 
 def test_each_token_has_its_own_rate_and_429_says_when_to_come_back(sqlite_engine: Engine):
-    from bot.api_tokens import parse_api_tokens
+    from bot.web.api_tokens import parse_api_tokens
 
     ticks = Ticks()
     parts = IntakeParts(
@@ -316,8 +316,8 @@ def test_the_settings_reject_a_short_or_unnamed_token_without_echoing_it() -> No
 
 
 def test_an_item_given_up_on_is_listed_for_a_person_and_can_be_put_back(sqlite_engine: Engine):
-    from services.intake import submit_properties
-    from services.intake_worker import MAX_ATTEMPTS
+    from services.intake.queue import submit_properties
+    from services.intake.worker import MAX_ATTEMPTS
     from store.outbox_admin import failed_items, requeue_failed
     from tests.fixtures.bot import WorldClock
 

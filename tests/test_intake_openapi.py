@@ -18,9 +18,9 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from openapi_core.exceptions import OpenAPIError
 from sqlalchemy import Engine
 
-from bot.api_tokens import RateLimiter, parse_api_tokens
-from bot.intake_api import IntakeParts, create_intake_app, intake_wsgi
-from bot.server import RunningHTTP, start_http_in_thread
+from bot.web.api_tokens import RateLimiter, parse_api_tokens
+from bot.web.intake_api import IntakeParts, create_intake_app, intake_wsgi
+from bot.web.server import RunningHTTP, start_http_in_thread
 from tests.fixtures.bot import deal_row
 
 TOKEN = "analysis-token-0123456789abcdef"

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.api_tokens import bucket_wait, parse_api_tokens, retry_after_header
+from bot.web.api_tokens import bucket_wait, parse_api_tokens, retry_after_header
 from ghl.errors import GHLAuthError, GHLDailyLimitError, GHLServerError
-from services.intake_worker import (
+from services.intake.worker import (
     BUSY_RETRY,
     MAX_ATTEMPTS,
     RETRY_LATER,

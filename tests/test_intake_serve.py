@@ -16,15 +16,15 @@ import pytest
 import requests
 from sqlalchemy import Engine
 
-from bot.slack_fake import BOT_TOKEN, SlackFake
 from bot.wiring import DRY_RUN_LOCATION
+from sandbox.slack_fake import BOT_TOKEN, SlackFake
 from store.db import make_engine
 from tests.fixtures.bot import SIGNING_SECRET, deal_row, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "analysis-token-0123456789abcdef"
 RUN_SERVE = (
-    "import typer; from bot.cli_serve import register; "
+    "import typer; from bot.cli.serve import register; "
     "app = typer.Typer(); register(app); app.command('noop')(lambda: None); app()"
 )
 

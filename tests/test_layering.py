@@ -48,5 +48,7 @@ def test_a_lower_layer_imports_only_what_it_stands_on(package: str) -> None:
 
 def test_the_check_sees_imports_inside_functions(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from bot.app import create_app\n    import slack_sdk.web\n")
+    module.write_text(
+        "def f():\n    from bot.slack.app import create_app\n    import slack_sdk.web\n"
+    )
     assert imported_packages(module) == {"bot", "slack_sdk"}

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.logs import configure_logging
-from bot.slack_fake import BOT_TOKEN
+from sandbox.slack_fake import BOT_TOKEN
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""`/metrics` and `/readyz` over HTTP, mounted in the bot's own server (`bot.server`), after
+"""`/metrics` and `/readyz` over HTTP, mounted in the bot's own server (`bot.web.server`), after
 real activity: GHL calls (with a 429), texts released, a job run, a webhook, a Slack ack."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from slack_bolt import App
 
-from bot.jobs import release_deferred_sms
-from bot.jobs_lease import TickLease
-from bot.metrics import Metrics, Readiness, make_metrics_app, make_readyz_app
-from bot.scheduler import JobRunner, JobSpec
-from bot.server import build_wsgi_app, start_http_in_thread
+from bot.ops.jobs import release_deferred_sms
+from bot.ops.lease import TickLease
+from bot.ops.scheduler import JobRunner, JobSpec
+from bot.web.metrics import Metrics, Readiness, make_metrics_app, make_readyz_app
+from bot.web.server import build_wsgi_app, start_http_in_thread
 from ghl.client import GHLClient
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from ghl.health import check_ghl
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from store import outbox
 from store.db import make_engine, session_scope
 
@@ -179,7 +179,7 @@ def test_readyz_is_503_when_ghl_refuses_the_token(sqlite_engine, seeded_emulator
 
 
 def test_build_ops_routes_mount_in_the_bot_server(sqlite_engine, seeded_emulator, ed25519_pair):
-    from bot.jobs_wiring import build_ops
+    from bot.ops.wiring import build_ops
     from bot.settings import load_settings
     from tests.fixtures.ops import signed_ed25519, webhook_body
 
@@ -217,10 +217,10 @@ def test_the_bot_process_gets_one_ops_with_its_own_deal_alerts(
 ):
     from slack_sdk import WebClient
 
-    from bot.app import build_services
-    from bot.jobs_wiring import ops_for_bot
+    from bot.ops.wiring import ops_for_bot
     from bot.settings import load_settings
-    from bot.slack_fake import BOT_TOKEN
+    from bot.slack.app import build_services
+    from sandbox.slack_fake import BOT_TOKEN
 
     settings = load_settings(GHL_WEBHOOK_PUBLIC_KEY=ed25519_pair.public_pem)
     client = GHLClient(

@@ -10,8 +10,8 @@ import typer
 from freezegun import freeze_time
 from typer.testing import CliRunner
 
-from bot.cli_notify import register
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from bot.cli.notify import register
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from store.db import session_scope
 from store.deals import upsert_property
 

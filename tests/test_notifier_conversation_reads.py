@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.notify_send import find_sent_message
+from services.notify.send import find_sent_message
 
 
 def test_search_finds_the_contacts_conversation(notify_world):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.notifier import KIND_SMS, deliver_due
+from services.notify.notifier import KIND_SMS, deliver_due
 from store import buyers, outbox
 from store.db import session_scope
 from store.models import OutboxStatus

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.notifier import deliver_due
+from services.notify.notifier import deliver_due
 from store.models import OutboxStatus
 
 NOW = datetime(2027, 1, 15, 15, 0, tzinfo=UTC)

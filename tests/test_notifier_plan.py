@@ -165,7 +165,7 @@ def test_enqueue_twice_from_one_plan_creates_nothing_the_second_time(notify_worl
     prop = world.facts("MLS1")
     now = frozen_now("2027-01-15 15:00")
     plan, first = world.notify(prop, [buyer], now=now)
-    from services.notifier import enqueue_notifications
+    from services.notify.notifier import enqueue_notifications
 
     again = enqueue_notifications(engine=world.engine, plan=plan, property=prop, now=now)
     assert first.queued == [buyer] and again.skipped == [buyer] and again.queued == []

@@ -25,7 +25,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.notifier import deliver_due, enqueue_notifications, plan_notifications
+from services.notify.notifier import deliver_due, enqueue_notifications, plan_notifications
 from store.db import session_scope
 from store.models import OutboxStatus
 from store.sms import sms_count

@@ -104,7 +104,7 @@ def test_a_reply_with_an_unknown_outcome_is_looked_for_too(notify_world):
     """Replies take no slot; an earlier attempt is what makes the worker look first."""
     world = notify_world
     buyer = world.add_buyer()
-    from services.optout import handle_inbound_message
+    from services.optout.replies import handle_inbound_message
 
     world.emulator.queue_fault(*SEND, "drop_after_commit")
     payload = {

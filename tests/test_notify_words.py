@@ -12,7 +12,7 @@ from matching.models import MatchPage
 from matching.notify import Action, decide, load_rules
 from matching.notify.policy import BuyerContactInfo
 from services.matcher import MatchOutcome
-from services.notify_words import conclusion, later_words, not_words, recorded_words
+from services.notify.words import conclusion, later_words, not_words, recorded_words
 
 NOW = datetime(2026, 7, 14, 3, 0, tzinfo=UTC)  # 10:00 PM CDT on Mon 13 Jul in Chicago
 NEXT_8AM = datetime(2026, 7, 14, 13, 0, tzinfo=UTC)  # 8:00 AM CDT on Tue 14 Jul

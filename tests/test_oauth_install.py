@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from ghl.auth import GHLReinstallNeeded
-from ghl.emulator.oauth_state import InstallChoice
+from sandbox.ghl_emulator.oauth_state import InstallChoice
 from store.db import session_scope
 from store.models_oauth import GHLInstall, OAuthGrant
 from tests.oauth_world import OAuthWorld

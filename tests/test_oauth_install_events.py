@@ -16,17 +16,17 @@ from freezegun import freeze_time
 from slack_sdk import WebClient
 from sqlalchemy import text
 
-from bot.install_events import InstallEvents
-from bot.jobs_lease import TickLease, read_job_record
-from bot.jobs_wiring import slack_poster
-from bot.metrics import Metrics
-from bot.scheduler import JobRunner, JobSpec
-from bot.slack_fake import BOT_TOKEN
-from bot.webhook_handlers import WebhookHandlers
-from bot.webhook_verify import SignatureVerifier, load_ed25519_key
-from bot.webhooks import make_webhook_app, process_webhook_events
+from bot.ops.lease import TickLease, read_job_record
+from bot.ops.scheduler import JobRunner, JobSpec
+from bot.ops.wiring import slack_poster
+from bot.web.install_events import InstallEvents
+from bot.web.metrics import Metrics
+from bot.web.webhook_handlers import WebhookHandlers
+from bot.web.webhook_verify import SignatureVerifier, load_ed25519_key
+from bot.web.webhooks import make_webhook_app, process_webhook_events
 from ghl.auth import GHLReinstallNeeded
-from ghl.emulator.oauth_state import InstallChoice
+from sandbox.ghl_emulator.oauth_state import InstallChoice
+from sandbox.slack_fake import BOT_TOKEN
 from services.config import load_deal_config
 from store.buyers import upsert_buyer
 from store.db import session_scope

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ghl.emulator.oauth_state import InstallChoice
+from sandbox.ghl_emulator.oauth_state import InstallChoice
 from tests.oauth_world import OAuthWorld
 
 ROOT = Path(__file__).resolve().parents[1]

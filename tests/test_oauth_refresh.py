@@ -15,12 +15,12 @@ import pytest
 from freezegun import freeze_time
 from slack_sdk import WebClient
 
-from bot.slack_fake import BOT_TOKEN
 from ghl.auth import GHLReinstallNeeded
-from ghl.emulator.oauth_state import InstallChoice
 from ghl.errors import GHLAuthError
 from ghl.oauth import GHLOAuthError
 from ghl.redact import RedactingFilter
+from sandbox.ghl_emulator.oauth_state import InstallChoice
+from sandbox.slack_fake import BOT_TOKEN
 from store.models_oauth import GrantStatus
 from tests.oauth_world import OAuthWorld
 

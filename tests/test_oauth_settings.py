@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.cli_serve import ROUTE_FACTORIES, _oauth_routes
+from bot.cli.serve import ROUTE_FACTORIES, _oauth_routes
 from bot.settings import Settings, load_settings
-from ghl.emulator.oauth_state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, InstallChoice
 from ghl.oauth import SCOPES
+from sandbox.ghl_emulator.oauth_state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, InstallChoice
 from tests.oauth_world import OAuthWorld
 from tests.test_cli import assert_no_traceback, run
 

@@ -15,13 +15,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot import cli_ops
+from bot.cli import ops as cli_ops
 
 ROOT = Path(__file__).resolve().parents[1]
-# The commands as `dealfinder` will have them once bot/cli.py registers bot.cli_ops.
+# The commands as `dealfinder` will have them once bot/cli/main.py registers bot.cli.ops.
 APP_SCRIPT = (
     "import typer\n"
-    "from bot import cli_ops\n"
+    "from bot.cli import ops as cli_ops\n"
     "app = typer.Typer()\n"
     "app.callback()(lambda: None)\n"
     "cli_ops.register(app)\n"

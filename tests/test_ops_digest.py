@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk import WebClient
 
-from bot.jobs_digest import digest_text, post_digest
-from bot.jobs_wiring import slack_poster
-from bot.slack_fake import BOT_TOKEN
+from bot.ops.digest import digest_text, post_digest
+from bot.ops.wiring import slack_poster
+from sandbox.slack_fake import BOT_TOKEN
 from store.db import session_scope
 from store.deals import OpportunityLinkIn, record_opportunity_link, upsert_property
 

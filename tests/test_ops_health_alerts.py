@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.health_alerts import (
+from bot.ops.health_alerts import (
     DEGRADED,
     DOWN,
     HEALTHY,

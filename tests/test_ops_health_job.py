@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from freezegun import freeze_time
 from sqlmodel import select
 
-from bot.health_alerts import DOWN, HEALTHY
-from bot.jobs_health import HealthMonitor
-from bot.jobs_lease import TickLease
-from bot.jobs_wiring import slack_poster
-from bot.scheduler import JobRunner, JobSpec
+from bot.ops.health import HealthMonitor
+from bot.ops.health_alerts import DOWN, HEALTHY
+from bot.ops.lease import TickLease
+from bot.ops.scheduler import JobRunner, JobSpec
+from bot.ops.wiring import slack_poster
 from store import outbox
 from store.db import make_engine, session_scope
 from store.models import AlertState, HealthCheck
@@ -126,7 +126,7 @@ def test_daily_quota_below_ten_percent_is_an_alert(ops_world, make_emulator):
     emulator = make_emulator(daily_max=30)
     emulator.seed_demo(buyers=0, seed=1)
     from ghl.client import GHLClient
-    from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+    from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 
     client = GHLClient(token=DEFAULT_TOKEN, location_id=DEMO_LOCATION_ID, base_url=emulator.url)
     for _ in range(27):

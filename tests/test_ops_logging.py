@@ -11,10 +11,10 @@ import pytest
 import requests
 
 from bot.logs import configure_logging
-from bot.webhook_handlers import WebhookHandlers
-from bot.webhook_verify import SignatureVerifier, load_ed25519_key
-from bot.webhooks import make_webhook_app, process_webhook_events
-from services.optout import handle_inbound_message
+from bot.web.webhook_handlers import WebhookHandlers
+from bot.web.webhook_verify import SignatureVerifier, load_ed25519_key
+from bot.web.webhooks import make_webhook_app, process_webhook_events
+from services.optout.replies import handle_inbound_message
 from tests.fixtures.ops import signed_ed25519, webhook_body
 
 GHL_TOKEN = "pit-0123abcd-4567-89ef-0123-456789abcdef"

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 
-from bot.jobs import release_deferred_sms
-from bot.jobs_lease import TickLease
-from bot.metrics import Metrics
-from bot.scheduler import JobRunner, JobSpec
+from bot.ops.jobs import release_deferred_sms
+from bot.ops.lease import TickLease
+from bot.ops.scheduler import JobRunner, JobSpec
+from bot.web.metrics import Metrics
 from store.models import OutboxStatus
 
 

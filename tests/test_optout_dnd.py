@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.optout import handle_dnd_update
+from services.optout.replies import handle_dnd_update
 from store import buyers
 from store.db import session_scope
 from store.models import OutboxStatus

@@ -18,9 +18,9 @@ import pytest
 import requests
 from sqlmodel import select
 
-from bot import blocks
-from bot.jobs_wiring import build_ops
-from bot.slack_fake import Message
+from bot.ops.wiring import build_ops
+from bot.slack import blocks
+from sandbox.slack_fake import Message
 from store.db import session_scope
 from store.models import OptoutReview, OptoutReviewStatus
 from tests.fixtures.bot import BotWorld, bot_settings, wait_for
@@ -154,7 +154,7 @@ def test_a_possible_opt_out_pauses_and_a_broker_resumes_texting(bot_world, webho
 def test_the_role_is_checked_again_when_the_click_is_handled(bot_world, webhooks, monkeypatch):
     """A broker at the ack who is no longer one when the work runs (the roles file changed)
     is refused, and the pause stays."""
-    from bot.roles import Role
+    from bot.slack.roles import Role
 
     world = bot_world
     buyer, card = texted_buyer(world)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.optout import handle_inbound_message
+from services.optout.replies import handle_inbound_message
 from store import buyers
 from store.db import session_scope
 from store.models import OutboxStatus

@@ -11,15 +11,15 @@ from freezegun import freeze_time
 from slack_sdk import WebClient
 from sqlmodel import select
 
-from bot import blocks
-from bot.jobs_lease import TickLease
-from bot.jobs_optout import JOB_OPTOUT_REVIEWS, settle_optout_reviews
-from bot.metrics import Metrics
-from bot.optout_review import OptoutReviewPoster
-from bot.scheduler import JobRunner, JobSpec
-from bot.slack_fake import BOT_TOKEN
-from services.optout import handle_inbound_message
-from services.optout_decisions import decide_review
+from bot.ops.lease import TickLease
+from bot.ops.optout_reviews import JOB_OPTOUT_REVIEWS, settle_optout_reviews
+from bot.ops.scheduler import JobRunner, JobSpec
+from bot.slack import blocks
+from bot.slack.optout_review import OptoutReviewPoster
+from bot.web.metrics import Metrics
+from sandbox.slack_fake import BOT_TOKEN
+from services.optout.decisions import decide_review
+from services.optout.replies import handle_inbound_message
 from store import buyers
 from store.db import session_scope
 from store.models import OptoutReview, OptoutReviewStatus, OutboxStatus

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
-from services.pipeline_hot import workflow_key
+from bot.cli.main import app
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from services.pipeline.hot import workflow_key
 from services.property import PropertyRecord
 from store import outbox
 from store.db import session_scope

@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from ghl.emulator.demo_data import STAGES
+from sandbox.ghl_emulator.demo_data import STAGES
 from services.ghl_map import GHLMap
-from services.pipeline import DealPipeline
-from services.pipeline_hot import broker_sms_key, workflow_key
-from services.pipeline_progress import load_state, save_state
-from services.pipeline_rules import note_marker
+from services.pipeline.core import DealPipeline
+from services.pipeline.hot import broker_sms_key, workflow_key
+from services.pipeline.progress import load_state, save_state
+from services.pipeline.rules import note_marker
 from services.property import PropertyRecord
 from store.db import make_engine, migrate, session_scope
 from store.models import OutboxItem

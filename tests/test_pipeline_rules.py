@@ -4,7 +4,7 @@ import pytest
 
 from services.config import load_deal_config
 from services.ghl_map import GHLMap
-from services.pipeline_rules import (
+from services.pipeline.rules import (
     contact_body,
     custom_field_values,
     forward_stage,

@@ -1,5 +1,5 @@
-"""Buyers' replies in Slack (`bot.reply_threads`) on SQLite and PostgreSQL with the Slack fake:
-one replies thread per deal across restarts, crashes and processes; the card thread when the
+"""Buyers' replies in Slack (`bot.slack.reply_threads`) on SQLite and PostgreSQL with the Slack
+fake: one replies thread per deal across restarts, crashes and processes; the card thread when the
 deal has a card; no reply posted twice; a refusal is raised, never reported as posted.
 
 `python -m tests.test_reply_threads '<json>'` runs one poster in its own process (the
@@ -18,9 +18,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
-from bot.alerts import DealAlerts
-from bot.reply_threads import ReplyThreadBusy, ReplyThreads, thread_key
-from bot.slack_fake import BOT_TOKEN, SlackFake
+from bot.slack.alerts import DealAlerts
+from bot.slack.reply_threads import ReplyThreadBusy, ReplyThreads, thread_key
+from sandbox.slack_fake import BOT_TOKEN, SlackFake
 from services.desk import DealCard
 from store.locks import named_lock
 

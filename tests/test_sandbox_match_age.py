@@ -8,7 +8,7 @@ import re
 import shutil
 from datetime import UTC, datetime, timedelta
 
-from bot.sandbox.run import run_scenario, start_sandbox
+from sandbox.run import run_scenario, start_sandbox
 from tests.fixtures.bot import wait_for
 
 

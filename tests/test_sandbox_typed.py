@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.sandbox.typed import slack_text
+from sandbox.typed import slack_text
 
 
 @pytest.mark.parametrize(

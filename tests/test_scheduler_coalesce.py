@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from freezegun import freeze_time
 
-from bot.scheduler import JobSpec, OpsScheduler
+from bot.ops.scheduler import JobSpec, OpsScheduler
 
 
 def utc(stamp: str) -> datetime:

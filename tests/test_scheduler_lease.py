@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.jobs_lease import Claim, Skipped, TickLease, read_job_record
-from bot.metrics import Metrics
-from bot.scheduler import JobRunner, JobSpec
+from bot.ops.lease import Claim, Skipped, TickLease, read_job_record
+from bot.ops.scheduler import JobRunner, JobSpec
+from bot.web.metrics import Metrics
 from tests.fixtures.bot import wait_for
 
 T0 = datetime(2027, 1, 15, 15, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, FixedValueRetryIntervalCalculator
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
-from bot.slack_fake import APP_TOKEN, BOT_TOKEN, SlackFake
+from sandbox.slack_fake import APP_TOKEN, BOT_TOKEN, SlackFake
 
 
 @pytest.fixture

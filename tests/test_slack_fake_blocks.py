@@ -6,8 +6,8 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_fake import BOT_TOKEN, SlackFake
-from bot.slack_fake.blocks import message_block_problems, view_problems
+from sandbox.slack_fake import BOT_TOKEN, SlackFake
+from sandbox.slack_fake.blocks import message_block_problems, view_problems
 
 
 def _section(text: str) -> dict:

@@ -12,7 +12,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from werkzeug.serving import make_server
 
-from bot.slack_fake import BOT_TOKEN, FakeConfig, SlackDriver, SlackFake
+from sandbox.slack_fake import BOT_TOKEN, FakeConfig, SlackDriver, SlackFake
 
 SECRET = "test-signing-secret"
 NEW_DEAL_MODAL = {

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack_fake import BOT_TOKEN, FakeConfig, SlackFake, sign, verify
+from sandbox.slack_fake import BOT_TOKEN, FakeConfig, SlackFake, sign, verify
 
 MODAL = {
     "type": "modal",

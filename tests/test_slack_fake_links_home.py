@@ -11,9 +11,9 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_fake import BOT_TOKEN, Channel, SlackFake
-from bot.slack_fake.events import home_view_of, record_share, unfurls_of
-from bot.slack_fake.links import on_domains, urls_in
+from sandbox.slack_fake import BOT_TOKEN, Channel, SlackFake
+from sandbox.slack_fake.events import home_view_of, record_share, unfurls_of
+from sandbox.slack_fake.links import on_domains, urls_in
 
 DEAL_URL = "https://app.gohighlevel.com/v2/location/L1/opportunities/list?opportunityId=o1"
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*12 Oak St* · score 93"}}]

@@ -8,8 +8,8 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_fake import BOT_TOKEN, FakeConfig, SlackFake
-from bot.slack_fake.spec import required_scope
+from sandbox.slack_fake import BOT_TOKEN, FakeConfig, SlackFake
+from sandbox.slack_fake.spec import required_scope
 from tests.fixtures.bot import BotWorld
 from tests.fixtures.people import hot_card
 

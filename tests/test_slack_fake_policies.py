@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack_fake.policies import (
+from sandbox.slack_fake.policies import (
     TokenBucket,
     format_ts,
     next_ts_micros,

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs
 
 import requests
 
-from bot.server import start_http_in_thread
-from bot.slack_fake import SlackDriver
+from bot.web.server import start_http_in_thread
+from sandbox.slack_fake import SlackDriver
 
 
 def _answers_before_acking(environ, start_response):

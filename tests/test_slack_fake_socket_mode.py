@@ -25,7 +25,7 @@ from slack_sdk.socket_mode.builtin.internals import _build_data_frame_for_sendin
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.slack_fake import (
+from sandbox.slack_fake import (
     APP_TOKEN,
     BOT_TOKEN,
     FakeConfig,
@@ -33,7 +33,7 @@ from bot.slack_fake import (
     SlackDriver,
     SlackFake,
 )
-from bot.slack_fake.websocket import (
+from sandbox.slack_fake.websocket import (
     CLOSE,
     PING,
     TEXT,

@@ -14,14 +14,14 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot import blocks
-from bot.jobs import OpsContext, build_job_specs
-from bot.jobs_people import JOB_PEOPLE, run_people_refresh
-from bot.people import choose_ghl_email, match_by_email
-from bot.slack_fake import BOT_TOKEN, FakeConfig, SlackFake
+from bot.ops.jobs import OpsContext, build_job_specs
+from bot.ops.people_refresh import JOB_PEOPLE, run_people_refresh
+from bot.slack import blocks
+from bot.slack.people import choose_ghl_email, match_by_email
 from ghl.client import GHLClient
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID, Emulator
 from ghl.models import User
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID, Emulator
+from sandbox.slack_fake import BOT_TOKEN, FakeConfig, SlackFake
 from store.models_people import PersonLink
 from tests.fixtures.bot import BotWorld
 from tests.fixtures.people import ghl_user_id, hot_card, opportunity

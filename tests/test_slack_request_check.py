@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_bolt.request import BoltRequest
 
-from bot.slack_request_check import (
+from bot.slack.request_check import (
     body_problem,
     misread_form,
     signature_problem,
@@ -156,7 +156,7 @@ def test_what_the_checks_let_through_bolt_can_read(
     for body in (payload(data) if as_form else json.dumps(data), raw):
         found = body_problem(body, content_type)
         assert found is None or isinstance(found, str)
-        if found is None:  # as the server hands it to bolt (bot/server.py)
+        if found is None:  # as the server hands it to bolt (bot/web/server.py)
             fields = misread_form(body, content_type)
             if fields is not None:
                 body, content_type = json.dumps(fields), "application/json"

@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot.cli_deals import register
+from bot.cli.deals import register
 from services.config import DEFAULT_MAPPING, DealConfigError, load_deal_config
 from services.slack_routing import SlackRoutingSpec, resolve_routing, route
 

@@ -3,7 +3,7 @@
 import pytest
 
 from ghl.client import GHLClient
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from services.config import load_deal_config
 from services.ghl_map import GHLMap, GHLMapError
 from services.validator import types_compatible, validate_setup

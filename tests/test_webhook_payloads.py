@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.webhook_payloads import TEXT_LIMIT, payload_problem
+from bot.web.webhook_payloads import TEXT_LIMIT, payload_problem
 
 CASES = [
     ({}, None),

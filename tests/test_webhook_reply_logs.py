@@ -9,12 +9,12 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.alerts import DealAlerts
-from bot.jobs_wiring import reply_threads_for
-from bot.slack_fake import BOT_TOKEN
-from bot.webhook_handlers import WebhookHandlers
-from bot.webhooks import process_webhook_events
-from services.optout import handle_inbound_message
+from bot.ops.wiring import reply_threads_for
+from bot.slack.alerts import DealAlerts
+from bot.web.webhook_handlers import WebhookHandlers
+from bot.web.webhooks import process_webhook_events
+from sandbox.slack_fake import BOT_TOKEN
+from services.optout.replies import handle_inbound_message
 from store.db import session_scope
 from store.models import WebhookEvent, WebhookEventStatus
 from store.webhooks import record_webhook_event

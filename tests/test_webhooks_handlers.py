@@ -12,13 +12,13 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
-from bot.alerts import DealAlerts
-from bot.card_refresh import CardRefresher
-from bot.slack_fake import BOT_TOKEN
-from bot.webhook_handlers import WebhookHandlers
-from bot.webhooks import process_webhook_events
+from bot.slack.alerts import DealAlerts
+from bot.slack.card_refresh import CardRefresher
+from bot.web.webhook_handlers import WebhookHandlers
+from bot.web.webhooks import process_webhook_events
+from sandbox.slack_fake import BOT_TOKEN
 from services.desk import DealCard
-from services.optout import handle_dnd_update, handle_inbound_message
+from services.optout.replies import handle_dnd_update, handle_inbound_message
 from store import buyers, outbox
 from store.db import session_scope
 from store.deals import OpportunityLinkIn, get_opportunity_link, record_opportunity_link

@@ -11,9 +11,9 @@ import pytest
 import requests
 from sqlmodel import select
 
-from bot.metrics import Metrics
-from bot.webhook_verify import SignatureVerifier, load_ed25519_key, load_rsa_key
-from bot.webhooks import make_webhook_app
+from bot.web.metrics import Metrics
+from bot.web.webhook_verify import SignatureVerifier, load_ed25519_key, load_rsa_key
+from bot.web.webhooks import make_webhook_app
 from store.db import make_engine, session_scope
 from store.models import WebhookEvent, WebhookSeen
 from tests.fixtures.ops import signed_ed25519, signed_rsa, webhook_body, webhook_payload

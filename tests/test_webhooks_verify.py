@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bot.webhook_verify import (
+from bot.web.webhook_verify import (
     GHL_ED25519_KEY,
     GHL_LEGACY_RSA_KEY,
     SignatureVerifier,

@@ -11,8 +11,8 @@ import pytest
 import requests
 from freezegun import freeze_time
 
-from bot.webhooks import process_webhook_events
-from bot.workflow_events import WorkflowEventsApp
+from bot.web.webhooks import process_webhook_events
+from bot.web.workflow_events import WorkflowEventsApp
 from tests.fixtures.events import opted_out, real_handlers, seen_keys, simulate, stored_events
 
 SECRET = "wf-" + "k3Y" * 10  # 33 URL-safe characters
@@ -206,12 +206,12 @@ def test_serve_mounts_the_endpoint_from_settings_and_polling_can_be_turned_off(
 ):
     from slack_bolt import App
 
-    from bot.jobs import JOB_POLL
-    from bot.jobs_wiring import build_ops
-    from bot.server import build_wsgi_app, start_http_in_thread
+    from bot.ops.jobs import JOB_POLL
+    from bot.ops.wiring import build_ops
     from bot.settings import load_settings
+    from bot.web.server import build_wsgi_app, start_http_in_thread
     from ghl.client import GHLClient
-    from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+    from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 
     client = GHLClient(
         token=DEFAULT_TOKEN, location_id=DEMO_LOCATION_ID, base_url=seeded_emulator.url
@@ -263,7 +263,7 @@ def test_a_reply_is_handled_once_whether_the_workflow_or_polling_brings_it_first
 ):
     """The workflow's body carries no message id: the same words from the same contact within
     minutes are one reply across the two paths (and polling still keys it by its id)."""
-    from bot.polling import poll_events
+    from bot.ops.polling import poll_events
 
     world = notify_world
     world.emulator.config.stop_sets_dnd = False

@@ -27,7 +27,8 @@ class Conversation(GHLModel):
     last_message_body: str | None = Field(default=None, alias="lastMessageBody")
     last_message_type: str | None = Field(default=None, alias="lastMessageType")
     # Not declared in ConversationSchema, but in the live API's answers: the sort value
-    # (epoch ms) that `startAfterDate` takes (see ghl/emulator/handlers_conversation_reads.py).
+    # (epoch ms) that `startAfterDate` takes
+    # (see sandbox/ghl_emulator/handlers_conversation_reads.py).
     last_message_date: int | None = Field(default=None, alias="lastMessageDate")
 
 

@@ -16,7 +16,7 @@ buyer who only wanted to meet at the house. So there are three answers, not two:
 * "possible_opt_out": such a word in a sentence that a reasonable person may not read as a
   request to stop: "can we stop at the property at 3?", "I can't stop thinking about this
   deal", "don't stop sending deals", "precio alto", "para cuando?". The caller pauses texting
-  and asks a person (`services.optout_review`).
+  and asks a person (`services.optout.review`).
 * Not an opt-out: "stop by / stop in / stop over" (a visit), END, CANCEL and QUIT inside other
   sentences ("cancel the showing"), PARA / ALTO / BAJA inside longer Spanish sentences, where
   they are "for", "high" and "low".

@@ -88,7 +88,7 @@ class Decision:
     states: tuple[str, ...] = ()
     phone_e164: str | None = None
     exclusion: Exclusion | None = None
-    # What the words for people need (`services.notify_words`): the cap and window that
+    # What the words for people need (`services.notify.words`): the cap and window that
     # applied, and the states whose own rules narrowed each (empty: the default rules).
     cap: int | None = None
     window: AllowedWindow | None = None

@@ -1,4 +1,4 @@
-"""Headless Chromium for the sandbox page tests (`bot.sandbox.browser`), and a watch on the
+"""Headless Chromium for the sandbox page tests (`sandbox.browser`), and a watch on the
 errors a page meets."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox import browser
+from sandbox import browser
 
 
 @contextmanager

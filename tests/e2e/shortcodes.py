@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # The product's code; the Slack fake and the sandbox page are test stand-ins, not the product.
 PRODUCT = ("bot", "services", "store", "matching", "ghl")
-SKIP = ("bot/slack_fake", "bot/sandbox", "ghl/emulator")
+SKIP = ("sandbox/slack_fake", "sandbox", "sandbox/ghl_emulator")
 SHORTCODE = re.compile(r"(?<![\w:]):([a-z+][a-z0-9_+-]*):(?![\w:])")
 # Literals that look like shortcodes and are not emoji: SQLite's in-memory database name.
 NOT_EMOJI = {"memory"}

@@ -1,7 +1,7 @@
 """Analysed properties for the soak: a deterministic batch in the emulator's demo metros.
 
 Prices follow each metro's market (`services/samples/mls_batch.json`), ZIPs and cities are the
-demo buyers' own (`ghl.emulator.demo_data.METROS`) so buyers match, and about a fifth of the
+demo buyers' own (`sandbox.ghl_emulator.demo_data.METROS`) so buyers match, and about a fifth of the
 scores are hot. Every listing has its own agent email and phone: GHL finds the seller contact
 by them, and a location without "Allow Duplicate Contact" refuses a second contact with the
 same phone.

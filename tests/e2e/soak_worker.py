@@ -71,7 +71,7 @@ def evening_anchor(now: datetime, *, behind: timedelta = timedelta(hours=3)) -> 
     """The latest 01:30 UTC that is at least `behind` before `now`.
 
     01:30 UTC is evening in every US zone (quiet hours start in Florida, not yet in the West),
-    as in `bot.sandbox.run.evening_clock`. Keeping the simulated clock behind GHL's real one
+    as in `sandbox.run.evening_clock`. Keeping the simulated clock behind GHL's real one
     matters: after an unknown outcome the notifier looks for a text in GHL by GHL's own
     timestamps (10 minutes of skew allowed), and a fast clock ahead of GHL would miss it.
     """
@@ -98,7 +98,7 @@ class NotifyHook:
         self.queued: Counter[str] = Counter()
 
     def __call__(self, result: Any) -> None:
-        from services.notifier import enqueue_notifications
+        from services.notify.notifier import enqueue_notifications
 
         plan = self.services.actions.plan(result.mls_id)
         facts = self.services.desk.facts(result.mls_id)
@@ -137,8 +137,8 @@ def settle(
     recovery (`alerts.recover`) and an import's drain of hot-deal workflow enrolments.
     """
     from services.ghl_map import GHLMap
-    from services.notifier import deliver_due
-    from services.pipeline import DealPipeline
+    from services.notify.notifier import deliver_due
+    from services.pipeline.core import DealPipeline
 
     ghl, engine, config = services.ghl, services.engine, services.config
     hot = DealPipeline(
@@ -166,9 +166,9 @@ def settle(
 
 def run(args: dict[str, Any]) -> dict[str, Any]:
     """Everything one worker does; returns its report."""
-    from bot.app import build_services, make_web_client
     from bot.logs import configure_logging
     from bot.settings import load_settings
+    from bot.slack.app import build_services, make_web_client
     from services.buyer_sync import sync_buyers
     from services.importer import run_import
     from store.db import make_engine

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from bot import blocks
-from bot.slack_fake.payloads import form_body
+from bot.slack import blocks
+from sandbox.slack_fake.payloads import form_body
 from tests.fixtures.bot import BotWorld
 
 HELP = "DealFinder commands"

@@ -24,12 +24,12 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier as SlackSignatures
 from sqlalchemy import Engine
 
-from bot import blocks
-from bot.slack_fake import SlackFake
-from bot.slack_fake.payloads import block_actions_payload, button_action, form_body
-from bot.webhook_verify import SignatureVerifier, load_ed25519_key
-from bot.webhooks import make_webhook_app
-from ghl.emulator import Emulator
+from bot.slack import blocks
+from bot.web.webhook_verify import SignatureVerifier, load_ed25519_key
+from bot.web.webhooks import make_webhook_app
+from sandbox.ghl_emulator import Emulator
+from sandbox.slack_fake import SlackFake
+from sandbox.slack_fake.payloads import block_actions_payload, button_action, form_body
 from services.ghl_map import GHLMap
 from tests.fixtures.bot import SIGNING_SECRET, BotWorld, build_bot_world
 from tests.fixtures.ops import webhook_payload

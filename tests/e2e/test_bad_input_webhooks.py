@@ -12,8 +12,8 @@ import pytest
 import requests
 from sqlmodel import select
 
-from bot.webhook_verify import SignatureVerifier, load_ed25519_key
-from bot.webhooks import MAX_BODY_BYTES, make_webhook_app
+from bot.web.webhook_verify import SignatureVerifier, load_ed25519_key
+from bot.web.webhooks import MAX_BODY_BYTES, make_webhook_app
 from store.db import session_scope
 from store.models import WebhookEvent
 from tests.fixtures.ops import signed_ed25519, webhook_payload

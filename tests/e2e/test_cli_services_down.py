@@ -29,10 +29,10 @@ from pathlib import Path
 import pytest
 import typer
 
-from bot.cli import app
-from bot.slack_fake import SlackFake
-from bot.slack_fake.config import BOT_TOKEN
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID, Emulator, EmulatorConfig
+from bot.cli.main import app
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID, Emulator, EmulatorConfig
+from sandbox.slack_fake import SlackFake
+from sandbox.slack_fake.config import BOT_TOKEN
 
 EXE = Path(sys.executable).with_name("dealfinder")
 SAMPLE = Path(__file__).resolve().parents[2] / "services" / "samples" / "mls_batch.json"

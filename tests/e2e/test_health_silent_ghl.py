@@ -15,9 +15,9 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.metrics import Readiness, make_readyz_app
-from bot.server import start_http_in_thread
+from bot.cli.main import app
+from bot.web.metrics import Readiness, make_readyz_app
+from bot.web.server import start_http_in_thread
 from ghl.client import GHLClient
 from ghl.health import check_ghl
 from ghl.retry import RetryPolicy
@@ -80,7 +80,7 @@ def test_readyz_answers_a_silent_ghl_within_10_s(silent: SilentServer, sqlite_en
         token="pit-silent", location_id="loc_silent", base_url=silent.url,
         timeout=(5.0, 30.0), retry=RetryPolicy(max_retries=3),  # the calls' defaults
     )  # fmt: skip
-    # What bot.jobs_wiring gives Readiness.
+    # What bot.ops.wiring gives Readiness.
     readiness = Readiness(engine=sqlite_engine, ghl_check=lambda: check_ghl(client))
     with start_http_in_thread(make_readyz_app(readiness)) as running:
         started = time.monotonic()

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.webhook_handlers import HANDLED_TYPES, KNOWN_TYPES, WebhookHandlers
+from bot.web.webhook_handlers import HANDLED_TYPES, KNOWN_TYPES, WebhookHandlers
 from services.ghl_map import GHLMap
-from services.pipeline import DealPipeline
+from services.pipeline.core import DealPipeline
 from services.property import PropertyRecord
 from tests.e2e.hostile import EXAMPLES, JSON_VALUES, NASTY_TEXT, SUITE, Tally, run_property
 from tests.fixtures.ops import WEBHOOK_DOCS, official_example
@@ -102,7 +102,7 @@ def test_the_webhook_handlers_never_crash(world_handlers) -> None:
     @example(
         event=("InboundMessage", official_example("InboundMessage") | {"locationId": LOCATION})
     )
-    # Crashes found by this suite, now refused by bot.webhook_payloads.payload_problem: an id
+    # Crashes found by this suite, now refused by bot.web.webhook_payloads.payload_problem: an id
     # that is a list (a SQL primary-key lookup failed), a messageType that is an object (an
     # unhashable set lookup), DND settings that are text (`.get` on a str), a path in an id.
     @example(event=("ContactDndUpdate", {"id": [None, None]}))

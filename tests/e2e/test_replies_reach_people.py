@@ -21,11 +21,11 @@ import typer
 from freezegun import freeze_time
 from typer.testing import CliRunner
 
-from bot.app import build_services
-from bot.cli_notify import register
-from bot.jobs_wiring import build_ops
-from bot.webhooks import process_webhook_events
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
+from bot.cli.notify import register
+from bot.ops.wiring import build_ops
+from bot.slack.app import build_services
+from bot.web.webhooks import process_webhook_events
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from services.ghl_map import GHLMap
 from tests.fixtures.bot import BotWorld, build_bot_world
 from tests.fixtures.ops import signed_ed25519, webhook_payload

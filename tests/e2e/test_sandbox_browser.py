@@ -5,7 +5,7 @@ signed Slack requests, and the page shows the bot's answer and the updated alert
 import pytest
 from playwright.sync_api import expect
 
-from bot.sandbox.run import run_scenario, start_sandbox
+from sandbox.run import run_scenario, start_sandbox
 from tests.e2e.browser import chromium
 
 

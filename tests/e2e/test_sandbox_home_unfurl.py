@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from bot.sandbox.run import evening_clock, run_scenario, start_sandbox
+from sandbox.run import evening_clock, run_scenario, start_sandbox
 from tests.e2e.browser import chromium, watch_errors
 
 SIMULATED_START = datetime(2025, 3, 6, 1, 30, tzinfo=UTC)
@@ -139,7 +139,7 @@ def test_claim_from_the_preview_claims_in_ghl_and_updates_the_card(sandbox, page
         timeout=WAIT,
     )
     owner = ghl_user_name(sandbox, opportunity_id)
-    assert owner == "Maria Lopez"  # the broker's GHL user (bot/roles.example.json)
+    assert owner == "Maria Lopez"  # the broker's GHL user (bot/slack/roles.example.json)
     updated = pasted.locator("[data-testid=unfurl]")
     assert updated.count() == 1 and owner in updated.inner_text()  # replaced, not added
 

@@ -9,10 +9,10 @@ https://api.slack.com/reference/surfaces/formatting
 import pytest
 from slack_sdk import WebClient
 
-from bot.sandbox.emoji import EMOJI
-from bot.sandbox.server import SandboxApp
-from bot.server import start_http_in_thread
-from bot.slack_fake import BOT_TOKEN, SlackDriver, SlackFake
+from bot.web.server import start_http_in_thread
+from sandbox.emoji import EMOJI
+from sandbox.server import SandboxApp
+from sandbox.slack_fake import BOT_TOKEN, SlackDriver, SlackFake
 from tests.e2e.browser import chromium, watch_errors
 from tests.e2e.shortcodes import product_shortcodes
 
@@ -91,7 +91,7 @@ def test_every_emoji_the_product_writes_is_drawn(page_over_fake):
     used = product_shortcodes()
     assert {"hourglass_flowing_sand", "warning", "white_check_mark"} <= used.keys()
     missing = {name: where for name, where in used.items() if name not in EMOJI}
-    assert not missing, f"add these to bot/sandbox/emoji.py: {missing}"
+    assert not missing, f"add these to sandbox/emoji.py: {missing}"
     for name in used:
         html = page.evaluate("t => window.sandboxPage.mrkdwn(t)", f"a :{name}: b")
         assert f'data-emoji="{name}"' in html and f":{name}:" not in html.replace(
@@ -102,7 +102,7 @@ def test_every_emoji_the_product_writes_is_drawn(page_over_fake):
 
 
 def test_help_shows_or_as_a_word_between_code_spans(page_over_fake):
-    from bot import messages
+    from bot.slack import messages
 
     page, _, _ = page_over_fake
     for text in (messages.help_text(), messages.usage("/deal", "add")):

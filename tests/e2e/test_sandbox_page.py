@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from bot.sandbox.run import evening_clock, run_scenario, start_sandbox
+from sandbox.run import evening_clock, run_scenario, start_sandbox
 from tests.e2e.browser import chromium, watch_errors
 from tests.fixtures.bot import wait_for
 

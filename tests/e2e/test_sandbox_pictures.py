@@ -1,10 +1,10 @@
-"""`python -m bot.sandbox.pictures` (named in the README) writes the docs/ pictures from the
+"""`python -m sandbox.pictures` (named in the README) writes the docs/ pictures from the
 page in headless Chromium: the claimed alert, the page, the add form's errors, a pasted GHL
 link's preview, the Home tab, 420 px."""
 
 import struct
 
-from bot.sandbox import pictures
+from sandbox import pictures
 
 
 def _png_size(path):

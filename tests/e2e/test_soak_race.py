@@ -15,12 +15,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from ghl.client import GHLClient
-from ghl.emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from ghl.ratelimit_sql import SQLBackend
+from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 from services.config import load_deal_config
 from services.ghl_map import GHLMap
-from services.pipeline import DealPipeline
-from services.pipeline_rules import note_marker
+from services.pipeline.core import DealPipeline
+from services.pipeline.rules import note_marker
 from services.property import PropertyRecord
 from tests.fixtures.pipeline import property_row
 

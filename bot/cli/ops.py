@@ -1,0 +1,173 @@
+"""`dealfinder worker` (the scheduled jobs without the Slack server) and `dealfinder webhook-key`.
+
+dealfinder worker            # every job on its schedule until Ctrl-C
+dealfinder worker --once     # each job once, now, then exit (a cron-style run, or a check)
+DEALFINDER_DRY_RUN=1 dealfinder worker   # against the in-process GHL emulator
+dealfinder webhook-key       # is GHL_WEBHOOK_PUBLIC_KEY readable, and which scheme is on
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.cli.common import EXIT_CONFIG, EXIT_FAILED, err, friendly, out, settings_from_env
+from bot.settings import Settings
+
+log = logging.getLogger("dealfinder.worker")
+
+
+@contextlib.contextmanager
+def _parts(settings: Settings) -> Iterator[tuple[Any, Any, Any]]:
+    """(GHL client, store engine, Slack client or None) for the worker.
+
+    A dry run gets the in-process emulator and a throw-away database: the real outbox must
+    never be "delivered" to an emulator.
+    """
+    from bot.cli.preflight import check_redis, check_slack
+    from bot.wiring import build_ghl_client
+    from store.db import make_engine, migrate
+
+    with contextlib.ExitStack() as stack:
+        if settings.dry_run:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="dealfinder-worker-"))
+            url = f"sqlite:///{Path(folder) / 'dry_run.db'}"
+        else:
+            settings.require("ghl")
+            url = settings.database_url
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        migrate(engine)
+        # A worker started with Redis down or a token Slack refuses would fail on every job.
+        check_redis(settings)
+        check_slack(settings)
+        client = stack.enter_context(build_ghl_client(settings))
+        slack = None
+        if settings.slack_bot_token is not None:
+            from slack_sdk import WebClient
+
+            slack = WebClient(
+                token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+            )
+        yield client, engine, slack
+
+
+def worker(
+    once: Annotated[bool, typer.Option(help="run each job once, now, and exit")] = False,
+    digest_hour: Annotated[
+        int | None, typer.Option(min=0, max=23, help="post the hot-deals digest at this hour")
+    ] = None,
+) -> None:
+    """Run the scheduled jobs (health, deferred SMS, webhooks, buyer refresh) until Ctrl-C."""
+    settings = settings_from_env()
+    from bot.ops.wiring import build_ops
+
+    with _parts(settings) as (client, engine, slack):
+        alerts = pipeline = None
+        if slack is None:
+            err.print(
+                "SLACK_BOT_TOKEN is not set: ops alerts go to the log only, and deal messages "
+                "are not refreshed from GHL webhooks."
+            )
+        else:
+            from bot.slack.app import build_services
+
+            # The bot's own DealAlerts, so webhooks this worker handles update deal messages,
+            # and its one pipeline (with the hot-deal hook) for deals moved by GHL activity.
+            services = build_services(settings, ghl=client, engine=engine, web_client=slack)
+            alerts, pipeline = services.alerts, services.actions
+        ops = build_ops(
+            settings,
+            engine=engine,
+            client=client,
+            slack_client=slack,
+            alerts=alerts,
+            pipeline=pipeline,
+            digest_hour=digest_hour,
+        )
+        if once:
+            failed = 0
+            for job_id in ops.scheduler.specs:
+                outcome = ops.scheduler.run_now(job_id)
+                out.print(f"{job_id}: {outcome}")
+                failed += outcome == "failed"
+            if failed:
+                raise typer.Exit(EXIT_FAILED)
+            return
+        _run_until_signalled(ops.scheduler, dry_run=settings.dry_run)
+        out.print("worker stopped")
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _run_until_signalled(scheduler: Any, *, dry_run: bool) -> None:
+    """Run the scheduler until Ctrl-C or SIGTERM, then let running jobs finish.
+
+    The stop signals are blocked before the scheduler's threads start (threads inherit the
+    mask) and taken synchronously with `sigwait`, so no handler ever interrupts code holding
+    a lock or is swallowed by a library's `except Exception`. After the first signal they
+    are unblocked with Python's default handling: a second Ctrl-C interrupts the wait.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: Ctrl-C arrives as KeyboardInterrupt
+        _run_until_interrupted(scheduler, dry_run=dry_run)
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        scheduler.start()
+        _started(scheduler, dry_run=dry_run)
+        signal.sigwait(_STOP_SIGNALS)
+        out.print("stopping: letting running jobs finish...")
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        scheduler.shutdown(wait=True)
+
+
+def _run_until_interrupted(scheduler: Any, *, dry_run: bool) -> None:
+    try:
+        scheduler.start()
+        _started(scheduler, dry_run=dry_run)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        out.print("stopping: letting running jobs finish...")
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def _started(scheduler: Any, *, dry_run: bool) -> None:
+    mode = " (dry run: in-process GHL emulator)" if dry_run else ""
+    out.print(f"worker started{mode}: {', '.join(scheduler.specs)}. Ctrl-C stops.")
+
+
+def webhook_key() -> None:
+    """Check GHL_WEBHOOK_PUBLIC_KEY and say which webhook signatures will be accepted."""
+    settings = settings_from_env()
+    from cryptography.hazmat.primitives import serialization
+
+    from bot.web.webhook_verify import GHL_ED25519_KEY, WebhookKeyError, load_ed25519_key
+
+    try:
+        key = load_ed25519_key(settings.webhook_public_key or GHL_ED25519_KEY)
+    except WebhookKeyError as exc:
+        err.print(str(exc))
+        raise typer.Exit(EXIT_CONFIG) from None
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    source = "GHL_WEBHOOK_PUBLIC_KEY" if settings.webhook_public_key else "GHL's published key"
+    out.print(f"Ed25519 key OK (X-GHL-Signature, {source}); raw key starts {raw.hex()[:16]}...")
+    legacy = "accepted" if settings.webhook_legacy_rsa else "refused (retired 2026-07-01)"
+    out.print(f"Legacy RSA signatures (X-WH-Signature): {legacy}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `worker` and `webhook-key` to the `dealfinder` app."""
+    app.command("worker")(friendly(worker))
+    app.command("webhook-key")(friendly(webhook_key))

@@ -1,0 +1,307 @@
+"""Operations built from Settings: the scheduler, its jobs, metrics, readiness and webhooks.
+
+One call for `dealfinder serve` and `dealfinder worker`:
+
+    ops = build_ops(settings, engine=engine, client=ghl, slack_client=web, alerts=deal_alerts)
+    ops.scheduler.start()                        # all jobs; ops.scheduler.shutdown() to stop
+    routes = ops.routes()                        # /ghl/webhooks, /readyz, /metrics
+    ops.metrics.observe_ack_latency(seconds)     # from the Slack bot
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from bot.ops.health import HealthThresholds
+from bot.ops.jobs import OpsContext, build_job_specs
+from bot.ops.scheduler import OpsScheduler
+from bot.settings import ConfigError, Settings
+from bot.slack.deal_thread import DealThread, ops_channel
+from bot.web.metrics import Metrics, Readiness, WSGIApp, make_metrics_app, make_readyz_app
+from bot.web.webhook_handlers import DealAlertsLike, WebhookHandlers
+from bot.web.webhook_verify import SignatureVerifier, WebhookKeyError
+from bot.web.webhooks import make_webhook_app
+from bot.web.workflow_events import WorkflowEventsApp
+from bot.wiring import load_config
+from ghl.client import GHLClient
+from ghl.health import check_ghl
+from matching.notify import load_rules
+
+log = logging.getLogger("dealfinder.ops")
+
+
+@dataclass
+class Ops:
+    """The operations side of one process."""
+
+    settings: Settings
+    context: OpsContext
+    scheduler: OpsScheduler
+    metrics: Metrics
+    readiness: Readiness
+
+    def routes(self) -> dict[str, WSGIApp]:
+        """The HTTP endpoints to mount in the bot's server. Raises ConfigError for a bad key."""
+        try:
+            verifier = SignatureVerifier.from_settings(
+                public_key=self.settings.webhook_public_key,
+                legacy_rsa=self.settings.webhook_legacy_rsa,
+            )
+        except WebhookKeyError as exc:
+            raise ConfigError([str(exc)]) from None
+        webhooks = make_webhook_app(
+            engine=self.context.engine, verifier=verifier, metrics=self.metrics
+        )
+        secret = self.settings.workflow_webhook_secret
+        workflow_events = WorkflowEventsApp(
+            engine=self.context.engine,
+            secret=secret.get_secret_value() if secret else None,
+            location_id=self.context.client.location_id,
+            metrics=self.metrics,
+        )
+        return {
+            "/ghl/webhooks": webhooks,
+            "/ghl/workflow-events/*": workflow_events,
+            "/readyz": make_readyz_app(self.readiness),
+            "/metrics": make_metrics_app(self.metrics),
+        }
+
+
+class _Lazy:
+    """A value built on first use (GHL lookups the process may never need), then kept."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build, self._value, self._lock = build, None, threading.Lock()
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._value is None:
+                self._value = self._build()
+            return self._value
+
+
+def build_ops(
+    settings: Settings,
+    *,
+    engine: Engine,
+    client: GHLClient,
+    slack_client: Any = None,
+    alerts: DealAlertsLike | None = None,
+    pipeline: Any = None,
+    metrics: Metrics | None = None,
+    digest_hour: int | None = None,
+    digest_timezone: str = "America/New_York",
+) -> Ops:
+    """Wire the jobs and endpoints for one process from `settings` and the parts it built.
+
+    `slack_client` is a slack_sdk `WebClient` (None: ops alerts go to the log); `alerts` the
+    bot's `DealAlerts`; `pipeline` a `services.pipeline.core.DealPipeline` or the bot's
+    `DeskActions` (None: built on the first completed task). The digest is off unless
+    `digest_hour` (0-23) is given.
+    """
+    from services.optout.replies import handle_dnd_update, handle_inbound_message
+
+    metrics = metrics or Metrics()
+    metrics.watch_ghl(client)
+    metrics.watch_outbox(engine)
+    config = load_config(settings)
+    rules = load_rules(settings.sms_rules_file)
+
+    def ghl_map() -> Any:
+        from services.ghl_map import GHLMap
+
+        return GHLMap.load(client, config)
+
+    def build_pipeline() -> Any:
+        from services.pipeline.core import DealPipeline
+
+        return DealPipeline(client, engine, config, ghl_map(), rules=rules)
+
+    deals = _Lazy(build_pipeline) if pipeline is None else None
+
+    def task_completed(contact_id: str, title: str) -> Any:
+        target = pipeline if pipeline is not None else deals.get()  # type: ignore[union-attr]
+        return target.advance_on_task_completed(contact_id=contact_id, task_title=title)
+
+    optout_poster = None
+    if slack_client is not None:
+        from bot.slack.optout_review import OptoutReviewPoster
+
+        optout_poster = OptoutReviewPoster(
+            client=slack_client,
+            engine=engine,
+            ops_channel=ops_channel(settings, config),
+            alerts=alerts,
+        )
+
+    def inbound(payload: dict[str, Any], now: datetime) -> Any:
+        outcome = handle_inbound_message(
+            engine=engine, client=client, payload=payload, rules=rules, config=config, now=now
+        )
+        # A possible opt-out paused texting the buyer: ask a person now (the job retries).
+        if outcome.kind == "possible_opt_out" and optout_poster is not None:
+            optout_poster.post(outcome.review_id)
+        elif outcome.kind == "possible_opt_out":
+            log.warning(
+                "possible opt-out %s paused a buyer, but Slack is not configured: nobody can "
+                "decide, so it becomes an opt-out in 24 h",
+                outcome.review_id,
+            )
+        return outcome
+
+    def stage_names() -> Mapping[str, str]:
+        found = ghl_map()
+        return {found.stage_ids[key]: name for key, name in found.stage_names.items()}
+
+    replies = reply_threads_for(alerts, channel=settings.replies_channel)
+    ops_alerts = ops_channel(settings, config)  # the mapping's slack_routing, else the setting
+    handlers = WebhookHandlers(
+        install_events=_install_events(settings, engine, config, slack_client),
+        engine=engine,
+        client=client,
+        config=config,
+        inbound=inbound,
+        dnd_update=lambda payload, now: handle_dnd_update(engine=engine, payload=payload, now=now),
+        task_completed=task_completed,
+        alerts=alerts,
+        replies=replies,
+        deal_thread=DealThread(replies=replies, stage_names=stage_names) if replies else None,
+    )
+    post_ops = slack_poster(slack_client, ops_alerts) if slack_client else log_poster
+    context = OpsContext(
+        engine=engine,
+        client=client,
+        config=config,
+        rules=rules,
+        handlers=handlers,
+        post_ops=post_ops,
+        metrics=metrics,
+        post_deals=slack_poster(slack_client, settings.deals_channel) if slack_client else None,
+        health_interval=timedelta(minutes=settings.health_interval_minutes),
+        buyer_refresh=timedelta(minutes=settings.buyer_cache_minutes),
+        # Stale after three missed refreshes, so one slow sync is not an alert.
+        thresholds=HealthThresholds(
+            buyer_sync_stale_after=timedelta(minutes=3 * settings.buyer_cache_minutes),
+            reminder_after=timedelta(minutes=settings.alert_reminder_minutes),
+            outbox_stuck_after=timedelta(minutes=settings.outbox_stuck_minutes),
+        ),
+        digest_hour=settings.digest_hour if digest_hour is None else digest_hour,
+        digest_timezone=settings.digest_timezone if digest_hour is None else digest_timezone,
+        polling=settings.polling,
+        recover_alerts=alerts.recover
+        if alerts is not None and hasattr(alerts, "recover")
+        else None,
+        flush_cards=_card_flusher(alerts),
+        stage_names=stage_names,
+        optout_poster=optout_poster,
+        slack_client=slack_client,
+        people_interval=timedelta(minutes=settings.people_refresh_minutes),
+    )
+    scheduler = OpsScheduler(engine=engine, specs=build_job_specs(context), metrics=metrics)
+    readiness = Readiness(engine=engine, ghl_check=lambda: check_ghl(client))
+    return Ops(
+        settings=settings,
+        context=context,
+        scheduler=scheduler,
+        metrics=metrics,
+        readiness=readiness,
+    )
+
+
+def _card_flusher(alerts: Any) -> Callable[[], int] | None:
+    """`CardRefresher.flush` over the bot's `DealAlerts`; None without one (no Slack here)."""
+    from bot.slack.alerts import DealAlerts
+    from bot.slack.card_refresh import CardRefresher
+
+    if not isinstance(alerts, DealAlerts):
+        return None
+    return CardRefresher(alerts).flush
+
+
+def reply_threads_for(alerts: Any, *, channel: str) -> Any:
+    """`bot.slack.reply_threads.ReplyThreads` beside the bot's `DealAlerts` (same Slack client,
+    store and deal cards); None without one (no Slack client in this process)."""
+    from bot.slack.alerts import DealAlerts
+    from bot.slack.reply_threads import ReplyThreads
+
+    if not isinstance(alerts, DealAlerts):
+        return None
+    return ReplyThreads(
+        client=alerts.client, engine=alerts.engine, channel=channel, cards=alerts.cards,
+        card_message=alerts.message_for, clock=alerts.clock, routing=alerts.routing,
+    )  # fmt: skip
+
+
+def _install_events(settings: Settings, engine: Engine, config: Any, slack_client: Any) -> Any:
+    """INSTALL / UNINSTALL handling when the GHL app install is configured, else None."""
+    if not settings.oauth_configured:
+        return None
+    from bot.oauth_wiring import OAuthParts
+    from bot.web.install_events import InstallEvents
+
+    post = slack_poster(slack_client, settings.ops_channel) if slack_client else log_poster
+    parts = OAuthParts.from_settings(settings, engine=engine, post_ops=post)
+    events = InstallEvents(
+        engine=engine, vault=parts.vault, client_for=parts.client_for, config=config, post_ops=post
+    )
+    return events.handle
+
+
+_for_bot: dict[int, Ops] = {}
+_for_bot_lock = threading.Lock()
+
+
+def ops_for_bot(settings: Settings, services: Any) -> Ops:
+    """The one `Ops` of the bot process whose `bot.slack.app.BotServices` is `services`.
+
+    For `bot.cli.serve`'s hooks, which each get (settings, services) and must share one Ops:
+
+        ROUTE_FACTORIES.append(lambda s, services: ops_for_bot(s, services).routes())
+        STARTUP_HOOKS.append(lambda s, services: ops_for_bot(s, services).scheduler.start())
+    """
+    with _for_bot_lock:
+        found = _for_bot.get(id(services))
+        if found is None:
+            found = build_ops(
+                settings,
+                engine=services.engine,
+                client=services.ghl,
+                slack_client=services.alerts.client,
+                alerts=services.alerts,
+                # The bot's own pipeline (one per process, with the hot-deal hook).
+                pipeline=services.actions,
+            )
+            _for_bot[id(services)] = found
+        return found
+
+
+def slack_poster(client: Any, channel: str) -> Callable[[str], bool]:
+    """A `post(text) -> bool` to a Slack channel through a slack_sdk `WebClient`; False (and
+    logged) when Slack refused it or could not be reached, so the caller can try again."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    def post(text_: str) -> bool:
+        try:
+            client.chat_postMessage(channel=channel, text=text_, unfurl_links=False)
+        except SlackApiError as exc:
+            log.error("could not post to %s: %s", channel, exc.response.get("error"))
+            return False
+        except (SlackClientError, OSError) as exc:
+            log.error("could not post to %s: %s", channel, type(exc).__name__)
+            return False
+        return True
+
+    return post
+
+
+def log_poster(text_: str) -> bool:
+    """The ops channel when Slack is not configured: the log (WARNING)."""
+    log.warning("ops alert (no Slack configured):\n%s", text_)
+    return True
