@@ -13,6 +13,8 @@ builds one from Settings.
 from __future__ import annotations
 
 import copy
+import random
+import time
 from collections.abc import Callable
 
 import requests
@@ -80,7 +82,6 @@ class GHLClient:
         self.limiter = limiter or RateLimiter(
             rate_backend or MemoryBackend(), key=location_id, margin=rate_margin
         )
-        extra = {k: v for k, v in (("sleep", sleep), ("rand", rand)) if v is not None}
         self.transport = Transport(
             base_url=base_url,
             token=token,
@@ -89,7 +90,8 @@ class GHLClient:
             retry=retry,
             timeout=timeout,
             session=session,
-            **extra,
+            sleep=sleep or time.sleep,
+            rand=rand or random.random,
         )
         self._bind_resources()
 

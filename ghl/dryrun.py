@@ -9,7 +9,9 @@ and the answers are well-formed because the emulator validates them against GHL'
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from io import BytesIO
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -23,12 +25,22 @@ log = logging.getLogger("dealfinder.ghl.dryrun")
 class WSGIAdapter(BaseAdapter):
     """A requests adapter that serves requests from a WSGI app in this process."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: Any) -> None:  # any WSGI callable (werkzeug types it loosely)
         super().__init__()
         self._client = Client(app)
 
-    def send(self, request: requests.PreparedRequest, **_kw) -> requests.Response:
-        parts = urlsplit(request.url)
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """Answer `request` from the app; the transport options mean nothing in-process."""
+        url = request.url or ""  # a prepared request always has one
+        parts = urlsplit(url)
         body = request.body.encode() if isinstance(request.body, str) else request.body
         answer = self._client.open(
             path=parts.path,
@@ -42,7 +54,7 @@ class WSGIAdapter(BaseAdapter):
         response.status_code = answer.status_code
         response.headers = CaseInsensitiveDict(answer.headers.items())
         response.raw = BytesIO(answer.get_data())
-        response.url = request.url
+        response.url = url
         response.request = request
         response.reason = answer.status.split(" ", 1)[1] if " " in answer.status else ""
         response.encoding = "utf-8"
@@ -65,5 +77,5 @@ def dry_run_session(*, token: str, location_id: str) -> requests.Session:
     adapter = WSGIAdapter(emulator.wsgi_app)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.emulator = emulator  # type: ignore[attr-defined] - for the dry-run summary
+    session.emulator = emulator  # type: ignore[attr-defined]  # for the dry-run summary
     return session

@@ -11,9 +11,12 @@ unavailable) and lets the rest reach one error handler.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ghl.redact import redact
+
+if TYPE_CHECKING:
+    from ghl.ratelimit import HeaderLimits
 
 
 class GHLError(Exception):
@@ -104,12 +107,12 @@ class GHLRateLimitError(GHLStatusError):
         message: str,
         *,
         retry_after: float | None = None,
-        limits: Any = None,
+        limits: HeaderLimits | None = None,
         **kw: Any,
     ):
         super().__init__(message, **kw)
         self.retry_after = retry_after
-        self.limits = limits  # ghl.ratelimit.HeaderLimits of the 429 response, if it had them
+        self.limits = limits  # the rate-limit headers of the 429 response, if it had them
 
 
 class GHLDailyLimitError(GHLRateLimitError):
@@ -174,7 +177,7 @@ def error_from_response(
     path: str,
     request_id: str | None = None,
     retry_after: float | None = None,
-    limits: Any = None,
+    limits: HeaderLimits | None = None,
 ) -> GHLStatusError:
     """Build the exception for an HTTP error answer. The one place status codes map to classes."""
     cls = _BY_STATUS.get(status) or (GHLServerError if status >= 500 else GHLStatusError)
@@ -182,7 +185,7 @@ def error_from_response(
         status=status, method=method, path=path, request_id=request_id, body=body
     )
     if cls is GHLRateLimitError:
-        daily_left = getattr(limits, "daily_remaining", None)
+        daily_left = limits.daily_remaining if limits is not None else None
         cls_429 = GHLDailyLimitError if daily_left == 0 else GHLRateLimitError
         return cls_429(_explain(status, body), retry_after=retry_after, limits=limits, **kw)
     return cls(_explain(status, body), **kw)

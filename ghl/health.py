@@ -30,7 +30,7 @@ class GHLHealth:
     # What stopped the probe, for callers that explain it (the CLI's one line and exit code).
     error: Exception | None = field(default=None, repr=False, compare=False)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in asdict(self).items() if k != "error"}
 
     def render(self) -> str:

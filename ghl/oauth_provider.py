@@ -48,16 +48,36 @@ def company_key(company_id: str) -> str:
     return f"company:{company_id}"
 
 
+class GrantRecord(Protocol):
+    """A stored grant as the provider reads it (`store.oauth_tokens.StoredGrant` fits)."""
+
+    @property
+    def company_id(self) -> str | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def access_token(self) -> str | None: ...
+    @property
+    def refresh_token(self) -> str | None: ...
+    @property
+    def expires_at(self) -> float: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def status_reason(self) -> str | None: ...
+
+
 class HeldGrant(Protocol):
-    record: Any  # StoredGrant-like: access_token, refresh_token, expires_at, status, ...
+    @property
+    def record(self) -> GrantRecord | None: ...
 
     def save(self, tokens: OAuthTokens, *, now: datetime) -> None: ...
 
-    def mark(self, status: Any, reason: str, *, now: datetime) -> bool: ...
+    def mark(self, status: str, reason: str, *, now: datetime) -> bool: ...
 
 
 class Vault(Protocol):
-    def read(self, key: str) -> Any: ...
+    def read(self, key: str) -> GrantRecord | None: ...
 
     def locked(self, key: str) -> contextlib.AbstractContextManager[HeldGrant]: ...
 
@@ -98,10 +118,9 @@ class OAuthTokenProvider:
             and self.clock() - self._checked_at < RECHECK_SECONDS
         ):
             return self._access
-        record = self.vault.read(self.location_id)
-        self._check(record)
+        record = self._active(self.vault.read(self.location_id))
         if record.access_token and self._fresh(record.expires_at):
-            return self._remember(record)
+            return self._remember(record.access_token, record.expires_at)
         return self._renew(stale=record.access_token)
 
     def renew_after_401(self, rejected: str) -> bool:
@@ -113,19 +132,21 @@ class OAuthTokenProvider:
     def _fresh(self, expires_at: float) -> bool:
         return expires_at - self.margin > self.clock()
 
-    def _remember(self, record: Any) -> str:
-        register_secret(record.access_token)
-        self._access, self._expires_at = record.access_token, record.expires_at
+    def _remember(self, access_token: str, expires_at: float) -> str:
+        register_secret(access_token)
+        self._access, self._expires_at = access_token, expires_at
         self._checked_at = self.clock()
-        return record.access_token
+        return access_token
 
-    def _check(self, record: Any) -> None:
+    def _active(self, record: GrantRecord | None) -> GrantRecord:
+        """`record` when it is an active grant; `GHLReinstallNeeded` otherwise."""
         if record is None:
             raise GHLReinstallNeeded(self.location_id, "the app was never installed here")
         if record.status != ACTIVE:
             raise GHLReinstallNeeded(
                 self.location_id, record.status_reason or str(record.status).replace("_", " ")
             )
+        return record
 
     def _renew(self, *, stale: str | None) -> str:
         """Renew unless someone else already has; returns the token to use."""
@@ -136,11 +157,11 @@ class OAuthTokenProvider:
             # for itself.
             company_access = self._company_access()
             with self.vault.locked(self.location_id) as held:
-                record = held.record
-                self._check(record)
+                record = self._active(held.record)
                 fresh = record.access_token != stale and self._fresh(record.expires_at)
                 if record.access_token and fresh:
-                    return self._remember(record)  # renewed by another thread or process
+                    # renewed by another thread or process
+                    return self._remember(record.access_token, record.expires_at)
                 try:
                     tokens = self._obtain(record, company_access)
                 except _GrantDead as exc:
@@ -149,7 +170,7 @@ class OAuthTokenProvider:
                 else:
                     held.save(tokens, now=self._now())
                     log.info("GHL access token of %s renewed", self.location_id)
-                    return self._remember(held.record)
+                    return self._remember(tokens.access_token, tokens.expires_at)
             # The mark is committed once the lock is released; only the process that made it
             # tells the ops channel, so the alert goes out once.
             self._access = None
@@ -184,7 +205,7 @@ class OAuthTokenProvider:
         except GHLReinstallNeeded:
             return None
 
-    def _obtain(self, record: Any, company_access: str | None) -> OAuthTokens:
+    def _obtain(self, record: GrantRecord, company_access: str | None) -> OAuthTokens:
         """New tokens for `record`, or `_GrantDead` when GHL will not give any."""
         if record.source == "company":
             return self._from_company(record, company_access)
@@ -219,7 +240,7 @@ class OAuthTokenProvider:
                 "already rotated it",
             ) from None
 
-    def _from_company(self, record: Any, access: str | None) -> OAuthTokens:
+    def _from_company(self, record: GrantRecord, access: str | None) -> OAuthTokens:
         if not record.company_id or access is None:
             raise _GrantDead("the company install it came from is gone or needs a re-install")
         try:
@@ -239,7 +260,7 @@ class CompanyGrant(OAuthTokenProvider):
     def _company_access(self) -> str | None:
         return None
 
-    def _obtain(self, record: Any, company_access: str | None) -> OAuthTokens:
+    def _obtain(self, record: GrantRecord, company_access: str | None) -> OAuthTokens:
         if not record.refresh_token:
             raise _GrantDead("no refresh token stored")
         return self._refresh(record.refresh_token)

@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from ghl.ratelimit import HeaderLimits
@@ -33,7 +33,7 @@ class WindowState:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> WindowState:
+    def from_json(cls, text: str | bytes) -> WindowState:
         return cls(**json.loads(text))
 
 
@@ -159,13 +159,25 @@ class Backend(Protocol):
     ) -> tuple[WindowState, int]: ...
 
 
+_T = TypeVar("_T")
+
+
 class _LockedBackend:
     """Shared shape of the backends: run a step on the loaded state inside `_locked`."""
 
-    def _locked(self, key: str, defaults: WindowState, step: Callable[[WindowState], object]):
+    def _locked(self, key: str, defaults: WindowState, step: Callable[[WindowState], _T]) -> _T:
         raise NotImplementedError
 
-    def try_acquire(self, key, *, now, defaults, capacity, daily_floor, day):
+    def try_acquire(
+        self,
+        key: str,
+        *,
+        now: float,
+        defaults: WindowState,
+        capacity: Callable[[WindowState], int],
+        daily_floor: Callable[[WindowState], int],
+        day: str,
+    ) -> AcquireResult:
         return self._locked(
             key,
             defaults,
@@ -174,14 +186,23 @@ class _LockedBackend:
             ),
         )
 
-    def observe(self, key, *, now, defaults, limits, day, slot=None):
+    def observe(
+        self,
+        key: str,
+        *,
+        now: float,
+        defaults: WindowState,
+        limits: HeaderLimits | None,
+        day: str,
+        slot: float | None = None,
+    ) -> None:
         self._locked(
             key,
             defaults,
             lambda st: observe_step(st, now=now, limits=limits, day=day, slot=slot),
         )
 
-    def snapshot(self, key, *, now, defaults):
+    def snapshot(self, key: str, *, now: float, defaults: WindowState) -> tuple[WindowState, int]:
         def read(st: WindowState) -> tuple[WindowState, int]:
             _prune(st, now)
             return replace(st, stamps=list(st.stamps)), len(st.stamps)
@@ -196,7 +217,7 @@ class MemoryBackend(_LockedBackend):
         self._lock = threading.Lock()
         self._states: dict[str, WindowState] = {}
 
-    def _locked(self, key, defaults, step):
+    def _locked(self, key: str, defaults: WindowState, step: Callable[[WindowState], _T]) -> _T:
         with self._lock:
             state = self._states.setdefault(key, replace(defaults, stamps=[]))
             return step(state)
@@ -212,14 +233,14 @@ class RedisBackend(_LockedBackend):
         self._redis = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
         self._prefix = prefix
 
-    def _locked(self, key, defaults, step):
+    def _locked(self, key: str, defaults: WindowState, step: Callable[[WindowState], _T]) -> _T:
         import redis
 
         name = self._prefix + key
         while True:
             with self._redis.pipeline() as pipe:
                 try:
-                    pipe.watch(name)
+                    pipe.watch(name)  # type: ignore[no-untyped-call]  # redis-py: unannotated
                     raw = pipe.get(name)
                     state = WindowState.from_json(raw) if raw else replace(defaults, stamps=[])
                     result = step(state)

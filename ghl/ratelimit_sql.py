@@ -14,10 +14,13 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from ghl.ratelimit_backends import WindowState, _LockedBackend
+
+_T = TypeVar("_T")
 
 TABLE = "ghl_rate_window"
 
@@ -37,7 +40,7 @@ class SQLBackend(_LockedBackend):
         self._url = url
         if url.startswith("sqlite:"):
             path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
-            self._sqlite_path = path
+            self._sqlite_path: str | None = path
             self._local = threading.local()
             self._ensure_sqlite()
         else:
@@ -63,6 +66,7 @@ class SQLBackend(_LockedBackend):
     def _sqlite(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            assert self._sqlite_path is not None, "only the SQLite backend opens sqlite3"
             conn = sqlite3.connect(self._sqlite_path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=30000")
@@ -75,12 +79,14 @@ class SQLBackend(_LockedBackend):
             "(key VARCHAR(200) PRIMARY KEY, state TEXT NOT NULL)"
         )
 
-    def _locked(self, key: str, defaults: WindowState, step: Callable[[WindowState], object]):
+    def _locked(self, key: str, defaults: WindowState, step: Callable[[WindowState], _T]) -> _T:
         if self._sqlite_path is not None:
             return self._locked_sqlite(key, defaults, step)
         return self._locked_pg(key, defaults, step)
 
-    def _locked_sqlite(self, key, defaults, step):
+    def _locked_sqlite(
+        self, key: str, defaults: WindowState, step: Callable[[WindowState], _T]
+    ) -> _T:
         conn = self._sqlite()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -98,7 +104,7 @@ class SQLBackend(_LockedBackend):
             conn.execute("ROLLBACK")
             raise
 
-    def _locked_pg(self, key, defaults, step):
+    def _locked_pg(self, key: str, defaults: WindowState, step: Callable[[WindowState], _T]) -> _T:
         from sqlalchemy.dialects.postgresql import insert
 
         with self._engine.begin() as conn:

@@ -37,7 +37,7 @@ class RetryPolicy:
 
 def backoff_delay(attempt: int, *, policy: RetryPolicy, rand: Callable[[], float]) -> float:
     """Exponential backoff with jitter: attempt 1 -> ~1 s, 2 -> ~2 s, 3 -> ~4 s (capped)."""
-    base = min(policy.base_delay * (2 ** (attempt - 1)), policy.max_delay)
+    base = min(policy.base_delay * 2.0 ** (attempt - 1), policy.max_delay)
     spread = base * policy.jitter
     return max(0.0, base - spread + 2 * spread * rand())
 

@@ -48,9 +48,9 @@ class CallStats:
     requests: int = 0  # HTTP attempts sent
     calls: int = 0  # logical calls (a call with two retries is one call, three requests)
     retries: int = 0
-    by_status: Counter = field(default_factory=Counter)
+    by_status: Counter[int] = field(default_factory=Counter)
     rate_limited: int = 0
-    errors: Counter = field(default_factory=Counter)  # by exception class name
+    errors: Counter[str] = field(default_factory=Counter)  # by exception class name
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, **deltas: int) -> None:
@@ -163,7 +163,16 @@ class Transport:
         clone.retry = retry
         return clone
 
-    def _send(self, method, path, *, version, params, json, token) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        version: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        token: str,
+    ) -> requests.Response:
         slot = self.limiter.acquire()
         self.stats.count(requests=1)
         headers = {"Authorization": f"Bearer {token}", "Version": version}

@@ -14,10 +14,11 @@ from typing import Any
 
 from ghl.client import GHLClient
 from ghl.models import Contact
+from ghl.resources.contacts import SearchFilter
 
 
 def pages_ahead(
-    client: GHLClient, *, filters: list[dict[str, Any]], page_limit: int
+    client: GHLClient, *, filters: list[SearchFilter], page_limit: int
 ) -> Iterator[list[Contact]]:
     """The search's pages, the next one fetched while the caller stores this one.
 

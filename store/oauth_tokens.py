@@ -41,12 +41,16 @@ def make_fernet(key: str) -> Fernet:
 
 
 class TokensLike(Protocol):
-    """What a token answer offers (`ghl.oauth.OAuthTokens` fits)."""
+    """What a token answer offers (`ghl.oauth.OAuthTokens`, a frozen dataclass, fits)."""
 
-    access_token: str
-    refresh_token: str | None
-    expires_at: float
-    scope: str
+    @property
+    def access_token(self) -> str: ...
+    @property
+    def refresh_token(self) -> str | None: ...
+    @property
+    def expires_at(self) -> float: ...
+    @property
+    def scope(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ class LockedGrant:
         self._session.add(row)
         self.record = self._vault._decode(row)
 
-    def mark(self, status: GrantStatus, reason: str, *, now: datetime) -> bool:
+    def mark(self, status: GrantStatus | str, reason: str, *, now: datetime) -> bool:
         """Set the grant's status; True only when it changed (so one process alerts)."""
         row = self._row
         if row is None or row.status == status:

@@ -7,12 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from ghl.models import Contact, Note, Task, UpsertContactResult
 from ghl.resources.base import Resource
 
 SEARCH_PAGE_MAX = 500  # `pageLimit` of POST /contacts/search: up to 500 (GHL's search guide)
+
+
+class SearchFilter(TypedDict):
+    """One entry of `filters` in POST /contacts/search (GHL's search guide).
+
+    `value` is a string for `eq`/`contains`, a {"gt"/"lt": ISO time} bound for `range`.
+    """
+
+    field: str
+    operator: str
+    value: str | dict[str, str]
 
 
 class Contacts(Resource):
@@ -42,7 +53,7 @@ class Contacts(Resource):
     def search_page(
         self,
         *,
-        filters: list[dict[str, Any]] | None = None,
+        filters: list[SearchFilter] | None = None,
         page_limit: int = SEARCH_PAGE_MAX,
         search_after: list[Any] | None = None,
     ) -> tuple[list[Contact], int]:
@@ -60,7 +71,7 @@ class Contacts(Resource):
         return contacts, int(data.get("total", len(contacts)))
 
     def search(
-        self, *, filters: list[dict[str, Any]] | None = None, page_limit: int = SEARCH_PAGE_MAX
+        self, *, filters: list[SearchFilter] | None = None, page_limit: int = SEARCH_PAGE_MAX
     ) -> Iterator[Contact]:
         """Every contact matching `filters`, across all pages (cursor: `searchAfter`)."""
         cursor: list[Any] | None = None
@@ -74,11 +85,11 @@ class Contacts(Resource):
             cursor = page[-1].search_after
 
     @staticmethod
-    def tag_filter(tag: str) -> dict[str, Any]:
+    def tag_filter(tag: str) -> SearchFilter:
         return {"field": "tags", "operator": "contains", "value": tag}
 
     @staticmethod
-    def updated_since_filter(since: datetime) -> dict[str, Any]:
+    def updated_since_filter(since: datetime) -> SearchFilter:
         return {"field": "dateUpdated", "operator": "range", "value": {"gt": since.isoformat()}}
 
     def find_by_email(self, email: str) -> Contact | None:

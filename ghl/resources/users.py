@@ -8,6 +8,7 @@ company-level view, an account where search is not offered) or the location has 
 
 from __future__ import annotations
 
+import builtins  # `list` below is also this class's method
 from typing import Any
 
 from ghl.errors import GHLAuthError, GHLNotFoundError, GHLPermissionError
@@ -49,8 +50,8 @@ class Users(Resource):
         data = self._get("/users/", params={"locationId": self.location_id})
         return [User.model_validate(u) for u in data.get("users", [])]
 
-    def _search(self, company_id: str) -> list[User]:
-        users: list[User] = []
+    def _search(self, company_id: str) -> builtins.list[User]:
+        users: builtins.list[User] = []
         skip = 0
         while True:
             params: dict[str, Any] = {
