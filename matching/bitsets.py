@@ -120,6 +120,8 @@ class SlotGroups(Generic[K]):
         union = 0
         loose: list[int] = []
         for key in keys:
+            if key is None:
+                continue
             members = self._sets.get(key)
             if not members:
                 continue

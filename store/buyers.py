@@ -7,9 +7,10 @@ with session_scope(engine) as session:
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import false, func, or_
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, false, func, inspect, or_
+from sqlmodel import Session, col, select
 
 from store.db import dialect_insert
 from store.models import Buyer
@@ -29,8 +30,10 @@ def upsert_buyer(*, session: Session, buyer_in: BuyerIn, now: datetime | None = 
     values["synced_at"] = now
     values["opted_out_at"] = now if buyer_in.opted_out else None
     stmt = dialect_insert(session, Buyer).values(**values)
-    table = Buyer.__table__
-    updates = {k: stmt.excluded[k] for k in values if k not in ("contact_id", "opted_out_at")}
+    table = inspect(Buyer).local_table
+    updates: dict[str, ColumnElement[Any]] = {
+        k: stmt.excluded[k] for k in values if k not in ("contact_id", "opted_out_at")
+    }
     updates["opted_out"] = or_(table.c.opted_out, stmt.excluded.opted_out)
     updates["opted_out_at"] = func.coalesce(table.c.opted_out_at, stmt.excluded.opted_out_at)
     stmt = stmt.on_conflict_do_update(index_elements=["contact_id"], set_=updates)
@@ -55,8 +58,10 @@ def upsert_buyers(*, session: Session, buyers_in: list[BuyerIn], now: datetime) 
         values["opted_out_at"] = now if buyer_in.opted_out else None
         rows.append(values)
     stmt = dialect_insert(session, Buyer)
-    table = Buyer.__table__
-    updates = {k: stmt.excluded[k] for k in rows[0] if k not in ("contact_id", "opted_out_at")}
+    table = inspect(Buyer).local_table
+    updates: dict[str, ColumnElement[Any]] = {
+        k: stmt.excluded[k] for k in rows[0] if k not in ("contact_id", "opted_out_at")
+    }
     updates["opted_out"] = or_(table.c.opted_out, stmt.excluded.opted_out)
     updates["opted_out_at"] = func.coalesce(table.c.opted_out_at, stmt.excluded.opted_out_at)
     stmt = stmt.on_conflict_do_update(index_elements=["contact_id"], set_=updates)
@@ -66,9 +71,9 @@ def upsert_buyers(*, session: Session, buyers_in: list[BuyerIn], now: datetime) 
     return len(rows)
 
 
-def get_buyer(*, session: Session, contact_id: str) -> Buyer | None:
-    """The buyer for a GHL contact id, or None."""
-    return session.get(Buyer, contact_id)
+def get_buyer(*, session: Session, contact_id: str | None) -> Buyer | None:
+    """The buyer for a GHL contact id, or None (also when a payload carried no id)."""
+    return session.get(Buyer, contact_id) if contact_id is not None else None
 
 
 def buyer_name(*, session: Session, contact_id: str) -> str | None:
@@ -77,14 +82,16 @@ def buyer_name(*, session: Session, contact_id: str) -> str | None:
     return (buyer.name or buyer.first_name) if buyer is not None else None
 
 
-def _active() -> list[object]:
-    return [Buyer.excluded_reason.is_(None), Buyer.opted_out == false()]  # type: ignore[union-attr]
+def _active() -> list[ColumnElement[bool]]:
+    return [col(Buyer.excluded_reason).is_(None), col(Buyer.opted_out) == false()]
 
 
 def list_active_buyers(*, session: Session, location_id: str) -> list[Buyer]:
     """Buyers matching may consider: not excluded and not opted out, in contact id order."""
     stmt = (
-        select(Buyer).where(Buyer.location_id == location_id, *_active()).order_by(Buyer.contact_id)  # type: ignore[arg-type]
+        select(Buyer)
+        .where(col(Buyer.location_id) == location_id, *_active())
+        .order_by(col(Buyer.contact_id))
     )
     return list(session.exec(stmt).all())
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from store.db import dialect_insert
+from store.db import dialect_insert, rows_affected
 from store.models_cards import CardRefresh
 
 # A new row is due at once, whatever the marking process's clock says: only the process that
@@ -51,7 +51,7 @@ def mark_changed(*, session: Session, mls_ids: Iterable[str], now: datetime) -> 
         stmt = stmt.on_conflict_do_update(
             index_elements=["mls_id"],
             set_={
-                "changes": CardRefresh.changes + 1,  # type: ignore[operator]
+                "changes": col(CardRefresh.changes) + 1,
                 "dirty_since": func.coalesce(CardRefresh.dirty_since, now),
                 "updated_at": now,
             },
@@ -80,7 +80,7 @@ def claim_due(
             .where(col(CardRefresh.mls_id) == row.mls_id, free)
             .values(lease_owner=worker_id, lease_until=now + lease)
         )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
+        if rows_affected(taken) == 1:
             claimed.append(DueCard(row.mls_id, row.changes))
     return claimed
 

@@ -20,13 +20,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, CursorResult, Result, make_url
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -189,7 +189,7 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def dialect_insert(session: Session, model: Any) -> Any:
+def dialect_insert(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
     """``INSERT`` with ``ON CONFLICT`` support for the session's database.
 
     Both dialects offer ``on_conflict_do_nothing``/``on_conflict_do_update`` and ``excluded``;
@@ -206,3 +206,12 @@ def dialect_insert(session: Session, model: Any) -> Any:
 def dialect_name(session: Session) -> str:
     """The session's database: "sqlite" or "postgresql"."""
     return session.get_bind().dialect.name
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an ``UPDATE`` or ``DELETE`` touched.
+
+    SQLAlchemy types ``Session.execute``'s answer as a plain ``Result``; for a DML statement it
+    is a ``CursorResult``, which is what carries ``rowcount``.
+    """
+    return cast(CursorResult[Any], result).rowcount

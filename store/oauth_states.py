@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlmodel import Session, col
 
+from store.db import rows_affected
 from store.models_oauth import OAuthState
 
 
@@ -40,4 +41,4 @@ def consume_state(*, session: Session, state: str, now: datetime) -> bool:
         )
         .values(used_at=now)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rows_affected(result) == 1

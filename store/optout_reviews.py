@@ -20,6 +20,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from store.db import rows_affected
 from store.models import OptoutReview, OptoutReviewStatus
 
 
@@ -116,13 +117,13 @@ def close_pending_for(*, session: Session, contact_id: str, actor: str, now: dat
     stmt = (
         update(OptoutReview)
         .where(
-            OptoutReview.contact_id == contact_id,
-            OptoutReview.status == OptoutReviewStatus.PENDING,
+            col(OptoutReview.contact_id) == contact_id,
+            col(OptoutReview.status) == OptoutReviewStatus.PENDING,
         )
         .values(status=OptoutReviewStatus.OPTED_OUT, decided_at=now, decided_by=actor[:64])
         .execution_options(synchronize_session="fetch")
     )
-    return session.execute(stmt).rowcount
+    return rows_affected(session.execute(stmt))
 
 
 def due_for_auto(*, session: Session, now: datetime, limit: int = 100) -> list[int]:
@@ -155,17 +156,19 @@ def claim_unposted(
         stmt = stmt.where(OptoutReview.id == review_id)
     claimed = []
     for review in session.exec(stmt.order_by(col(OptoutReview.id)).limit(20)).all():
-        won = session.execute(
-            update(OptoutReview)
-            .where(
-                OptoutReview.id == review.id,
-                col(OptoutReview.post_claimed_at).is_(review.post_claimed_at)
-                if review.post_claimed_at is None
-                else OptoutReview.post_claimed_at == review.post_claimed_at,
+        won = rows_affected(
+            session.execute(
+                update(OptoutReview)
+                .where(
+                    col(OptoutReview.id) == review.id,
+                    col(OptoutReview.post_claimed_at).is_(review.post_claimed_at)
+                    if review.post_claimed_at is None
+                    else col(OptoutReview.post_claimed_at) == review.post_claimed_at,
+                )
+                .values(post_claimed_at=now)
+                .execution_options(synchronize_session="fetch")
             )
-            .values(post_claimed_at=now)
-            .execution_options(synchronize_session="fetch")
-        ).rowcount
+        )
         if won:
             claimed.append(review)
     return claimed

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, null, or_, update
 from sqlmodel import Session, col, select
 
-from store.db import dialect_insert
+from store.db import dialect_insert, rows_affected
 from store.models import OutboxItem, OutboxStatus
 from store.types import as_utc, utcnow
 
@@ -89,7 +89,7 @@ def _due(now: datetime) -> Any:
         or_(col(OutboxItem.not_before).is_(None), col(OutboxItem.not_before) <= now),
     )
     lease_expired = and_(
-        OutboxItem.status == OutboxStatus.IN_FLIGHT, col(OutboxItem.lease_until) <= now
+        col(OutboxItem.status) == OutboxStatus.IN_FLIGHT, col(OutboxItem.lease_until) <= now
     )
     return or_(waiting_and_due, lease_expired)
 
@@ -121,7 +121,7 @@ def claim_due(
         due = due.where(col(OutboxItem.kind).in_(list(kinds)))
     due = due.order_by(col(OutboxItem.id)).limit(limit).with_for_update(skip_locked=True)
     lost_by = case(
-        (OutboxItem.status == OutboxStatus.IN_FLIGHT, col(OutboxItem.claimed_by)), else_=null()
+        (col(OutboxItem.status) == OutboxStatus.IN_FLIGHT, col(OutboxItem.claimed_by)), else_=null()
     )
     stmt = (
         update(OutboxItem)
@@ -151,7 +151,8 @@ def _transition(
     else:
         # A worker whose lease was taken over must not overwrite the new holder's outcome.
         stmt = stmt.where(
-            OutboxItem.status == OutboxStatus.IN_FLIGHT, OutboxItem.claimed_by == worker_id
+            col(OutboxItem.status) == OutboxStatus.IN_FLIGHT,
+            col(OutboxItem.claimed_by) == worker_id,
         )
     stmt = stmt.values(**values).returning(OutboxItem)
     options = {"synchronize_session": False, "populate_existing": True}
@@ -284,7 +285,7 @@ def cancel_pending_for(
     opt-out after claiming: the opt-out and the claim are then ordered by the database.
     """
     stmt = update(OutboxItem).where(
-        OutboxItem.contact_id == contact_id, col(OutboxItem.status).in_(_WAITING)
+        col(OutboxItem.contact_id) == contact_id, col(OutboxItem.status).in_(_WAITING)
     )
     if kinds is not None:
         stmt = stmt.where(col(OutboxItem.kind).in_(list(kinds)))
@@ -293,7 +294,7 @@ def cancel_pending_for(
         last_error=reason[:ERROR_LIMIT],
         updated_at=now or utcnow(),
     ).execution_options(synchronize_session="fetch")
-    return session.execute(stmt).rowcount
+    return rows_affected(session.execute(stmt))
 
 
 def pending_stats(*, session: Session, now: datetime) -> tuple[int, float]:

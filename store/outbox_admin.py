@@ -57,7 +57,7 @@ def _settle(
     text = f"{what}{': ' + note if note else ''} (was: {previous})"
     stmt = (
         update(OutboxItem)
-        .where(col(OutboxItem.id) == item_id, OutboxItem.status == OutboxStatus.FAILED)
+        .where(col(OutboxItem.id) == item_id, col(OutboxItem.status) == OutboxStatus.FAILED)
         .values(**values, last_error=text[:ERROR_LIMIT])
         .returning(OutboxItem)
     )

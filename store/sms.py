@@ -14,20 +14,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, delete, func, insert, literal, text, update
+from sqlalchemy import ColumnElement, Integer, String, delete, func, insert, literal, text, update
 from sqlmodel import Session, col, select
 
-from store.db import PG_LOCK_SMS, dialect_name, pg_lock_key
+from store.db import PG_LOCK_SMS, dialect_name, pg_lock_key, rows_affected
 from store.models import SmsLog
 from store.types import UTCDateTime
 
 DEFAULT_WINDOW = timedelta(hours=24)
 
 
-def _in_window(contact_id: str, now: datetime, window: timedelta) -> list[object]:
+def _in_window(contact_id: str, now: datetime, window: timedelta) -> list[ColumnElement[bool]]:
     # Rows stamped after `now` count too: with several instances one clock may run a little
     # ahead, and ignoring its fresh reservations would let the pair exceed the cap.
-    return [SmsLog.contact_id == contact_id, col(SmsLog.sent_at) > now - window]
+    return [col(SmsLog.contact_id) == contact_id, col(SmsLog.sent_at) > now - window]
 
 
 def reserve_sms_slot(
@@ -84,7 +84,7 @@ def confirm_sms_slot(*, session: Session, slot_id: int, message_id: str) -> bool
         .values(message_id=message_id)
         .execution_options(synchronize_session="fetch")
     )
-    return session.execute(stmt).rowcount == 1
+    return rows_affected(session.execute(stmt)) == 1
 
 
 def release_sms_slot(*, session: Session, slot_id: int) -> bool:
@@ -98,7 +98,7 @@ def release_sms_slot(*, session: Session, slot_id: int) -> bool:
         .where(col(SmsLog.id) == slot_id, col(SmsLog.message_id).is_(None))
         .execution_options(synchronize_session="fetch")
     )
-    return session.execute(stmt).rowcount == 1
+    return rows_affected(session.execute(stmt)) == 1
 
 
 def sms_count(

@@ -49,11 +49,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"UTCDateTime expects a datetime, got {type(value).__name__}")
-        value = as_utc(value)
+        moment = as_utc(value)
         if dialect.name == "sqlite":
             # SQLite compares timestamps as text: every row must use one offset-free format.
-            return value.replace(tzinfo=None)
-        return value
+            return moment.replace(tzinfo=None)
+        return moment
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, update
 from sqlmodel import Session, col, select
 
-from store.db import dialect_insert
+from store.db import dialect_insert, rows_affected
 from store.models import SyncState, WebhookEvent, WebhookEventStatus, WebhookSeen
 from store.state import get_sync_state, set_sync_state
 from store.types import utcnow
@@ -49,7 +49,7 @@ def prune_webhook_ids(*, session: Session, older_than: datetime) -> int:
     (its timestamp tolerance), or a replay could pass both checks.
     """
     stmt = delete(WebhookSeen).where(col(WebhookSeen.received_at) < older_than)
-    return session.execute(stmt.execution_options(synchronize_session=False)).rowcount
+    return rows_affected(session.execute(stmt.execution_options(synchronize_session=False)))
 
 
 def record_webhook_event(
@@ -79,9 +79,9 @@ def claim_webhook_events(
     `store.outbox.claim_due`). Commit the claim before processing.
     """
     claimable = or_(
-        WebhookEvent.status == WebhookEventStatus.RECEIVED,
+        col(WebhookEvent.status) == WebhookEventStatus.RECEIVED,
         and_(
-            WebhookEvent.status == WebhookEventStatus.PROCESSING,
+            col(WebhookEvent.status) == WebhookEventStatus.PROCESSING,
             col(WebhookEvent.lease_until) <= now,
         ),
     )
@@ -112,7 +112,7 @@ def _finish(*, session: Session, event_id: int, values: dict[str, Any]) -> Webho
         update(WebhookEvent)
         .where(
             col(WebhookEvent.id) == event_id,
-            WebhookEvent.status == WebhookEventStatus.PROCESSING,
+            col(WebhookEvent.status) == WebhookEventStatus.PROCESSING,
         )
         .values(lease_until=None, **values)
         .returning(WebhookEvent)

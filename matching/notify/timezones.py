@@ -174,10 +174,15 @@ def zones_for_phone(phone: str | None) -> tuple[ZoneInfo, ...]:
     if not zones:
         return ()
     for day in _SAMPLE_DAYS:
-        offsets = [zone.utcoffset(day) for zone in zones]
+        offsets = [_utc_offset(zone, day) for zone in zones]
         if max(offsets) - min(offsets) > MAX_PHONE_ZONE_SPREAD:
             return ()
-    return tuple(sorted(zones, key=lambda zone: (-zone.utcoffset(_SAMPLE_DAYS[0]), zone.key)))
+    return tuple(sorted(zones, key=lambda zone: (-_utc_offset(zone, _SAMPLE_DAYS[0]), zone.key)))
+
+
+def _utc_offset(zone: ZoneInfo, at: datetime) -> timedelta:
+    # A ZoneInfo always knows its offset; `tzinfo.utcoffset` is typed as maybe None.
+    return zone.utcoffset(at) or timedelta(0)
 
 
 def resolve_timezone(

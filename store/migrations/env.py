@@ -6,7 +6,7 @@ lock that keeps concurrent instances from migrating at once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic import context
@@ -18,7 +18,7 @@ import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from store.types import UTCDateTime
 
 
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Write our column types as plain SQLAlchemy ones so revisions never import the app."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
