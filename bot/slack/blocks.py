@@ -12,9 +12,10 @@ has a listener and each listener has one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.slack import messages as msg
+from bot.slack.block_kit import Block
 from bot.slack.blocks_edit import EDIT_ACTION_IDS, NOTE_FORM, deal_edit_actions
 from bot.slack.escape import (
     MAX_BLOCKS,
@@ -30,9 +31,14 @@ from bot.slack.escape import (
 from services.notify import words
 
 if TYPE_CHECKING:
-    from services.desk import DealCard
+    from datetime import datetime
 
-Block = dict[str, Any]
+    from ghl.health import GHLHealth
+    from matching.models import MatchResult
+    from services.desk import DealCard
+    from services.notify.plan import NotifyPlan, PlannedNotification
+    from services.validator import ValidationReport
+
 
 # -- ids: the contract between what the bot emits and what it listens to -------------------
 CLAIM = "deal_claim"
@@ -43,13 +49,13 @@ NOTIFY_CONFIRM = "notify_confirm"
 NOTIFY_CANCEL = "notify_cancel"
 OPTOUT_CONFIRM = "optout_review_opt_out"  # a possible opt-out: "Opt out"
 OPTOUT_REJECT = "optout_review_not_opt_out"  # ... "Not an opt-out"
-ACTION_IDS = (
+ACTION_IDS: tuple[str, ...] = (
     CLAIM, NOTIFY, OPEN_IN_GHL, SKIP_DEAL, NOTIFY_CONFIRM, NOTIFY_CANCEL, OPTOUT_CONFIRM,
     OPTOUT_REJECT,
 )  # fmt: skip
 ACTION_IDS += EDIT_ACTION_IDS  # the card's edit row (bot.slack.blocks_edit)
 ADD_FORM = "deal_add_form"
-CALLBACK_IDS = (ADD_FORM,)
+CALLBACK_IDS: tuple[str, ...] = (ADD_FORM,)
 CALLBACK_IDS += (NOTE_FORM,)  # the Add note modal (bot.slack.blocks_edit)
 CARD_BLOCK_PREFIX = "deal:"  # the card's first block_id: how a lost post is found again
 
@@ -249,7 +255,7 @@ def text_blocks(text: str) -> list[Block]:
 
 
 def match_blocks(
-    *, mls_id: str, title: str, results: Sequence[Any], names: dict[str, str], total: int,
+    *, mls_id: str, title: str, results: Sequence[MatchResult], names: dict[str, str], total: int,
     min_score: int, freshness: str, excluded_count: int, not_texted: Sequence[tuple[str, str]],
 ) -> list[Block]:  # fmt: skip
     """Ranked buyers with each score's breakdown, the cache's freshness, and SMS exclusions.
@@ -273,7 +279,7 @@ def match_blocks(
     return capped(blocks)
 
 
-def notify_confirm_blocks(plan: Any) -> list[Block]:
+def notify_confirm_blocks(plan: NotifyPlan) -> list[Block]:
     """The confirmation step: who is texted now, later (their local time), or not, and why.
 
     `plan` is a `services.notify.plan.NotifyPlan`.
@@ -305,7 +311,7 @@ def notify_confirm_blocks(plan: Any) -> list[Block]:
     return capped(blocks)
 
 
-def _later(entry: Any, now: Any) -> str:
+def _later(entry: PlannedNotification, now: datetime) -> str:
     """A deferred buyer's cause and time on their clock (`services.notify.words`)."""
     return words.later_words(
         code=entry.code, send_at=entry.send_at, zone=entry.zone, now=now, cap=entry.cap,
@@ -316,7 +322,7 @@ def _later(entry: Any, now: Any) -> str:
 # -- GHL health and validation ------------------------------------------------------------
 
 
-def health_blocks(health: Any) -> list[Block]:
+def health_blocks(health: GHLHealth) -> list[Block]:
     """`ghl.health.GHLHealth` as a status line, headroom and problems."""
     blocks = [section(msg.health_heading(health.state))]
     lines = []
@@ -333,7 +339,7 @@ def health_blocks(health: Any) -> list[Block]:
     return blocks
 
 
-def validate_blocks(report: Any, health: Any | None = None) -> list[Block]:
+def validate_blocks(report: ValidationReport, health: GHLHealth | None = None) -> list[Block]:
     """`services.validator.ValidationReport` as a checklist, failures first."""
     blocks = [section(msg.validate_heading(report.ok, len(report.failures), report.location))]
     rows = sorted(report.rows, key=lambda row: row.ok)

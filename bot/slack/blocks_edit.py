@@ -9,14 +9,14 @@ selects, whose payload carries the chosen option rather than a value, still say 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from bot.slack.block_kit import Block
 from bot.slack.escape import clip
 
 if TYPE_CHECKING:
     from services.desk import DealCard
 
-Block = dict[str, Any]
 
 STAGE_SELECT = "deal_stage"
 OWNER_SELECT = "deal_owner"
@@ -73,7 +73,7 @@ def _stage_select(card: DealCard) -> Block:
     return element
 
 
-def _button(text: str, action_id: str, value: str, **extra: Any) -> Block:
+def _button(text: str, action_id: str, value: str, **extra: object) -> Block:
     return {"type": "button", "action_id": action_id, "text": _plain(text), "value": value,
             **extra}  # fmt: skip
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.slack.blocks import Block, context, section, sections_of
+from bot.slack.block_kit import Block
+from bot.slack.blocks import context, section, sections_of
 from bot.slack.escape import MAX_BLOCKS, escape, one_line
 
 WAITING = ("pending", "deferred", "in_flight")

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.slack import messages as msg
+from bot.slack.block_kit import Block
 from bot.slack.blocks import (
     CLAIM,
     OPEN_IN_GHL,
-    Block,
     actions,
     button,
     context,
@@ -30,6 +30,10 @@ from bot.slack.blocks import (
 )
 from bot.slack.escape import escape
 from bot.slack.home import texts as txt
+
+if TYPE_CHECKING:
+    from services.desk import DealCard
+    from store.models import OutboxItem
 
 HOME_BLOCK_LIMIT = 100  # views (Home tab, modals) hold at most 100 blocks
 LISTED = 10  # deals or tasks per Home tab section
@@ -52,19 +56,19 @@ class HomeData:
     user_id: str
     role: str
     now: datetime
-    claimed: Sequence[Any] = ()  # services.desk.DealCard
-    hot: Sequence[Any] = ()
+    claimed: Sequence[DealCard] = ()
+    hot: Sequence[DealCard] = ()
     tasks: Sequence[TaskLine] | None = None
     tasks_problem: str | None = None  # why tasks cannot be shown (no GHL user, GHL down)
     stages: Sequence[tuple[str, int]] = ()
-    waiting: Sequence[Any] | None = None  # failed outbox items; None: not shown to this role
+    waiting: Sequence[OutboxItem] | None = None  # failed outbox items; None: not shown to this role
     waiting_total: int = 0
     health_state: str | None = None
     health_at: datetime | None = None
     notes: list[str] = field(default_factory=list)
 
 
-def _deal_section(card: Any) -> Block:
+def _deal_section(card: DealCard) -> Block:
     title = msg.deal_title(card.address or card.mls_id, card.city, card.state, card.zip)
     block = section(
         txt.deal_line(
@@ -83,7 +87,7 @@ def _deal_section(card: Any) -> Block:
     return block
 
 
-def _deals(heading: str, cards: Sequence[Any], empty: str) -> list[Block]:
+def _deals(heading: str, cards: Sequence[DealCard], empty: str) -> list[Block]:
     blocks: list[Block] = [header(heading)]
     if not cards:
         return [*blocks, section(empty)]
@@ -115,7 +119,7 @@ def _pipeline(stages: Sequence[tuple[str, int]]) -> list[Block]:
     return blocks + sections_of([txt.stage_line(name, n) for name, n in stages])
 
 
-def _waiting(items: Sequence[Any], total: int) -> list[Block]:
+def _waiting(items: Sequence[OutboxItem], total: int) -> list[Block]:
     blocks: list[Block] = [header(txt.waiting_heading(total))]
     if not total:
         return [*blocks, section(txt.nothing_waiting())]
@@ -148,12 +152,12 @@ def home_blocks(data: HomeData) -> list[Block]:
     return blocks
 
 
-def home_view(data: HomeData) -> dict[str, Any]:
+def home_view(data: HomeData) -> Block:
     """The view `views.publish` takes for the reader's Home tab."""
     return {"type": "home", "blocks": home_blocks(data)}
 
 
-def unfurl_blocks(card: Any) -> list[Block]:
+def unfurl_blocks(card: DealCard) -> list[Block]:
     """A compact deal card for a pasted GHL link (`card` is a services.desk.DealCard)."""
     title = msg.deal_title(card.address or card.mls_id, card.city, card.state, card.zip)
     elements = [button("Claim", CLAIM, value=card.mls_id, style="primary")]

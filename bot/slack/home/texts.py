@@ -138,7 +138,7 @@ def nothing_waiting() -> str:
     return ":large_green_circle: Nothing in the outbox waits for a person."
 
 
-def waiting_line(item_id: int, kind: str, reason: str | None) -> str:
+def waiting_line(item_id: int | None, kind: str, reason: str | None) -> str:
     return f"• `{item_id}` {escape(kind)} — {one_line(reason or 'no reason recorded', 200)}"
 
 
