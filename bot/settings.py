@@ -10,7 +10,7 @@ from a `Settings` through their constructors.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -450,7 +450,7 @@ def register_secrets(settings: Settings) -> None:
         register_secret(token.get_secret_value())
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build Settings, turning pydantic's errors into one ConfigError with a line per setting."""
     try:
         settings = Settings(**overrides)

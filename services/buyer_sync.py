@@ -189,7 +189,7 @@ def sync_buyers(
     # removed is noticed. Full: only tagged contacts; the rest are retired afterwards.
     filters = (
         [client.contacts.updated_since_filter(last - CLOCK_SKEW)]
-        if incremental
+        if incremental and last is not None
         else [client.contacts.tag_filter(buyer_tag)]
     )
     seen_ids: set[str] = set()

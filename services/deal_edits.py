@@ -20,6 +20,7 @@ from services.desk import DealDesk
 from services.ghl_map import GHLMap
 from store.db import session_scope
 from store.deals import OpportunityLinkIn, get_opportunity_link, record_opportunity_link
+from store.models import OpportunityLink
 
 CLOSING_STATUSES = ("won", "lost")
 MAX_NOTE = 5000  # a note is for a person to read; longer text is a document, not a note
@@ -60,7 +61,8 @@ class DealEdits:
     def _map(self) -> GHLMap:
         return GHLMap.load(self.desk.ghl, self.desk.config)
 
-    def _link(self, mls_id: str) -> tuple[object | None, EditOutcome | None]:
+    def _link(self, mls_id: str) -> OpportunityLink | EditOutcome:
+        """The deal's stored opportunity link, or the outcome that explains why there is none."""
         desk = self.desk
         with session_scope(desk.engine, readonly=True) as session:
             link = get_opportunity_link(
@@ -68,8 +70,8 @@ class DealEdits:
             )
         if link is None:
             known = desk.facts(mls_id) is not None
-            return None, EditOutcome("no_opportunity" if known else "unknown_deal", mls_id)
-        return link, None
+            return EditOutcome("no_opportunity" if known else "unknown_deal", mls_id)
+        return link
 
     def stage_names(self) -> tuple[str, ...]:
         return tuple(name for _, name in self._map().pipeline_stages)
@@ -80,13 +82,13 @@ class DealEdits:
         found = find_stage(ghl_map.pipeline_stages, stage)
         if found is None:
             return EditOutcome("unknown_stage", mls_id, stages=self.stage_names())
-        link, problem = self._link(mls_id)
-        if problem is not None:
-            return problem
-        if getattr(link, "stage_id", None) == found[0]:
+        link = self._link(mls_id)
+        if isinstance(link, EditOutcome):
+            return link
+        if link.stage_id == found[0]:
             return EditOutcome("unchanged", mls_id, stage=found[1])
         opp = self.desk.ghl.opportunities.update(
-            link.opportunity_id,  # type: ignore[attr-defined]
+            link.opportunity_id,
             {"pipelineStageId": found[0]},
         )
         self._keep(link, opp)
@@ -98,14 +100,14 @@ class DealEdits:
         user = ghl_map.users.get((ghl_email or "").strip().lower())
         if user is None:
             return EditOutcome("no_ghl_user", mls_id)
-        link, problem = self._link(mls_id)
-        if problem is not None:
-            return problem
+        link = self._link(mls_id)
+        if isinstance(link, EditOutcome):
+            return link
         owner = user.name or user.email
-        if getattr(link, "assigned_to", None) == user.id:
+        if link.assigned_to == user.id:
             return EditOutcome("unchanged", mls_id, owner=owner)
         opp = self.desk.ghl.opportunities.update(
-            link.opportunity_id,  # type: ignore[attr-defined]
+            link.opportunity_id,
             {"assignedTo": user.id},
         )
         self._keep(link, opp)
@@ -115,13 +117,13 @@ class DealEdits:
         """Mark the opportunity won or lost (PUT /opportunities/{id}/status)."""
         if status not in CLOSING_STATUSES:
             return EditOutcome("bad_status", mls_id, status=status)
-        link, problem = self._link(mls_id)
-        if problem is not None:
-            return problem
-        if getattr(link, "status", None) == status:
+        link = self._link(mls_id)
+        if isinstance(link, EditOutcome):
+            return link
+        if link.status == status:
             return EditOutcome("unchanged", mls_id, status=status)
         ghl = self.desk.ghl
-        opportunity_id = link.opportunity_id  # type: ignore[attr-defined]
+        opportunity_id = link.opportunity_id
         ghl.opportunities.update_status(opportunity_id, status)
         self._keep(link, ghl.opportunities.get(opportunity_id))
         return EditOutcome("done", mls_id, status=status)
@@ -131,10 +133,10 @@ class DealEdits:
         text = body.strip()
         if not text:
             return EditOutcome("empty_note", mls_id)
-        link, problem = self._link(mls_id)
-        if problem is not None:
-            return problem
-        contact_id = getattr(link, "contact_id", None)
+        link = self._link(mls_id)
+        if isinstance(link, EditOutcome):
+            return link
+        contact_id = link.contact_id
         if not contact_id:
             return EditOutcome("no_opportunity", mls_id)
         user_id = self._map().user_id(author_email)
@@ -142,12 +144,12 @@ class DealEdits:
         self.desk.ghl.contacts.add_note(contact_id, note, user_id=user_id)
         return EditOutcome("done", mls_id)
 
-    def _keep(self, link: object, opp: Opportunity) -> None:
+    def _keep(self, link: OpportunityLink, opp: Opportunity) -> None:
         """The stored link as GHL now has it (cards and the digest read the store)."""
         link_in = OpportunityLinkIn(
-            mls_id=link.mls_id, location_id=link.location_id,  # type: ignore[attr-defined]
+            mls_id=link.mls_id, location_id=link.location_id,
             opportunity_id=opp.id,
-            contact_id=opp.contact_id or link.contact_id,  # type: ignore[attr-defined]
+            contact_id=opp.contact_id or link.contact_id,
             pipeline_id=opp.pipeline_id, stage_id=opp.pipeline_stage_id,
             assigned_to=opp.assigned_to, status=opp.status,
         )  # fmt: skip

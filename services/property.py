@@ -241,12 +241,13 @@ class PropertyRecord(BaseModel):
         )  # fmt: skip
 
 
-def stored_record(mls_id: str, data: dict | None) -> dict:
+def stored_record(mls_id: str, data: dict[str, Any] | None) -> dict[str, Any]:
     """The analysed record inside a stored `Property.data`, with its MLS id.
 
     The pipeline keeps the record under "record" beside its GHL progress; rows written as a
     flat record (older stores, tests) are read as they are.
     """
     data = data or {}
-    record = data.get("record") if isinstance(data.get("record"), dict) else data
+    nested = data.get("record")
+    record = nested if isinstance(nested, dict) else data
     return {**record, "mls_id": mls_id}

@@ -30,11 +30,14 @@ ALWAYS_POSTED: tuple[Event, ...] = ("hot_deal", "buyer_reply", "ops")
 
 
 class DealPlace(Protocol):
-    """Where a deal is (`services.desk.DealCard` has these)."""
+    """Where a deal is (`services.desk.DealCard`, a frozen dataclass, has these)."""
 
-    state: str | None
-    city: str | None
-    zip: str | None
+    @property
+    def state(self) -> str | None: ...
+    @property
+    def city(self) -> str | None: ...
+    @property
+    def zip(self) -> str | None: ...
 
 
 def _channel(value: str | None) -> str | None:
@@ -136,7 +139,8 @@ def resolve_routing(
     }  # fmt: skip
     if spec is None:
         return ChannelRouting(events)
-    return ChannelRouting({**events, **spec.events}, tuple(spec.markets))
+    overrides: dict[str, str | None] = dict(spec.events.items())  # Event keys, as plain str
+    return ChannelRouting(events | overrides, tuple(spec.markets))
 
 
 def route(*, event: Event, deal: DealPlace | None, routing: ChannelRouting) -> str | None:

@@ -14,7 +14,7 @@ import json
 import logging
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -141,7 +141,7 @@ def validate_command(
 
 
 @contextlib.contextmanager
-def _progress(*, quiet: bool) -> Iterator[object]:
+def _progress(*, quiet: bool) -> Iterator[Callable[[int, int, DealResult | None], None] | None]:
     if quiet:
         yield None
         return

@@ -17,10 +17,15 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import typer
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    # Typer vendors Click: its groups' `invoke` takes that Click's context, not typer.Context.
+    from typer._click.core import Context as ClickContext
 
 from bot.settings import ConfigError, Settings
 from ghl.errors import (
@@ -272,7 +277,7 @@ _PASS_THROUGH = (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrup
 class ErrorMappingGroup(TyperGroup):
     """The `dealfinder` command group: every command's errors go through `describe` once."""
 
-    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
         except _PASS_THROUGH:

@@ -32,6 +32,7 @@ def _load_property(engine, location_id: str, mls_id: str | None, file: Path | No
     from store.db import session_scope
     from store.deals import get_property
 
+    assert mls_id is not None  # exactly one of the two was given
     with session_scope(engine, readonly=True) as session:
         row = get_property(session=session, mls_id=mls_id)
         if row is None:

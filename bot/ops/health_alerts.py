@@ -128,7 +128,7 @@ def decide_alert(
     for name, finding in worst.items():
         old = before.components.get(name)
         same = old is not None and old.level == finding.level
-        components[name] = ComponentState(finding.level, old.since if same else now)
+        components[name] = ComponentState(finding.level, old.since if old and same else now)
     changed = {n for n in worst if n not in before.components} | {
         n
         for n, state in before.components.items()

@@ -234,8 +234,8 @@ def _contact_events(
     """ContactDndUpdate and ContactTagUpdate payloads from the contact as GHL has it now, for
     what differs from the buyer cache (a contact DealFinder does not know yet: both)."""
     settings = {k: v.model_dump(exclude_none=True) for k, v in (contact.dnd_settings or {}).items()}
-    base = {"locationId": location_id, "id": contact.id, "tags": list(contact.tags)}
-    found = []
+    base: dict[str, Any] = {"locationId": location_id, "id": contact.id, "tags": list(contact.tags)}
+    found: list[tuple[str, dict[str, Any]]] = []
     if buyer is None or contact.sms_dnd != buyer.dnd_sms:
         dnd = base | {"type": "ContactDndUpdate", "dnd": bool(contact.dnd), "dndSettings": settings}
         found.append(("ContactDndUpdate", dnd))

@@ -21,6 +21,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -52,7 +53,9 @@ class CardRefresher:
         self.engine = alerts.engine  # type: ignore[attr-defined]
         # The alerts' clock: a click's own refresh sets the same `not_before` (store.cards).
         self.debounce = debounce
-        self.clock: Callable[[], datetime] = clock or getattr(alerts, "clock", utcnow)
+        self.clock: Callable[[], datetime] = (
+            clock if clock is not None else getattr(alerts, "clock", utcnow)
+        )
         self.worker_id = worker_id or (
             f"cards:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         )
@@ -110,7 +113,7 @@ def _retry_after(exc: SlackApiError) -> timedelta | None:
     if getattr(response, "status_code", None) != 429 and response.get("error") != "ratelimited":
         return None
     headers = getattr(response, "headers", None) or {}
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    value: Any = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
     try:
         seconds = float(value[0] if isinstance(value, list) else value)
     except (TypeError, ValueError):

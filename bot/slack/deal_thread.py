@@ -55,14 +55,21 @@ def _who(user_id: str | None) -> str:
 
 
 class StageChange(Protocol):
-    """An opportunity webhook's change, as `bot.web.webhook_handlers` reports it."""
+    """An opportunity webhook's change, as `bot.web.webhook_handlers` reports it (read-only:
+    its `DealChange` is a frozen dataclass)."""
 
-    mls_id: str
-    old_stage_id: str | None
-    new_stage_id: str | None
-    old_status: str | None
-    new_status: str | None
-    event_key: str | None
+    @property
+    def mls_id(self) -> str: ...
+    @property
+    def old_stage_id(self) -> str | None: ...
+    @property
+    def new_stage_id(self) -> str | None: ...
+    @property
+    def old_status(self) -> str | None: ...
+    @property
+    def new_status(self) -> str | None: ...
+    @property
+    def event_key(self) -> str | None: ...
 
 
 class DealThread:

@@ -135,7 +135,7 @@ def refresh_people(
             select(PersonLink).where(col(PersonLink.slack_user_id).not_in(keep))
         ).all()
         report.removed = len(gone)
-        session.exec(delete(PersonLink).where(col(PersonLink.slack_user_id).not_in(keep)))  # type: ignore[call-overload]
+        session.exec(delete(PersonLink).where(col(PersonLink.slack_user_id).not_in(keep)))
         for match in matches:
             row = session.get(PersonLink, match.slack_user_id) or PersonLink(
                 slack_user_id=match.slack_user_id, email=match.email, ghl_user_id=match.ghl_user_id

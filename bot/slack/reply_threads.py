@@ -265,15 +265,15 @@ class ReplyThreads:
         name = channel
         if since is None:
             return None
-        channel = name if _is_channel_id(name) else self._known_channel_id(name)
-        if channel is None:
+        channel_id = name if _is_channel_id(name) else self._known_channel_id(name)
+        if channel_id is None:
             log.warning("cannot look for a lost replies thread in %s: its id is not known",
                         name)  # fmt: skip
             return None
         cursor = None
         for _ in range(HISTORY_PAGES):
             page = self.client.conversations_history(
-                channel=channel, oldest=f"{(since - LOOKBACK).timestamp():.6f}", limit=200,
+                channel=channel_id, oldest=f"{(since - LOOKBACK).timestamp():.6f}", limit=200,
                 cursor=cursor, include_all_metadata=True,
             )  # fmt: skip
             for message in page.get("messages") or []:
@@ -281,7 +281,7 @@ class ReplyThreads:
                     log.info("found the lost replies thread of %s; adopting it", mls_id)
                     with session_scope(self.engine) as session:
                         row, _ = store_state.record_slack_message(
-                            session=session, key=thread_key(mls_id), channel=channel,
+                            session=session, key=thread_key(mls_id), channel=channel_id,
                             ts=str(message["ts"]), now=self.clock(),
                         )  # fmt: skip
                         return MessageRef(row.channel, row.ts)

@@ -61,11 +61,16 @@ DEDUPE_BUCKET_S = 300  # a workflow re-sending the same event within 5 minutes i
 Answer = tuple[str, dict[str, Any]]
 
 
+def _object(value: object) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _field(body: dict[str, Any], name: str) -> str | None:
     """`name` from the body's top level, its Custom Data, or GHL's own Webhook-action field."""
-    custom = body.get("customData") if isinstance(body.get("customData"), dict) else {}
-    location = body.get("location") if isinstance(body.get("location"), dict) else {}
-    message = body.get("message") if isinstance(body.get("message"), dict) else {}
+    custom, location, message = (
+        _object(body.get(key)) for key in ("customData", "location", "message")
+    )
     fallbacks: dict[str, Any] = {
         "contactId": body.get("contact_id"),
         "locationId": location.get("id"),

@@ -75,7 +75,8 @@ class IntakeWorker:
         worker_id: str | None = None,
     ):
         self.engine, self.location_id, self.clock = engine, location_id, clock
-        self._build_pipeline, self._pipeline = pipeline, None
+        self._build_pipeline = pipeline
+        self._pipeline: Any = None  # built by `pipeline()` on the first item
         self.poll_seconds = poll_seconds
         self.worker_id = worker_id or (
             f"intake:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

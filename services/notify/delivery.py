@@ -156,7 +156,8 @@ def _deliver_followup(ctx: DeliveryContext, item: OutboxItem) -> ItemOutcome:
     if action == "workflow":
         with session_scope(ctx.engine, readonly=True) as session:
             buyer = buyers.get_buyer(session=session, contact_id=contact_id)
-            paused = paused_contacts(session=session, contact_ids=[contact_id]).get(contact_id)
+            known_id = str(contact_id or "")  # no contact id: nothing found, nothing paused
+            paused = paused_contacts(session=session, contact_ids=[known_id]).get(known_id)
         if buyer is not None and buyer.opted_out:
             # A follow-up workflow may text; the buyer has opted out since the deal text.
             return close_item(ctx, item, status="cancelled", detail="opted_out: no workflow")

@@ -120,11 +120,11 @@ def perform_followup(
         return {"note_id": client.contacts.add_note(contact_id, payload["body"]).id}
     if action == "task":
         if maybe_done:
-            found = next(
+            done = next(
                 (t for t in client.contacts.tasks(contact_id) if t.title == payload["title"]), None
             )
-            if found is not None:
-                return {"task_id": found.id, "found": True}
+            if done is not None:
+                return {"task_id": done.id, "found": True}
         due = datetime.fromisoformat(payload["due"])
         task = client.contacts.create_task(contact_id, title=payload["title"], due=due)
         return {"task_id": task.id}

@@ -61,16 +61,16 @@ def last_deal(session: Session, contact_id: str) -> str | None:
     items = session.exec(
         select(OutboxItem)
         .where(
-            OutboxItem.contact_id == contact_id,
-            OutboxItem.kind == KIND_SMS,
-            or_(OutboxItem.status == OutboxStatus.SENT, col(OutboxItem.attempts) > 0),
+            col(OutboxItem.contact_id) == contact_id,
+            col(OutboxItem.kind) == KIND_SMS,
+            or_(col(OutboxItem.status) == OutboxStatus.SENT, col(OutboxItem.attempts) > 0),
         )
         .order_by(col(OutboxItem.updated_at).desc(), col(OutboxItem.id).desc())
         .limit(20)
     ).all()
     deals = [item for item in items if item.payload.get("purpose", PURPOSE_MATCH) == PURPOSE_MATCH]
     sent = [item for item in deals if item.status == OutboxStatus.SENT]
-    chosen = (sent or deals or [None])[0]
+    chosen = next(iter(sent or deals), None)
     return chosen.payload.get("mls_id") if chosen is not None else None
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -40,6 +40,14 @@ from store.models import Buyer, OutboxItem, OutboxStatus, SmsLog
 from store.optout_reviews import paused_contacts
 
 Group = Literal["send_now", "deferred", "excluded", "already"]
+
+
+class _MatchFields(TypedDict):
+    """The fields every `PlannedNotification` of one match shares, whatever its group."""
+
+    contact_id: str
+    score: int
+    reasons: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,7 +198,7 @@ def plan_notifications(
         paused = paused_contacts(session=session, contact_ids=ids)
     entries = []
     for match in matches:
-        base = {
+        base: _MatchFields = {
             "contact_id": match.contact_id,
             "score": match.score,
             "reasons": reasons_of(match),
@@ -284,7 +292,7 @@ def reasons_of(match: MatchResult) -> tuple[str, ...]:
 
 
 def _recorded(
-    *, base: dict[str, Any], name: str, item: OutboxItem, zone: str, now: datetime
+    *, base: _MatchFields, name: str, item: OutboxItem, zone: str, now: datetime
 ) -> PlannedNotification:
     """A buyer whose text for this property is already in the outbox, whatever its state."""
     status = item.status

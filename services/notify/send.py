@@ -107,7 +107,7 @@ def deliver_text(ctx: DeliveryContext, item: OutboxItem) -> ItemOutcome:
     ctx.pause("checked", item)
     if uses_slot and slot_id is None:
         slot_id, refused = _reserve(ctx, item, contact_id=contact_id, cap=verdict.cap)
-        if refused is not None:
+        if refused is not None and refused.status != "send":  # a refusal is never "send"
             return close_item(ctx, item, status=refused.status, detail=refused.detail,
                               until=refused.until)  # fmt: skip
     ctx.pause("reserved", item)  # ready to send (holding the slot, for a deal text)

@@ -24,7 +24,7 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
@@ -78,6 +78,17 @@ class InboundOutcome:
     why: str | None = None
 
 
+class _Inbound(TypedDict):
+    """The `InboundOutcome` fields of an inbound SMS with a contact id, however it is read."""
+
+    contact_id: str
+    body: str
+    conversation_id: str | None
+    message_id: str | None
+    language: str
+    why: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class DndOutcome:
     """What a `ContactDndUpdate` changed locally."""
@@ -102,18 +113,21 @@ def handle_inbound_message(
     """Act on an `InboundMessage` webhook: only inbound SMS matters, the rest is "ignored"."""
     body = str(payload.get("body") or "")
     contact_id = payload.get("contactId") or None
-    base = {
-        "contact_id": contact_id,
-        "body": body,
-        "conversation_id": payload.get("conversationId"),
-        "message_id": payload.get("messageId"),
-    }
+    conversation_id, message_id = payload.get("conversationId"), payload.get("messageId")
     inbound = str(payload.get("direction") or "inbound").lower() == "inbound"
     if not contact_id or not inbound or payload.get("messageType") not in _SMS_TYPES:
-        return InboundOutcome(kind="ignored", **base)
+        return InboundOutcome(kind="ignored", contact_id=contact_id, body=body,
+                              conversation_id=conversation_id, message_id=message_id)  # fmt: skip
     reading = read_inbound(body)
     kind = reading.kind
-    base |= {"language": reading.language, "why": reading.why}
+    base: _Inbound = {
+        "contact_id": contact_id,
+        "body": body,
+        "conversation_id": conversation_id,
+        "message_id": message_id,
+        "language": reading.language,
+        "why": reading.why,
+    }
     worker = worker_id or f"inbound-{socket.gethostname()}-{os.getpid()}"
     if kind == "opt_out":
         return _opt_out(engine=engine, client=client, base=base, rules=rules, config=config,
@@ -186,13 +200,13 @@ def _opt_out(
     *,
     engine: Engine,
     client: GHLClient,
-    base: dict[str, Any],
+    base: _Inbound,
     rules: NotifyRules,
     config: DealConfig,
     now: datetime,
     worker: str,
 ) -> InboundOutcome:
-    contact_id: str = base["contact_id"]
+    contact_id = base["contact_id"]
     # One event reference per inbound message: GHL's retry of the same webhook maps to the same
     # follow-up keys, a second STOP to new ones (tag removal and DND are harmless to repeat).
     ref = base["message_id"] or now.strftime("%Y%m%dT%H%M%S%f")
@@ -217,11 +231,9 @@ def _opt_out(
     )
 
 
-def _possible_opt_out(
-    *, engine: Engine, base: dict[str, Any], now: datetime
-) -> InboundOutcome | None:
+def _possible_opt_out(*, engine: Engine, base: _Inbound, now: datetime) -> InboundOutcome | None:
     """Pause texting the contact and open a review for a person; None if already opted out."""
-    contact_id: str = base["contact_id"]
+    contact_id = base["contact_id"]
     with session_scope(engine) as session:
         buyer = session.get(Buyer, contact_id, with_for_update=True)
         if buyer is not None and buyer.opted_out:
@@ -247,13 +259,13 @@ def _help(
     *,
     engine: Engine,
     client: GHLClient,
-    base: dict[str, Any],
+    base: _Inbound,
     rules: NotifyRules,
     config: DealConfig,
     now: datetime,
     worker: str,
 ) -> InboundOutcome:
-    contact_id: str = base["contact_id"]
+    contact_id = base["contact_id"]
     with session_scope(engine) as session:
         # The buyer row lock orders concurrent HELPs from a known buyer (PostgreSQL; SQLite's
         # write lock orders every writer); the day-bucket key stops a race for unknown ones.
@@ -283,10 +295,12 @@ def _help(
                 },
             )
         mls_id = last_deal(session, contact_id)
-    common = {"known_buyer": buyer is not None, "contact_name": buyer_name(buyer), "mls_id": mls_id}
+    known, name = buyer is not None, buyer_name(buyer)
     if item is None:
-        return InboundOutcome(kind="help", **base, **common, reply="suppressed")
+        return InboundOutcome(kind="help", **base, known_buyer=known, contact_name=name,
+                              mls_id=mls_id, reply="suppressed")  # fmt: skip
     report = deliver_now(engine=engine, client=client, rules=rules, config=config, now=now,
                          worker=worker)  # fmt: skip
     reply = reply_state(engine=engine, item_id=item.id, created=True)
-    return InboundOutcome(kind="help", **base, **common, reply=reply, delivery=report)
+    return InboundOutcome(kind="help", **base, known_buyer=known, contact_name=name,
+                          mls_id=mls_id, reply=reply, delivery=report)  # fmt: skip

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from services.notify.common import KIND_FOLLOWUP, KIND_SMS
 from store import optout_reviews
+from store.db import rows_affected
 from store.models import OptoutReview, OutboxItem, OutboxStatus
 from store.optout_reviews import ReviewIn
 
@@ -113,12 +114,12 @@ def release_held(*, session: Session, contact_id: str, now: datetime) -> int:
     stmt = (
         update(OutboxItem)
         .where(
-            OutboxItem.contact_id == contact_id,
-            OutboxItem.status == OutboxStatus.DEFERRED,
+            col(OutboxItem.contact_id) == contact_id,
+            col(OutboxItem.status) == OutboxStatus.DEFERRED,
             col(OutboxItem.kind).in_([KIND_SMS, KIND_FOLLOWUP]),
             col(OutboxItem.last_error).startswith(f"{HELD}:"),
         )
         .values(not_before=now, last_error="released: not an opt-out", updated_at=now)
         .execution_options(synchronize_session="fetch")
     )
-    return session.execute(stmt).rowcount
+    return rows_affected(session.execute(stmt))

@@ -170,7 +170,8 @@ class HotDealActions:
         if item.status in (OutboxStatus.PENDING, OutboxStatus.DEFERRED):
             self.drain()
             with session_scope(self.engine, readonly=True) as session:
-                item = outbox.get_by_dedupe_key(session=session, dedupe_key=workflow_key(mls_id))
+                latest = outbox.get_by_dedupe_key(session=session, dedupe_key=workflow_key(mls_id))
+            return _warning(latest)
         return _warning(item)
 
     # -- broker texts, queued -------------------------------------------------------------

@@ -58,7 +58,7 @@ def opportunity_name(record: PropertyRecord) -> str:
 
 def is_named_for(name: str | None, mls_id: str) -> bool:
     """Whether an opportunity's name marks it as this property's (the address may change)."""
-    return bool(name) and name.startswith(f"{mls_id}{NAME_SEPARATOR}")
+    return bool(name and name.startswith(f"{mls_id}{NAME_SEPARATOR}"))
 
 
 def _field_text(value: object) -> str:

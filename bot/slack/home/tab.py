@@ -139,7 +139,7 @@ class HomeTab:
         Only tabs this process has published are refreshed: a tab nobody opened costs no call,
         and opening a tab always publishes it afresh.
         """
-        for user_id in sorted({actor, previous} - {None}):
+        for user_id in sorted({actor} if previous is None else {actor, previous}):
             with self._lock:
                 known = user_id in self._last
             if known:
