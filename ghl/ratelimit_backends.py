@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from ghl.ratelimit import HeaderLimits
@@ -131,39 +131,12 @@ def observe_step(
         state.daily_remaining = limits.daily_remaining
 
 
-class Backend(Protocol):
-    def try_acquire(
-        self,
-        key: str,
-        *,
-        now: float,
-        defaults: WindowState,
-        capacity: Callable[[WindowState], int],
-        daily_floor: Callable[[WindowState], int],
-        day: str,
-    ) -> AcquireResult: ...
-
-    def observe(
-        self,
-        key: str,
-        *,
-        now: float,
-        defaults: WindowState,
-        limits: HeaderLimits | None,
-        day: str,
-        slot: float | None = None,
-    ) -> None: ...
-
-    def snapshot(
-        self, key: str, *, now: float, defaults: WindowState
-    ) -> tuple[WindowState, int]: ...
-
-
 _T = TypeVar("_T")
 
 
-class _LockedBackend:
-    """Shared shape of the backends: run a step on the loaded state inside `_locked`."""
+class Backend:
+    """Where a limiter's window lives. Every backend runs the same steps on the loaded state
+    inside its own `_locked` (a lock, a transaction, a Redis WATCH), the one thing it defines."""
 
     def _locked(self, key: str, defaults: WindowState, step: Callable[[WindowState], _T]) -> _T:
         raise NotImplementedError
@@ -210,7 +183,7 @@ class _LockedBackend:
         return self._locked(key, defaults, read)
 
 
-class MemoryBackend(_LockedBackend):
+class MemoryBackend(Backend):
     """One process: threads share the window through a lock."""
 
     def __init__(self) -> None:
@@ -223,7 +196,7 @@ class MemoryBackend(_LockedBackend):
             return step(state)
 
 
-class RedisBackend(_LockedBackend):
+class RedisBackend(Backend):
     """Processes on any machine: the state is one Redis key, updated optimistically (WATCH)."""
 
     def __init__(self, url: str, *, prefix: str = "dealfinder:ghl-rate:") -> None:

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
-from ghl.ratelimit_backends import WindowState, _LockedBackend
+from ghl.ratelimit_backends import Backend, WindowState
 
 _T = TypeVar("_T")
 
@@ -33,7 +33,7 @@ rate_window = sa.Table(
 )
 
 
-class SQLBackend(_LockedBackend):
+class SQLBackend(Backend):
     """Limiter state in a SQLAlchemy database (SQLite file or PostgreSQL)."""
 
     def __init__(self, url: str) -> None:
