@@ -77,5 +77,4 @@ def dry_run_session(*, token: str, location_id: str) -> requests.Session:
     adapter = WSGIAdapter(emulator.wsgi_app)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.emulator = emulator  # type: ignore[attr-defined]  # for the dry-run summary
     return session
