@@ -58,7 +58,7 @@ class DealEdits:
         self.desk = desk
 
     def _map(self) -> GHLMap:
-        return GHLMap.load(self.desk.ghl, self.desk.config)
+        return self.desk.map_source().get()
 
     def _link(self, mls_id: str) -> tuple[object | None, EditOutcome | None]:
         desk = self.desk

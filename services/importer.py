@@ -108,10 +108,13 @@ def run_import(
     on_progress: Progress | None = None,
     rules: NotifyRules | None = None,
     prefetch: bool = True,
+    pipeline: DealPipeline | None = None,
 ) -> ImportSummary:
     """Import every record of `path` into GHL; GHLMapError/ReadError if it cannot start.
 
-    `prefetch=False` finds each unlinked deal by its own search (for comparisons).
+    `pipeline`: the process's own (`bot.runtime.Runtime.deal_pipeline`, with its hot-deal
+    hooks); None builds one from the other arguments. `prefetch=False` finds each unlinked
+    deal by its own search (for comparisons).
     """
     started = time.monotonic()
     calls_before = client.stats.calls
@@ -122,15 +125,11 @@ def run_import(
         for line, r in records
         if r.notes_cut
     ]
-    pipeline = DealPipeline(
-        client,
-        engine,
-        config,
-        GHLMap.load(client, config),
-        clock=clock,
-        on_hot_deal=on_hot_deal,
-        rules=rules,
-    )
+    if pipeline is None:
+        pipeline = DealPipeline(
+            client, engine, config, GHLMap.resolve(client, config), clock=clock,
+            on_hot_deal=on_hot_deal, rules=rules,
+        )  # fmt: skip
     total = len(records)
     if on_progress:
         on_progress(0, total, None)

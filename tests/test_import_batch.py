@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 
 from sandbox.ghl_emulator import Faults
-from services.ghl_map import GHLMap
 from services.importer import run_import
 from tests.fixtures.pipeline import (
     BAD_ROWS,
@@ -129,7 +128,6 @@ def test_the_daily_limit_stops_the_batch_and_the_next_day_finishes_it(
     emu.seed_demo(buyers=3, seed=1)
     client = client_for(emu, fake_clock)
     config = broker_config()
-    GHLMap.clear_cache()
     path = write_batch(tmp_path / "batch.csv", property_rows(40))
     kw = dict(client=client, engine=engine, config=config, clock=fake_clock.datetime)
     first = run_import(path, **kw)
