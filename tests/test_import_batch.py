@@ -37,9 +37,11 @@ def assert_one_deal_each(emu, mls_ids: list[str]) -> None:
 
 
 def import_file(env, path, **kw):
+    """`run_import` with the env's GHL map (resolved on the first import, then kept, as the
+    runtime keeps it per location)."""
     return run_import(
         path, client=env.client, engine=env.engine, config=env.config,
-        clock=env.clock.datetime, **kw,
+        clock=env.clock.datetime, maps=env.maps, **kw,
     )  # fmt: skip
 
 

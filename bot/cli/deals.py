@@ -88,7 +88,7 @@ def import_command(
             # once when this process has SLACK_BOT_TOKEN (else the alert waits in the store).
             summary = run_import(
                 file, client=runtime.ghl, engine=runtime.engine, config=runtime.config,
-                rules=runtime.rules, on_progress=on_progress, pipeline=runtime.deal_pipeline,
+                on_progress=on_progress, pipeline=lambda: runtime.deal_pipeline,
             )  # fmt: skip
             slack_note, hot_lines = describe_alerts(
                 summary.results, engine=runtime.engine, dry_run=settings.dry_run,
