@@ -6,7 +6,7 @@ Every entry point (`serve`, `worker`, `import`, `demo`, the other CLI commands) 
 process has one deal pipeline, one set of jobs and one GHL map per location. Nothing is kept
 at module level: two runtimes (two tests) never share a part.
 
-    runtime = Runtime(settings)
+    runtime = build_runtime(settings)
     runtime.location("loc_123").ghl_map()      # per-location parts (client, mapping, rules)
     runtime.deal_pipeline.process(record)      # hot deals alert Slack when it is configured
     routes = runtime.http_routes()             # ops, OAuth install, intake API
@@ -326,3 +326,8 @@ class Runtime:
                 parts.ghl.close()
         if self._owns_engine and "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def build_runtime(settings: Settings, **given: Any) -> Runtime:
+    """The process's `Runtime` (parts built on first use); `given`: see `Runtime`."""
+    return Runtime(settings, **given)

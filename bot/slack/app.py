@@ -1,6 +1,6 @@
 """The Slack app: a bolt `App` with the services injected and every listener registered.
 
-    runtime = Runtime(settings)                   # bot.runtime: builds and shares the parts
+    runtime = build_runtime(settings)             # bot.runtime: builds and shares the parts
     services = runtime.services                   # build_services(...) over them
     app = runtime.slack_app()                     # create_app(settings, ..., services=services)
     services.alerts.post_or_update(card)          # hot-deal alerts, also outside a request
