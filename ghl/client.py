@@ -1,6 +1,6 @@
 """`GHLClient`: the facade the rest of DealFinder uses to talk to GoHighLevel API v2.
 
-It takes plain constructor arguments (never the environment); `bot.wiring.build_ghl_client`
+It takes plain constructor arguments (never the environment); `bot.runtime.Runtime`
 builds one from Settings.
 
     client = GHLClient(base_url=..., token="pit-...", location_id="loc_123")

@@ -88,7 +88,8 @@ def start_sandbox(
 ) -> Sandbox:
     """Start the emulator, the Slack fake, the store, the bot and the page; all on 127.0.0.1."""
     clock = clock or evening_clock()
-    from bot.slack.app import build_services, create_app, make_web_client
+    from bot.runtime import Runtime
+    from bot.slack.app import make_web_client
     from bot.web.server import build_wsgi_app, start_http_in_thread
     from store.db import make_engine, migrate
 
@@ -142,8 +143,10 @@ def start_sandbox(
         )
         stack.callback(ghl.close)
         web = make_web_client(settings)  # slack_sdk's retry handlers, as in production
-        services = build_services(settings, ghl=ghl, engine=engine, web_client=web, clock=clock)
-        bolt = create_app(settings, ghl=ghl, engine=engine, services=services, web_client=web)
+        # The parts as `dealfinder serve` builds them, over the sandbox's clients and clock.
+        runtime = Runtime(settings, engine=engine, ghl=ghl, web_client=web, clock=clock)
+        services = runtime.services
+        bolt = runtime.slack_app()
         bot_http = start_http_in_thread(build_wsgi_app(bolt_app=bolt))
         stack.callback(bot_http.stop)
         driver = SlackDriver(f"{bot_http.url}/slack/events", signing_secret, fake)

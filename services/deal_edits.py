@@ -59,7 +59,7 @@ class DealEdits:
         self.desk = desk
 
     def _map(self) -> GHLMap:
-        return GHLMap.load(self.desk.ghl, self.desk.config)
+        return self.desk.map_source().get()
 
     def _link(self, mls_id: str) -> OpportunityLink | EditOutcome:
         """The deal's stored opportunity link, or the outcome that explains why there is none."""

@@ -27,7 +27,7 @@ from ghl.errors import GHLError
 from matching.models import PropertyFacts
 from matching.notify import NotifyRules
 from services.config import DealConfig
-from services.ghl_map import GHLMap, GHLMapError
+from services.ghl_map import GHLMap, GHLMapError, GHLMapSource
 from services.matcher import BuyerMatcher, facts_from_mapping
 from services.pipeline.rules import NAME_SEPARATOR
 from services.property import stored_record
@@ -107,13 +107,24 @@ class DealDesk:
     matcher: BuyerMatcher
     min_score: int = 70
     clock: Callable[[], datetime] = utcnow
+    # The location's GHL map, shared with the process's pipeline (`bot.runtime`); its own
+    # when not given.
+    maps: GHLMapSource | None = None
 
-    # -- the GHL map (names -> ids), loaded once per process ------------------------------
+    def __post_init__(self) -> None:
+        if self.maps is None:
+            self.maps = GHLMapSource(self.ghl, self.config)
+
+    # -- the GHL map (names -> ids), resolved once per desk -------------------------------
+
+    def map_source(self) -> GHLMapSource:
+        assert self.maps is not None  # set in __post_init__
+        return self.maps
 
     def ghl_map(self) -> GHLMap | None:
         """The location's resolved map, or None when GHL cannot be asked or does not match."""
         try:
-            return GHLMap.load(self.ghl, self.config)
+            return self.map_source().get()
         except (GHLError, GHLMapError) as exc:
             log.warning("GHL map unavailable: %s", exc)
             return None

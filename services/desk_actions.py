@@ -23,7 +23,6 @@ from typing import Any, Protocol
 
 from matching.models import MatchResult
 from services.desk import DealDesk, desk_key
-from services.ghl_map import GHLMap
 from services.hot_alerts import mark_cards_changed
 from services.notify.notifier import (
     DeliveryReport,
@@ -88,6 +87,7 @@ class DeskActions:
         on_claim: Sequence[ClaimHook] = (),
         worker_id: str | None = None,
         on_notified: Sequence[Callable[[NotifyOutcome], None]] = (),
+        pipeline: Callable[[], DealPipeline] | None = None,
     ):
         self.desk = desk
         self.on_hot_deal = list(on_hot_deal)
@@ -95,6 +95,8 @@ class DeskActions:
         # After a notify (e.g. the batch summary in the deal's Slack thread); never undoes it.
         self.on_notified = list(on_notified)
         self.worker_id = worker_id or f"slack:{socket.gethostname()}:{os.getpid()}"
+        # The process's one pipeline (`bot.runtime`), or one built here with `on_hot_deal`.
+        self._build_pipeline = pipeline
         self._pipeline: DealPipeline | None = None
         self._pipeline_lock = threading.Lock()
         self._marks_lock = threading.Lock()
@@ -106,6 +108,11 @@ class DeskActions:
         with self._pipeline_lock:
             return self._the_pipeline().process(record)
 
+    def process(self, record: PropertyRecord) -> DealResult:
+        """`add` under the pipeline's own name: the intake worker shares this one pipeline
+        (one deal at a time with Slack's adds)."""
+        return self.add(record)
+
     def advance_on_task_completed(self, *, contact_id: str, task_title: str) -> list[StageMove]:
         """A task was completed in GHL: move its deal forward, through this process's one
         pipeline (the jobs use it too: one pipeline, one hot-deal hook per process)."""
@@ -115,10 +122,12 @@ class DeskActions:
             )
 
     def _the_pipeline(self) -> DealPipeline:
+        if self._pipeline is None and self._build_pipeline is not None:
+            self._pipeline = self._build_pipeline()
         if self._pipeline is None:
             desk = self.desk
             self._pipeline = DealPipeline(
-                desk.ghl, desk.engine, desk.config, GHLMap.load(desk.ghl, desk.config),
+                desk.ghl, desk.engine, desk.config, desk.map_source().get(),
                 clock=desk.clock, on_hot_deal=self.on_hot_deal, rules=desk.rules,
                 worker_id=self.worker_id,
             )  # fmt: skip
@@ -185,7 +194,7 @@ class DeskActions:
         if link is None:
             known = desk.facts(mls_id) is not None
             return ClaimOutcome("no_opportunity" if known else "unknown_deal", mls_id)
-        ghl_map = GHLMap.load(desk.ghl, desk.config)
+        ghl_map = desk.map_source().get()
         user_id = ghl_map.user_id(ghl_email)
         if user_id is None:
             return ClaimOutcome("no_ghl_user", mls_id)

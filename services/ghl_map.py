@@ -1,10 +1,10 @@
 """The deal team's names (pipeline, stages, fields, users, workflows) resolved to GHL ids.
 
-GHL's write endpoints take ids; the mapping file speaks in names. `GHLMap.load` asks GHL
-once (five GET calls) and keeps the answer for the life of the process, so a batch of 500
-properties pays for it once.
+GHL's write endpoints take ids; the mapping file speaks in names. `GHLMap.resolve` asks GHL
+(five GET calls); a `GHLMapSource` keeps the answer for whoever holds it (the runtime holds
+one per location).
 
-    ghl_map = GHLMap.load(client, config)
+    ghl_map = GHLMapSource(client, config).get()
     ghl_map.stage_ids["good"], ghl_map.opportunity_fields["deal_score"], ghl_map.user_id(email)
 """
 
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any
 
 from ghl.client import GHLClient
 from ghl.models import CustomField, Pipeline, User
@@ -186,28 +186,34 @@ class GHLMap:
             ),
         )
 
-    # -- per-process cache ---------------------------------------------------------------
 
-    _cache: ClassVar[dict[tuple[str, str, str], GHLMap]] = {}
-    _lock: ClassVar[threading.Lock] = threading.Lock()
+class GHLMapSource:
+    """One location's map, asked of GHL on first use and kept by whoever holds the source.
 
-    @classmethod
-    def load(cls, client: GHLClient, config: DealConfig, *, refresh: bool = False) -> GHLMap:
-        """The map for this location and mapping, resolved on first use in this process.
+    The runtime (`bot.runtime`) holds one per location and hands it to every part that needs
+    names resolved (desk, pipeline, jobs), so a batch of 500 properties pays for it once.
+    Pipelines, fields and users change rarely and by hand; `refresh()` (e.g. after
+    `validate --fix`) asks GHL again.
 
-        Pipelines, fields and users change rarely and by hand; `refresh=True` (or
-        `GHLMap.clear_cache()`, e.g. after `validate --fix`) asks GHL again.
-        """
-        key = (client.base_url, client.location_id, config.model_dump_json())
-        with cls._lock:
-            if not refresh and key in cls._cache:
-                return cls._cache[key]
-        resolved = cls.resolve(client, config)
-        with cls._lock:
-            cls._cache[key] = resolved
+        maps = GHLMapSource(client, config)
+        maps.get().stage_ids["good"]
+    """
+
+    def __init__(self, client: GHLClient, config: DealConfig) -> None:
+        self.client, self.config = client, config
+        self._map: GHLMap | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> GHLMap:
+        """The resolved map (GHLMapError when GHL does not match the mapping)."""
+        with self._lock:
+            if self._map is None:
+                self._map = GHLMap.resolve(self.client, self.config)
+            return self._map
+
+    def refresh(self) -> GHLMap:
+        """Ask GHL again and keep the new answer."""
+        resolved = GHLMap.resolve(self.client, self.config)
+        with self._lock:
+            self._map = resolved
         return resolved
-
-    @classmethod
-    def clear_cache(cls) -> None:
-        with cls._lock:
-            cls._cache.clear()

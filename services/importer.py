@@ -26,7 +26,7 @@ from ghl.errors import GHLAuthError, GHLDailyLimitError, GHLPermissionError
 from ghl.ratelimit import Headroom
 from matching.notify import NotifyRules
 from services.config import DealConfig
-from services.ghl_map import GHLMap
+from services.ghl_map import GHLMapSource
 from services.pipeline.core import DealPipeline, DealResult, HotHook
 from services.property import PropertyRecord
 from services.property_files import RecordError, iter_records
@@ -108,10 +108,16 @@ def run_import(
     on_progress: Progress | None = None,
     rules: NotifyRules | None = None,
     prefetch: bool = True,
+    pipeline: Callable[[], DealPipeline] | None = None,
+    maps: GHLMapSource | None = None,
 ) -> ImportSummary:
     """Import every record of `path` into GHL; GHLMapError/ReadError if it cannot start.
 
-    `prefetch=False` finds each unlinked deal by its own search (for comparisons).
+    `pipeline` returns the process's own (`bot.runtime.Runtime.deal_pipeline`, with its
+    hot-deal hooks), called after the call count starts (its GHL look-ups are the batch's);
+    None builds one from the other arguments, over `maps` (the location's GHL map,
+    resolved here when not resolved yet) if given. `prefetch=False` finds each unlinked
+    deal by its own search (for comparisons).
     """
     started = time.monotonic()
     calls_before = client.stats.calls
@@ -122,24 +128,22 @@ def run_import(
         for line, r in records
         if r.notes_cut
     ]
-    pipeline = DealPipeline(
-        client,
-        engine,
-        config,
-        GHLMap.load(client, config),
-        clock=clock,
-        on_hot_deal=on_hot_deal,
-        rules=rules,
-    )
+    if pipeline is not None:
+        deals = pipeline()
+    else:
+        deals = DealPipeline(
+            client, engine, config, (maps or GHLMapSource(client, config)).get(), clock=clock,
+            on_hot_deal=on_hot_deal, rules=rules,
+        )  # fmt: skip
     total = len(records)
     if on_progress:
         on_progress(0, total, None)
     try:
-        pipeline.hot.drain()  # enrolments an earlier run left due
+        deals.hot.drain()  # enrolments an earlier run left due
         if prefetch:
-            pipeline.prefetch([r for _, r in records])
+            deals.prefetch([r for _, r in records])
         for done, (_, record) in enumerate(records, start=1):
-            summary.results.append(pipeline.process(record))
+            summary.results.append(deals.process(record))
             if on_progress:
                 on_progress(done, total, summary.results[-1])
     except GHLDailyLimitError as exc:

@@ -68,14 +68,13 @@ def test_an_alert_queued_elsewhere_is_posted_by_the_bot_s_job(bot_world: BotWorl
 
     config = world.services.config
     other = DealPipeline(
-        world.ghl, world.engine, config, GHLMap.load(world.ghl, config), clock=world.clock
+        world.ghl, world.engine, config, GHLMap.resolve(world.ghl, config), clock=world.clock
     )
     result = other.process(PropertyRecord.parse(deal_row("TPA-2002", deal_score=97)))
     assert result.alert == "queued" and world.channel_messages() == []
     from bot.ops.jobs import JOB_SLACK_RECOVER
-    from bot.ops.wiring import ops_for_bot
 
-    ops = ops_for_bot(world.settings, world.services)  # as `serve` wires it
+    ops = world.runtime.ops  # as `serve` wires it
     assert ops.scheduler.run_now(JOB_SLACK_RECOVER) == "ok"
     assert alert_state(world.engine, "TPA-2002") == "posted"
     assert world.services.alerts.recover() == 0  # a restart's recovery: nothing left
@@ -99,7 +98,6 @@ def test_an_import_with_slack_tells_slack_itself(
     seeded_emulator, slack_fake, sqlite_url, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    GHLMap.clear_cache()
     env = _import_env(seeded_emulator, sqlite_url, SLACK_BOT_TOKEN=BOT_TOKEN,
                       SLACK_API_URL=slack_fake.api_url, SLACK_DEALS_CHANNEL="C0DEALS")  # fmt: skip
     batch = batch_file(tmp_path)
@@ -126,7 +124,6 @@ def test_two_worker_processes_post_one_card_per_deal(
     from tests.fixtures.cli_processes import Processes
 
     monkeypatch.chdir(tmp_path)
-    GHLMap.clear_cache()
     procs = Processes(tmp_path, seeded_emulator, slack_fake, db_url=db_url)
     imported = procs.run("import", str(batch_file(tmp_path)))  # no Slack: both queued
     assert imported.returncode == 0, imported.stdout + imported.stderr
@@ -151,7 +148,7 @@ def test_two_posters_racing_in_threads_post_one_card_per_deal(bot_world: BotWorl
 
     config = world.services.config
     pipeline = DealPipeline(
-        world.ghl, world.engine, config, GHLMap.load(world.ghl, config), clock=world.clock
+        world.ghl, world.engine, config, GHLMap.resolve(world.ghl, config), clock=world.clock
     )
     for i in range(4):  # queued by a process without Slack (4: the channel's post burst)
         row = deal_row(f"RACE-{i}", deal_score=95, agent_email=f"agent{i}@example.com",
@@ -186,7 +183,6 @@ def test_two_posters_racing_in_threads_post_one_card_per_deal(bot_world: BotWorl
 
 def test_serve_has_one_pipeline_with_the_hot_deal_hook(bot_world: BotWorld, monkeypatch) -> None:
     """The jobs (webhooks: completed tasks move deals) use the bot's own pipeline."""
-    from bot.ops.wiring import ops_for_bot
     from services.pipeline.core import DealPipeline
 
     made: list[DealPipeline] = []
@@ -199,7 +195,7 @@ def test_serve_has_one_pipeline_with_the_hot_deal_hook(bot_world: BotWorld, monk
     monkeypatch.setattr(DealPipeline, "__init__", counted)
     world = bot_world
     result = world.add_deal()
-    handlers = ops_for_bot(world.settings, world.services).context.handlers
+    handlers = world.runtime.ops.context.handlers
     assert handlers.task_completed is not None
     handlers.task_completed(result.contact_id, "Schedule showing — TPA-1001")
     assert len(made) == 1 and made[0].on_hot_deal == [world.services.alerts.on_hot_deal]

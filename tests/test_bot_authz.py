@@ -34,7 +34,6 @@ from sandbox.ghl_emulator import Emulator
 from sandbox.slack_fake import BOT_TOKEN, Message, SlackFake, UserGroup
 from sandbox.slack_fake.payloads import form_body, view_submission_payload
 from sandbox.slack_fake.view_state import state_values
-from services.ghl_map import GHLMap
 from tests.fixtures.bot import BotWorld, build_bot_world, wait_for
 from tests.fixtures.world_state import ghl_state, said_to, slack_seen, store_rows
 
@@ -94,7 +93,6 @@ def world(
     slack_fake: SlackFake, seeded_emulator: Emulator, engine: Engine, roles_file: Path
 ) -> Iterator[BotWorld]:
     """The bot over HTTP with `ROLES` (default role: none), on SQLite and on PostgreSQL."""
-    GHLMap.clear_cache()
     built = build_bot_world(
         slack=slack_fake, emulator=seeded_emulator, engine=engine,
         DEALFINDER_ROLES_FILE=str(roles_file),

@@ -25,7 +25,6 @@ from sandbox.slack_fake.events import (
     share_link,
     unfurls_of,
 )
-from services.ghl_map import GHLMap
 from store.db import session_scope
 from store.deals import get_opportunity_link
 from tests.fixtures.bot import BotWorld, build_bot_world, wait_for
@@ -141,7 +140,6 @@ def guarded_world(
         "users": {"U0AGENT01": "agent", "U0BROKER1": "broker"},
         "ghl_users": {"U0BROKER1": "maria.lopez@example.com"},
     }))  # fmt: skip
-    GHLMap.clear_cache()
     world = build_bot_world(slack=slack_fake, emulator=seeded_emulator, engine=sqlite_engine,
                             DEALFINDER_ROLES_FILE=str(roles))  # fmt: skip
     yield world

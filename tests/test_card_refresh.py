@@ -181,7 +181,6 @@ def test_the_morning_release_shows_on_the_card_with_no_click(bot_world: BotWorld
 
 
 def test_a_buyer_s_reply_marks_the_card_changed(bot_world: BotWorld) -> None:
-    from bot.ops.wiring import ops_for_bot
     from store.models import SmsLog
 
     world = bot_world
@@ -193,7 +192,7 @@ def test_a_buyer_s_reply_marks_the_card_changed(bot_world: BotWorld) -> None:
             select(SmsLog).where(SmsLog.mls_id == "TPA-1001", col(SmsLog.message_id).is_not(None))
         ).first()
         assert texted is not None and cards.pending(session=session, mls_id="TPA-1001") == 0
-    handlers = ops_for_bot(world.settings, world.services).context.handlers
+    handlers = world.runtime.ops.context.handlers
     body = {"type": "InboundMessage", "locationId": world.ghl.location_id,
             "contactId": texted.contact_id, "body": "Still available?", "messageType": "SMS",
             "direction": "inbound", "messageId": "m-reply-1"}  # fmt: skip
@@ -213,7 +212,7 @@ def test_a_changed_re_import_elsewhere_updates_the_card(bot_world: BotWorld) -> 
     ts = _card_ts(world)
     config = world.services.config
     elsewhere = DealPipeline(  # a process without Slack: no hook
-        world.ghl, world.engine, config, GHLMap.load(world.ghl, config), clock=world.clock
+        world.ghl, world.engine, config, GHLMap.resolve(world.ghl, config), clock=world.clock
     )
     changed = elsewhere.process(PropertyRecord.parse(deal_row(list_price=199_000)))
     assert changed.action == "updated" and changed.alert == "posted"

@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.ops.wiring import ops_for_bot
 from bot.slack.deal_thread import record_in_deal_thread
 from bot.slack.reply_threads import thread_key
 from bot.web.webhook_verify import SignatureVerifier
@@ -55,7 +54,6 @@ def routed(
     mapping = json.loads(DEFAULT_MAPPING.read_text(encoding="utf-8"))
     path = tmp_path / "mapping.json"
     path.write_text(json.dumps(mapping | {"slack_routing": ROUTING}), encoding="utf-8")
-    GHLMap.clear_cache()
     world = build_bot_world(
         slack=slack_fake, emulator=seeded_emulator, engine=sqlite_engine,
         DEALFINDER_MAPPING_FILE=str(path),
@@ -107,7 +105,7 @@ def test_a_reply_about_a_florida_deal_without_a_card_goes_to_the_fl_replies_thre
     assert cards_in(routed, FL_CHANNEL, "TPA-2") == []
     assert routed.services.actions.notify("TPA-2") is not None
     contact = _texted_contact(routed, "TPA-2")
-    handlers = ops_for_bot(routed.settings, routed.services).context.handlers
+    handlers = routed.runtime.ops.context.handlers
     body = {"type": "InboundMessage", "locationId": routed.ghl.location_id,
             "contactId": contact, "body": "Still available?", "messageType": "SMS",
             "direction": "inbound", "messageId": "m-fl-1"}  # fmt: skip
@@ -148,7 +146,7 @@ def test_claim_stage_move_and_notify_each_add_one_entry_to_the_deal_s_one_thread
 
     # A stage moved in GHL: its signed webhook reaches the bot, the job processes it.
     _webhooks_into_the_bot(world, serve_wsgi)
-    ghl_map = GHLMap.load(world.ghl, world.services.config)
+    ghl_map = GHLMap.resolve(world.ghl, world.services.config)
     with session_scope(world.engine, readonly=True) as session:
         from store.deals import get_opportunity_link
 
@@ -158,7 +156,7 @@ def test_claim_stage_move_and_notify_each_add_one_entry_to_the_deal_s_one_thread
     assert link is not None
     simulate(world, "opportunity", id=link.opportunity_id,
              stageId=ghl_map.stage_ids["contract"], deliver=True)  # fmt: skip
-    handlers = ops_for_bot(world.settings, world.services).context.handlers
+    handlers = world.runtime.ops.context.handlers
     process_webhook_events(engine=world.engine, handlers=handlers, now=datetime.now(UTC))
     texts = thread_texts(world, FL_CHANNEL, card.ts)
     names = {ghl_map.stage_ids[key]: name for key, name in ghl_map.stage_names.items()}
@@ -196,7 +194,7 @@ def test_claim_stage_move_and_notify_each_add_one_entry_to_the_deal_s_one_thread
 
 
 def test_ops_alerts_go_to_the_routed_ops_channel(routed: BotWorld):
-    post_ops = ops_for_bot(routed.settings, routed.services).context.post_ops
+    post_ops = routed.runtime.ops.context.post_ops
     assert post_ops("GHL is down") is True
     assert [m.text for m in routed.slack.messages(OPS_CHANNEL)] == ["GHL is down"]
     assert routed.slack.messages("C0OPS") == []
@@ -212,7 +210,7 @@ def test_a_stage_move_made_on_a_completed_ghl_task_is_one_entry(routed: BotWorld
             session=session, mls_id="TPA-4", location_id=routed.ghl.location_id
         )
     assert link is not None
-    handlers = ops_for_bot(routed.settings, routed.services).context.handlers
+    handlers = routed.runtime.ops.context.handlers
     body = {"type": "TaskComplete", "locationId": routed.ghl.location_id,
             "contactId": link.contact_id, "title": "Schedule showing — TPA-4",
             "webhookId": "wh-task-1"}  # fmt: skip
@@ -226,11 +224,13 @@ def test_a_stage_move_made_on_a_completed_ghl_task_is_one_entry(routed: BotWorld
 
 
 def test_an_import_process_routes_cards_as_the_bot_does(routed: BotWorld):
-    from bot.slack.alert_wiring import alerts_for_import
+    from bot.runtime import Runtime
     from services.desk import DealCard
 
-    alerts = alerts_for_import(routed.settings, ghl=routed.ghl, engine=routed.engine)
-    assert alerts is not None
+    # As `dealfinder import` builds it: its own runtime from the same settings.
+    runtime = Runtime(routed.settings, engine=routed.engine, ghl=routed.ghl)
+    alerts = runtime.alerts
+    assert runtime.deal_pipeline.on_hot_deal == [alerts.on_hot_deal]
     florida = DealCard(mls_id="TPA-9", address="1 A St", city="Tampa", state="FL", zip="33611")
     texas = DealCard(
         mls_id="AUS-9", address="2 B St", **{k: TEXAS[k] for k in TEXAS if k != "address"}

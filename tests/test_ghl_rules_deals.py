@@ -19,10 +19,9 @@ def listing(i: int, **changes) -> PropertyRecord:
 
 
 def pipeline_for(deal_env, strategy: str) -> DealPipeline:
-    GHLMap.clear_cache()
     config = deal_env.config.model_copy(update={"opportunity_contact": strategy})
     return DealPipeline(
-        deal_env.client, deal_env.engine, config, GHLMap.load(deal_env.client, config),
+        deal_env.client, deal_env.engine, config, GHLMap.resolve(deal_env.client, config),
         clock=deal_env.clock.datetime,
     )  # fmt: skip
 

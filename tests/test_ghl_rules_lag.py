@@ -79,10 +79,9 @@ def test_a_lost_answer_creates_nothing_twice_per_property(deal_env, path, fault)
 def test_a_lost_create_with_several_deals_per_contact_waits_out_the_lag(deal_env, fault):
     emu = deal_env.emulator
     emu.state.locations[DEMO_LOCATION_ID].allow_duplicate_opportunity = True
-    GHLMap.clear_cache()
     config = deal_env.config.model_copy(update={"opportunity_contact": "seller"})
     pipeline = DealPipeline(
-        deal_env.client, deal_env.engine, config, GHLMap.load(deal_env.client, config),
+        deal_env.client, deal_env.engine, config, GHLMap.resolve(deal_env.client, config),
         clock=deal_env.clock.datetime,
     )  # fmt: skip
     status = 502 if fault == "server_error" else None

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 
 from sandbox.ghl_emulator import Faults
-from services.ghl_map import GHLMap
 from services.importer import run_import
 from tests.fixtures.pipeline import (
     BAD_ROWS,
@@ -38,9 +37,11 @@ def assert_one_deal_each(emu, mls_ids: list[str]) -> None:
 
 
 def import_file(env, path, **kw):
+    """`run_import` with the env's GHL map (resolved on the first import, then kept, as the
+    runtime keeps it per location)."""
     return run_import(
         path, client=env.client, engine=env.engine, config=env.config,
-        clock=env.clock.datetime, **kw,
+        clock=env.clock.datetime, maps=env.maps, **kw,
     )  # fmt: skip
 
 
@@ -129,7 +130,6 @@ def test_the_daily_limit_stops_the_batch_and_the_next_day_finishes_it(
     emu.seed_demo(buyers=3, seed=1)
     client = client_for(emu, fake_clock)
     config = broker_config()
-    GHLMap.clear_cache()
     path = write_batch(tmp_path / "batch.csv", property_rows(40))
     kw = dict(client=client, engine=engine, config=config, clock=fake_clock.datetime)
     first = run_import(path, **kw)

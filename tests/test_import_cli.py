@@ -8,7 +8,6 @@ import typer
 from typer.testing import CliRunner
 
 from bot.cli.deals import register
-from services.ghl_map import GHLMap
 from tests.fixtures.pipeline import BAD_ROWS, property_rows, write_batch
 
 SAMPLES = Path(__file__).resolve().parents[1] / "services" / "samples"
@@ -22,7 +21,6 @@ def run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no stray .env; the store file lands here
     app = typer.Typer()
     register(app)
-    GHLMap.clear_cache()
 
     def invoke(*args: str, **env: str):
         return CliRunner().invoke(app, list(args), env=UNSET | env)

@@ -16,11 +16,10 @@ from sqlmodel import select
 
 from bot.web.api_tokens import RateLimiter
 from bot.web.intake_api import IntakeParts, create_intake_app, intake_wsgi
-from bot.web.intake_wiring import intake_routes, worker_for
+from bot.web.intake_wiring import intake_routes
 from bot.web.server import RunningHTTP, build_wsgi_app, start_http_in_thread
 from sandbox.ghl_emulator import Emulator
 from sandbox.slack_fake import SlackFake
-from services.ghl_map import GHLMap
 from services.intake.worker import IntakeWorker
 from store.db import session_scope
 from store.models import OutboxItem
@@ -65,14 +64,13 @@ def queued_items(engine: Engine) -> list[OutboxItem]:
 def serve_intake(
     slack: SlackFake, emulator: Emulator, engine: Engine, **settings: Any
 ) -> Iterator[IntakeWorld]:
-    GHLMap.clear_cache()  # emulator ids differ per test; the map is cached per process
     bot = build_bot_world(slack=slack, emulator=emulator, engine=engine, **settings)
     bot.sync_buyers()
     # As `dealfinder serve` mounts it: the route factory's routes beside Slack's endpoint.
-    routes = intake_routes(bot.settings, bot.services)
+    routes = intake_routes(bot.settings, bot.services, worker=bot.runtime.intake_worker)
     http = start_http_in_thread(build_wsgi_app(bolt_app=bot.app, extra_routes=routes))
     try:
-        yield IntakeWorld(bot=bot, http=http, worker=worker_for(bot.services))
+        yield IntakeWorld(bot=bot, http=http, worker=bot.runtime.intake_worker)
     finally:
         http.stop()
         bot.http.stop()

@@ -16,7 +16,7 @@ import pytest
 import requests
 from sqlalchemy import Engine
 
-from bot.wiring import DRY_RUN_LOCATION
+from bot.runtime import DRY_RUN_LOCATION
 from sandbox.slack_fake import BOT_TOKEN, SlackFake
 from store.db import make_engine
 from tests.fixtures.bot import SIGNING_SECRET, deal_row, wait_for

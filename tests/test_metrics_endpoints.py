@@ -217,9 +217,8 @@ def test_the_bot_process_gets_one_ops_with_its_own_deal_alerts(
 ):
     from slack_sdk import WebClient
 
-    from bot.ops.wiring import ops_for_bot
+    from bot.runtime import Runtime
     from bot.settings import load_settings
-    from bot.slack.app import build_services
     from sandbox.slack_fake import BOT_TOKEN
 
     settings = load_settings(GHL_WEBHOOK_PUBLIC_KEY=ed25519_pair.public_pem)
@@ -227,9 +226,10 @@ def test_the_bot_process_gets_one_ops_with_its_own_deal_alerts(
         token=DEFAULT_TOKEN, location_id=DEMO_LOCATION_ID, base_url=seeded_emulator.url
     )
     web = WebClient(token=BOT_TOKEN, base_url=slack_fake.api_url)
-    services = build_services(settings, ghl=client, engine=sqlite_engine, web_client=web)
-    ops = ops_for_bot(settings, services)
-    assert ops_for_bot(settings, services) is ops  # the route factory and the startup hook
+    runtime = Runtime(settings, engine=sqlite_engine, ghl=client, web_client=web)
+    services = runtime.services
+    ops = runtime.ops
+    assert runtime.ops is ops  # the routes and the started jobs share one Ops
     assert ops.context.handlers.alerts is services.alerts
     assert set(ops.routes()) == {
         "/ghl/webhooks",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bot.cli.serve import ROUTE_FACTORIES, _oauth_routes
+from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
 from ghl.oauth import SCOPES
 from sandbox.ghl_emulator.oauth_state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, InstallChoice
@@ -61,8 +61,7 @@ def test_an_app_without_its_redirect_url_names_it():
 def test_without_the_app_nothing_about_it_is_required_or_served():
     settings = load_settings(GHL_API_KEY="pit-0123456789abcdef0123", GHL_LOCATION_ID="loc_1")
     assert settings.oauth_problems() == [] and not settings.oauth_configured
-    assert _oauth_routes(settings, services=None) == {}
-    assert _oauth_routes in ROUTE_FACTORIES
+    assert Runtime(settings).oauth is None  # so `serve` mounts no /ghl/install routes
 
 
 def test_a_command_uses_the_install_when_there_is_no_private_token(seeded_emulator, tmp_path):

@@ -83,7 +83,7 @@ def test_a_seller_already_in_the_crm_keeps_its_own_tags(deal_env):
     emu = deal_env.emulator
     config = deal_env.config.model_copy(update={"opportunity_contact": "seller"})
     pipeline = DealPipeline(
-        deal_env.client, deal_env.engine, config, GHLMap.load(deal_env.client, config),
+        deal_env.client, deal_env.engine, config, GHLMap.resolve(deal_env.client, config),
         clock=deal_env.clock.datetime,
     )  # fmt: skip
     hot = record(0)

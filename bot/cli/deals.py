@@ -21,22 +21,19 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
 
 from bot.cli.common import EXIT_CONFIG, EXIT_FAILED, err, friendly, out, settings_from_env
 from bot.cli.import_rates import calls_detail, headroom_detail
+from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.slack.alert_wiring import alerts_for_import, describe_alerts
-from bot.wiring import build_ghl_client, load_config
-from ghl.client import GHLClient
+from bot.slack.alert_wiring import describe_alerts
 from ghl.health import check_ghl
 from services.config import DealConfigError
-from services.ghl_map import GHLMap, GHLMapError
+from services.ghl_map import GHLMapError
 from services.importer import ImportSummary, run_import
 from services.pipeline.core import DealResult
 from services.property_files import ReadError
 from services.validator import ValidationReport, validate_setup
-from store.db import make_engine, migrate
 
 
 def register(app: typer.Typer) -> None:
@@ -45,29 +42,27 @@ def register(app: typer.Typer) -> None:
     app.command("validate")(validate_command)
 
 
-def _dry_run_client(settings: Settings) -> GHLClient:
-    """A client answered in-process by a demo-seeded emulator; nothing leaves the machine."""
-    # ghl.dryrun logs every call at INFO, which would scroll the progress bar away.
-    logging.getLogger("dealfinder.ghl.dryrun").setLevel(logging.WARNING)
-    return build_ghl_client(settings)
+def _quiet_dry_run(settings: Settings) -> None:
+    """A dry run's client is answered in-process by a demo-seeded emulator; ghl.dryrun logs
+    every call at INFO, which would scroll the progress bar away."""
+    if settings.dry_run:
+        logging.getLogger("dealfinder.ghl.dryrun").setLevel(logging.WARNING)
 
 
 @contextlib.contextmanager
-def _connect(settings: Settings) -> Iterator[tuple[GHLClient, Engine]]:
-    """The GHL client and the store; a dry run gets the emulator and a throw-away database."""
+def _connect(settings: Settings) -> Iterator[Runtime]:
+    """The runtime the import works in; a dry run gets the emulator, a throw-away database
+    and no Slack (its store is thrown away: its alerts would never be real)."""
+    _quiet_dry_run(settings)
     with contextlib.ExitStack() as stack:
         if settings.dry_run:
-            client = _dry_run_client(settings)
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="dealfinder-dry-"))
             url = f"sqlite:///{Path(folder) / 'dry_run.db'}"
-        else:
-            client = build_ghl_client(settings)
-            url = settings.database_url
-        stack.callback(client.close)
-        engine = make_engine(url)
-        stack.callback(engine.dispose)
-        migrate(engine)
-        yield client, engine
+            settings = settings.model_copy(update={"database_url": url})
+        runtime = Runtime(settings, slack=False if settings.dry_run else None)
+        runtime.config  # noqa: B018 - a bad mapping file stops before any work
+        stack.callback(runtime.close)
+        yield runtime
 
 
 def _fail(message: str) -> typer.Exit:
@@ -88,16 +83,16 @@ def import_command(
     if dry_run:
         settings = settings.model_copy(update={"dry_run": True})
     try:
-        config = load_config(settings)
-        with _connect(settings) as (client, engine), _progress(quiet=as_json) as on_progress:
-            alerts = alerts_for_import(settings, ghl=client, engine=engine)
+        with _connect(settings) as runtime, _progress(quiet=as_json) as on_progress:
+            # The same pipeline construction as `serve`'s: hot deals post their card at
+            # once when this process has SLACK_BOT_TOKEN (else the alert waits in the store).
             summary = run_import(
-                file, client=client, engine=engine, config=config, on_progress=on_progress,
-                on_hot_deal=[alerts.on_hot_deal] if alerts else (),
+                file, client=runtime.ghl, engine=runtime.engine, config=runtime.config,
+                on_progress=on_progress, pipeline=lambda: runtime.deal_pipeline,
             )  # fmt: skip
             slack_note, hot_lines = describe_alerts(
-                summary.results, engine=engine, dry_run=settings.dry_run,
-                has_slack=alerts is not None,
+                summary.results, engine=runtime.engine, dry_run=settings.dry_run,
+                has_slack=runtime.slack,
             )  # fmt: skip
     except (DealConfigError, ReadError, GHLMapError) as exc:
         raise _fail(str(exc)) from None
@@ -120,18 +115,20 @@ def validate_command(
 ) -> None:
     """Check the GHL location against the mapping file: pipeline, stages, fields, tags, users."""
     settings = settings_from_env()
+    runtime = Runtime(settings)
     try:
-        config = load_config(settings)
+        config = runtime.config
     except DealConfigError as exc:
         raise _fail(str(exc)) from None
-    client = _dry_run_client(settings) if settings.dry_run else build_ghl_client(settings)
-    with client:
+    _quiet_dry_run(settings)
+    parts = runtime.location()
+    with parts.ghl as client:
         reached = check_ghl(client)
         if reached.error is not None:  # unreachable or refused: one line, exit 3 or 2
             raise reached.error
         report = validate_setup(client, config, fix=fix)
-    if report.fixed:
-        GHLMap.clear_cache()
+        if report.fixed and report.ok:
+            parts.maps.refresh()  # what this process uses from now on sees the new fields
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:

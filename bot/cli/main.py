@@ -91,10 +91,10 @@ def health(
     Exit 1 when degraded, 2 when GHL refuses the token or location, 3 when unreachable.
     """
     settings = settings_from_env()
-    from bot.wiring import build_ghl_client
+    from bot.runtime import Runtime
     from ghl.health import check_ghl
 
-    with build_ghl_client(settings) as client:
+    with Runtime(settings).ghl as client:
         report = check_ghl(client)
     if as_json:
         out.print_json(json.dumps(report.as_dict()))

@@ -54,11 +54,12 @@ def match(
 ) -> None:
     """Rank the buyers for a property, with each score's breakdown and reasons."""
     settings = settings_from_env()
-    from bot.wiring import location_id_for, open_store
+    from bot.runtime import Runtime
     from services.matcher import BuyerMatcher, facts_from_mapping
 
-    location_id = location_id_for(settings)
-    engine = open_store(settings)
+    runtime = Runtime(settings)
+    location_id = runtime.location_id
+    engine = runtime.engine
     data = _load_property(engine, location_id, mls_id, file)
     try:
         facts = facts_from_mapping(data)
@@ -142,14 +143,15 @@ def sync_buyers(
     """Refresh the buyer cache from GHL contacts tagged active_buyer."""
     settings = settings_from_env()
     from bot.logs import demote
-    from bot.wiring import build_ghl_client, load_config, open_store
+    from bot.runtime import Runtime
     from services.buyer_sync import sync_buyers as run_sync
     from services.matcher import BuyerMatcher
 
     demote("dealfinder.buyers")  # its log line is the summary printed below: print it once
-    engine = open_store(settings)
-    with build_ghl_client(settings) as client:
-        report = run_sync(client=client, engine=engine, config=load_config(settings), full=full)
+    runtime = Runtime(settings)
+    engine = runtime.engine
+    with runtime.ghl as client:
+        report = run_sync(client=client, engine=engine, config=runtime.config, full=full)
     out.print(report.summary())
     excluded = BuyerMatcher(engine=engine, location_id=client.location_id).excluded_buyers(
         limit=SHOWN_EXCLUDED + 1

@@ -17,11 +17,10 @@ from typing import Annotated, Any
 import typer
 
 from bot.cli.common import EXIT_CONFIG, EXIT_FAILED, err, friendly, settings_from_env
-from bot.settings import Settings
-from bot.wiring import build_ghl_client, load_config, open_store
+from bot.runtime import Runtime
 from ghl.client import GHLClient
 from ghl.errors import GHLError
-from matching.notify import NotifyRules, RulesError, load_rules
+from matching.notify import NotifyRules, RulesError
 from services.config import DealConfig, DealConfigError
 from services.notify import words
 from services.notify.notifier import (
@@ -61,9 +60,10 @@ def notify(
 ) -> None:
     """Text a property's matched buyers (quiet hours, opt-outs and the daily cap apply)."""
     settings = settings_from_env()
-    rules, config = _business_rules(settings)
+    runtime = Runtime(settings)
+    rules, config = _business_rules(runtime)
     now = datetime.now(UTC)
-    engine = open_store(settings)  # migrated: a fresh store reads as empty, not as an error
+    engine = runtime.engine  # migrated: a fresh store reads as empty, not as an error
     try:
         with session_scope(engine, readonly=True) as session:
             row = get_property(session=session, mls_id=mls_id)
@@ -71,7 +71,7 @@ def notify(
             err.print(f"No property {mls_id} in the store; run the deal pipeline on it first.")
             raise typer.Exit(EXIT_FAILED)
         facts = facts_from_property(row)
-        with build_ghl_client(settings) as client:
+        with runtime.ghl as client:
             zone = _location_timezone(client, dry_run=dry_run)
             matches = load_matches(
                 engine=engine,
@@ -102,9 +102,9 @@ def notify(
     )
 
 
-def _business_rules(settings: Settings) -> tuple[NotifyRules, DealConfig]:
+def _business_rules(runtime: Runtime) -> tuple[NotifyRules, DealConfig]:
     try:
-        return load_rules(settings.sms_rules_file), load_config(settings)
+        return runtime.rules, runtime.config
     except (RulesError, DealConfigError) as exc:
         err.print(str(exc), markup=False, highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None

@@ -26,38 +26,27 @@ log = logging.getLogger("dealfinder.worker")
 
 
 @contextlib.contextmanager
-def _parts(settings: Settings) -> Iterator[tuple[Any, Any, Any]]:
-    """(GHL client, store engine, Slack client or None) for the worker.
-
-    A dry run gets the in-process emulator and a throw-away database: the real outbox must
-    never be "delivered" to an emulator.
-    """
+def _runtime(settings: Settings) -> Iterator[Any]:
+    """The worker's runtime (`bot.runtime`). A dry run gets the in-process emulator and a
+    throw-away database: the real outbox must never be "delivered" to an emulator."""
     from bot.cli.preflight import check_redis, check_slack
-    from bot.wiring import build_ghl_client
-    from store.db import make_engine, migrate
+    from bot.runtime import Runtime
 
     with contextlib.ExitStack() as stack:
         if settings.dry_run:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="dealfinder-worker-"))
             url = f"sqlite:///{Path(folder) / 'dry_run.db'}"
+            settings = settings.model_copy(update={"database_url": url})
         else:
             settings.require("ghl")
-            url = settings.database_url
-        engine = make_engine(url)
-        stack.callback(engine.dispose)
-        migrate(engine)
+        runtime = Runtime(settings)
+        stack.callback(runtime.close)
+        runtime.engine  # noqa: B018 - migrated before the checks, as `serve` does
         # A worker started with Redis down or a token Slack refuses would fail on every job.
         check_redis(settings)
         check_slack(settings)
-        client = stack.enter_context(build_ghl_client(settings))
-        slack = None
-        if settings.slack_bot_token is not None:
-            from slack_sdk import WebClient
-
-            slack = WebClient(
-                token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
-            )
-        yield client, engine, slack
+        runtime.ghl  # noqa: B018 - a GHL setting missing stops here, not in the first job
+        yield runtime
 
 
 def worker(
@@ -68,31 +57,17 @@ def worker(
 ) -> None:
     """Run the scheduled jobs (health, deferred SMS, webhooks, buyer refresh) until Ctrl-C."""
     settings = settings_from_env()
-    from bot.ops.wiring import build_ops
-
-    with _parts(settings) as (client, engine, slack):
-        alerts = pipeline = None
-        if slack is None:
+    if digest_hour is not None:
+        settings = settings.model_copy(update={"digest_hour": digest_hour})
+    with _runtime(settings) as runtime:
+        if not runtime.slack:
             err.print(
                 "SLACK_BOT_TOKEN is not set: ops alerts go to the log only, and deal messages "
                 "are not refreshed from GHL webhooks."
             )
-        else:
-            from bot.slack.app import build_services
-
-            # The bot's own DealAlerts, so webhooks this worker handles update deal messages,
-            # and its one pipeline (with the hot-deal hook) for deals moved by GHL activity.
-            services = build_services(settings, ghl=client, engine=engine, web_client=slack)
-            alerts, pipeline = services.alerts, services.actions
-        ops = build_ops(
-            settings,
-            engine=engine,
-            client=client,
-            slack_client=slack,
-            alerts=alerts,
-            pipeline=pipeline,
-            digest_hour=digest_hour,
-        )
+        # With Slack: the bot's own DealAlerts, so webhooks this worker handles update deal
+        # messages, and its one pipeline (with the hot-deal hook) for deals moved by GHL.
+        ops = runtime.ops
         if once:
             failed = 0
             for job_id in ops.scheduler.specs:

@@ -37,9 +37,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _engine(settings: Any) -> Any:
-    from bot.wiring import open_store
+    from bot.runtime import Runtime
 
-    return open_store(settings)
+    return Runtime(settings).engine
 
 
 @outbox_app.callback()

@@ -6,14 +6,15 @@ What it checks (each failure becomes a `bot.ops.health_alerts.Finding` with its 
   quota above 10 %, and the share of failed GHL calls over the last hour;
 - the outbox: how long the oldest due item has waited (a stuck worker or a GHL outage);
 - buyer sync: how old the buyer cache is;
-- scheduled jobs that failed several times in a row.
+- scheduled jobs that failed several times in a row (the jobs the job table marks as watched,
+  `bot.ops.jobs.watched_jobs`).
 
 The alert policy itself is `bot.ops.health_alerts.decide_alert`; its memory is kept in the store's
 alert state (keys "health" and "health:{component}") and, while the database is unreachable,
 in this process, so a restart never re-alerts and an outage of the store is reported once.
 
     monitor = HealthMonitor(engine=engine, client=ghl, post=slack_poster(web, "#ops-alerts"),
-                            job_ids=["release_sms", "buyer_refresh"])
+                            job_ids=watched_jobs(ctx))
     report = monitor.run(now)       # what the scheduler calls every HEALTH_INTERVAL_MINUTES
 """
 

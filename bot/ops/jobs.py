@@ -1,18 +1,7 @@
 """DealFinder's scheduled jobs: plain functions with explicit dependencies, and their schedule.
 
-| id             | every                       | what                                        |
-|----------------|-----------------------------|---------------------------------------------|
-| health_check   | HEALTH_INTERVAL_MINUTES (5) | `HealthMonitor.run`: check, store, alert    |
-| release_sms    | 1 min                       | deferred texts whose window opened go out   |
-| webhook_events | 5 s                         | stored GHL webhooks are handled             |
-| buyer_refresh  | BUYER_CACHE_MINUTES (60)    | incremental buyer sync from GHL             |
-| webhook_prune  | 1 h                         | forget webhook ids older than a day         |
-| ghl_event_poll | 1 min                       | `bot.ops.polling`: events read from GHL when idle |
-| deals_digest   | daily at the digest hour    | hot deals and their status to #deals        |
-| optout_reviews | 1 min                       | possible opt-outs undecided 24 h opt out    |
-| slack_alert_recovery | 5 s (with Slack)      | queued hot-deal alerts posted, once         |
-| slack_cards    | 2 s (with Slack)            | changed deal cards updated (debounced)      |
-| people_refresh | PEOPLE_REFRESH_MINUTES (60) | Slack users matched to GHL users by email   |
+Every job is one row of `JOBS` (id, interval or daily time, lease, whether this process has
+it, whether the health check watches it): the scheduler and the health check both read it.
 
     specs = build_job_specs(ctx)                     # ctx: OpsContext
     OpsScheduler(engine=ctx.engine, specs=specs, metrics=ctx.metrics).start()
@@ -32,7 +21,8 @@ from sqlalchemy import Engine
 
 from bot.ops.digest import post_digest
 from bot.ops.health import HealthMonitor, HealthThresholds
-from bot.ops.optout_reviews import JOB_OPTOUT_REVIEWS, optout_review_spec
+from bot.ops.optout_reviews import JOB_OPTOUT_REVIEWS, settle_optout_reviews
+from bot.ops.people_refresh import JOB_PEOPLE
 from bot.ops.scheduler import JobSpec, instance_id
 from bot.web.metrics import Metrics
 from bot.web.webhook_handlers import WebhookHandlers
@@ -165,166 +155,154 @@ class OpsContext:
     people_interval: timedelta = timedelta(minutes=60)
 
 
-def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
-    """The schedule: one `JobSpec` per job, with its interval and its lease."""
-    job_ids = [
-        JOB_RELEASE_SMS, JOB_WORKFLOWS, JOB_WEBHOOKS, JOB_BUYERS, JOB_PRUNE, JOB_OPTOUT_REVIEWS,
-    ]  # fmt: skip
-    if ctx.polling != "off":
-        job_ids.append(JOB_POLL)
-    if ctx.digest_hour is not None:
-        job_ids.append(JOB_DIGEST)
-    monitor = HealthMonitor(
-        engine=ctx.engine,
-        client=ctx.client,
-        post=ctx.post_ops,
-        job_ids=job_ids,
+# -- the job table ---------------------------------------------------------------------------
+# Each row says what a job runs (built from the context), how often, how long its lease holds
+# a second process off (SQLite; PostgreSQL's advisory lock holds exactly as long as the run),
+# whether this process has it at all, and whether the health check watches it (alerts when it
+# fails `HealthThresholds.job_failures` times in a row). The scheduler and the health check both
+# read this table; nothing else lists the jobs.
+
+
+def _always(ctx: OpsContext) -> bool:
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """One row of the job table; `spec(ctx)` is the scheduler's entry for this process."""
+
+    id: str
+    run: Callable[[OpsContext], Callable[[datetime], object]]
+    every: Callable[[OpsContext], timedelta] | None = None
+    daily: Callable[[OpsContext], tuple[clock_time, str]] | None = None  # (at, timezone)
+    lease: timedelta
+    watched: bool
+    when: Callable[[OpsContext], bool] = _always
+    run_when_first_scheduled: bool = False
+    unleased_when_store_down: bool = False
+
+    def spec(self, ctx: OpsContext) -> JobSpec:
+        at, tz = self.daily(ctx) if self.daily is not None else (None, "UTC")
+        return JobSpec(
+            id=self.id, run=self.run(ctx), every=self.every(ctx) if self.every else None,
+            daily_at=at, timezone=tz, lease=self.lease,
+            run_when_first_scheduled=self.run_when_first_scheduled,
+            unleased_when_store_down=self.unleased_when_store_down,
+        )  # fmt: skip
+
+
+def _release(ctx: OpsContext) -> Callable[[datetime], object]:
+    return lambda now: release_deferred_sms(
+        engine=ctx.engine, client=ctx.client, rules=ctx.rules, config=ctx.config, now=now,
+        worker_id=ctx.worker_id, metrics=ctx.metrics, location_timezone=ctx.location_timezone,
+    )  # fmt: skip
+
+
+def _workflows(ctx: OpsContext) -> Callable[[datetime], object]:
+    # Enrolments left due: a retry after a 429 or a call that never reached GHL, or one an
+    # operator put back (`dealfinder outbox retry`). Never one whose outcome is unknown.
+    return lambda now: WorkflowEnrolments(
+        client=ctx.client, engine=ctx.engine, clock=lambda: now, worker_id=ctx.worker_id
+    ).drain()
+
+
+def _webhooks(ctx: OpsContext) -> Callable[[datetime], object]:
+    return lambda now: process_webhook_events(
+        engine=ctx.engine, handlers=ctx.handlers, now=now, metrics=ctx.metrics
+    )
+
+
+def _buyers(ctx: OpsContext) -> Callable[[datetime], object]:
+    return lambda now: refresh_buyers(
+        client=ctx.client, engine=ctx.engine, config=ctx.config, now=now
+    )
+
+
+def _optout_reviews(ctx: OpsContext) -> Callable[[datetime], object]:
+    return lambda now: settle_optout_reviews(
+        engine=ctx.engine, client=ctx.client, rules=ctx.rules, config=ctx.config, now=now,
+        poster=ctx.optout_poster, worker_id=ctx.worker_id,
+    )  # fmt: skip
+
+
+def _poll(ctx: OpsContext) -> Callable[[datetime], object]:
+    from bot.ops.polling import poll_events
+
+    return lambda now: poll_events(
+        engine=ctx.engine, client=ctx.client, handlers=ctx.handlers, now=now,
+        mode="on" if ctx.polling == "on" else "auto", buyer_tag=ctx.config.tags.buyer,
+        metrics=ctx.metrics,
+    )  # fmt: skip
+
+
+def _digest(ctx: OpsContext) -> Callable[[datetime], object]:
+    return lambda now: post_digest(
+        engine=ctx.engine, location_id=ctx.client.location_id, hot=ctx.config.thresholds.hot,
+        stage_names=ctx.stage_names, post=ctx.post_deals or ctx.post_ops, now=now,
+        timezone=ctx.digest_timezone, opportunity_url=ctx.client.opportunity_url,
+    )  # fmt: skip
+
+
+def _people(ctx: OpsContext) -> Callable[[datetime], object]:
+    from bot.ops.people_refresh import run_people_refresh
+
+    return lambda now: run_people_refresh(
+        slack=ctx.slack_client, ghl=ctx.client, engine=ctx.engine, now=now
+    )
+
+
+def _health(ctx: OpsContext) -> Callable[[datetime], object]:
+    return HealthMonitor(
+        engine=ctx.engine, client=ctx.client, post=ctx.post_ops, job_ids=watched_jobs(ctx),
         thresholds=ctx.thresholds,
-    )
+    ).run  # fmt: skip
 
-    def release(now: datetime) -> None:
-        release_deferred_sms(
-            engine=ctx.engine,
-            client=ctx.client,
-            rules=ctx.rules,
-            config=ctx.config,
-            now=now,
-            worker_id=ctx.worker_id,
-            metrics=ctx.metrics,
-            location_timezone=ctx.location_timezone,
-        )
 
-    def workflows(now: datetime) -> None:
-        # Enrolments left due: a retry after a 429 or a call that never reached GHL, or one
-        # an operator put back (`dealfinder outbox retry`). Never one whose outcome is unknown.
-        WorkflowEnrolments(
-            client=ctx.client, engine=ctx.engine, clock=lambda: now, worker_id=ctx.worker_id
-        ).drain()
+def _minutes(n: int) -> timedelta:
+    return timedelta(minutes=n)
 
-    def webhooks(now: datetime) -> None:
-        process_webhook_events(
-            engine=ctx.engine, handlers=ctx.handlers, now=now, metrics=ctx.metrics
-        )
 
-    def buyers(now: datetime) -> None:
-        refresh_buyers(client=ctx.client, engine=ctx.engine, config=ctx.config, now=now)
+JOBS: tuple[Job, ...] = (
+    Job(id=JOB_RELEASE_SMS, run=_release, every=lambda c: c.release_interval, lease=_minutes(10),
+        watched=True),
+    Job(id=JOB_WORKFLOWS, run=_workflows, every=lambda c: c.release_interval, lease=_minutes(5),
+        watched=True),
+    Job(id=JOB_WEBHOOKS, run=_webhooks, every=lambda c: c.webhook_interval, lease=_minutes(5),
+        watched=True),
+    Job(id=JOB_BUYERS, run=_buyers, every=lambda c: c.buyer_refresh, lease=_minutes(30),
+        watched=True, run_when_first_scheduled=True),
+    Job(id=JOB_PRUNE, run=lambda c: lambda now: prune_seen_webhooks(engine=c.engine, now=now),
+        every=lambda c: timedelta(hours=1), lease=_minutes(5), watched=True),
+    Job(id=JOB_OPTOUT_REVIEWS, run=_optout_reviews, every=lambda c: c.release_interval,
+        lease=_minutes(5), watched=True),
+    Job(id=JOB_POLL, run=_poll, every=lambda c: c.poll_interval, lease=_minutes(5), watched=True,
+        when=lambda c: c.polling != "off"),
+    Job(id=JOB_DIGEST, run=_digest, daily=lambda c: (clock_time(c.digest_hour or 0),
+        c.digest_timezone), lease=_minutes(10), watched=True,
+        when=lambda c: c.digest_hour is not None),
+    # Also how hot deals queued by processes without Slack (an import) reach Slack: seconds.
+    Job(id=JOB_SLACK_RECOVER, run=lambda c: lambda now: c.recover_alerts(),  # type: ignore[misc]
+        every=lambda c: c.alerts_interval, lease=_minutes(5), watched=True,
+        when=lambda c: c.recover_alerts is not None),
+    # Card refreshes and the people match are cosmetic: a failing run is logged and counted
+    # (metrics), not an alert.
+    Job(id=JOB_SLACK_CARDS, run=lambda c: lambda now: c.flush_cards(),  # type: ignore[misc]
+        every=lambda c: c.cards_interval, lease=_minutes(2), watched=False,
+        when=lambda c: c.flush_cards is not None),
+    Job(id=JOB_PEOPLE, run=_people, every=lambda c: c.people_interval, lease=_minutes(10),
+        watched=False, when=lambda c: c.slack_client is not None, run_when_first_scheduled=True),
+    # Last, so a one-off run (`worker --once`) reports on what the other jobs just did; not
+    # watched by itself (its own failure is the alert it would send).
+    Job(id=JOB_HEALTH, run=_health, every=lambda c: c.health_interval, lease=_minutes(5),
+        watched=False, unleased_when_store_down=True),
+)  # fmt: skip
 
-    specs = [
-        # Leases: how long a SQLite run holds the job against a second process (PostgreSQL's
-        # advisory lock holds it exactly as long as the run). Longer than any sane run.
-        JobSpec(
-            id=JOB_RELEASE_SMS, run=release, every=ctx.release_interval, lease=timedelta(minutes=10)
-        ),
-        JobSpec(
-            id=JOB_WORKFLOWS, run=workflows, every=ctx.release_interval, lease=timedelta(minutes=5)
-        ),
-        JobSpec(
-            id=JOB_WEBHOOKS, run=webhooks, every=ctx.webhook_interval, lease=timedelta(minutes=5)
-        ),
-        JobSpec(
-            id=JOB_BUYERS,
-            run=buyers,
-            every=ctx.buyer_refresh,
-            lease=timedelta(minutes=30),
-            run_when_first_scheduled=True,
-        ),
-        JobSpec(
-            id=JOB_PRUNE,
-            run=lambda now: prune_seen_webhooks(engine=ctx.engine, now=now),
-            every=timedelta(hours=1),
-            lease=timedelta(minutes=5),
-        ),
-    ]
-    specs.append(
-        optout_review_spec(
-            engine=ctx.engine,
-            client=ctx.client,
-            rules=ctx.rules,
-            config=ctx.config,
-            poster=ctx.optout_poster,
-            every=ctx.release_interval,
-            worker_id=ctx.worker_id,
-        )
-    )
-    if ctx.polling != "off":
-        from bot.ops.polling import poll_events
 
-        def poll(now: datetime) -> None:
-            poll_events(
-                engine=ctx.engine,
-                client=ctx.client,
-                handlers=ctx.handlers,
-                now=now,
-                mode="on" if ctx.polling == "on" else "auto",
-                buyer_tag=ctx.config.tags.buyer,
-                metrics=ctx.metrics,
-            )
+def watched_jobs(ctx: OpsContext) -> list[str]:
+    """The ids of this process's jobs the health check watches."""
+    return [job.id for job in JOBS if job.watched and job.when(ctx)]
 
-        specs.append(
-            JobSpec(id=JOB_POLL, run=poll, every=ctx.poll_interval, lease=timedelta(minutes=5))
-        )
-    if ctx.digest_hour is not None:
-        post = ctx.post_deals or ctx.post_ops
 
-        def digest(now: datetime) -> None:
-            post_digest(
-                engine=ctx.engine,
-                location_id=ctx.client.location_id,
-                hot=ctx.config.thresholds.hot,
-                stage_names=ctx.stage_names,
-                post=post,
-                now=now,
-                timezone=ctx.digest_timezone,
-                opportunity_url=ctx.client.opportunity_url,
-            )
-
-        specs.append(
-            JobSpec(
-                id=JOB_DIGEST,
-                run=digest,
-                daily_at=clock_time(ctx.digest_hour),
-                timezone=ctx.digest_timezone,
-                lease=timedelta(minutes=10),
-            )
-        )
-    if ctx.recover_alerts is not None:
-        recover = ctx.recover_alerts
-        specs.append(
-            JobSpec(
-                id=JOB_SLACK_RECOVER,
-                run=lambda now: recover(),
-                # Also how hot deals queued by processes without Slack (an import) reach
-                # Slack, so seconds, not a minute.
-                every=ctx.alerts_interval,
-                lease=timedelta(minutes=5),
-            )
-        )
-    if ctx.flush_cards is not None:
-        flush = ctx.flush_cards
-        specs.append(
-            JobSpec(
-                id=JOB_SLACK_CARDS,
-                run=lambda now: flush(),
-                every=ctx.cards_interval,
-                lease=timedelta(minutes=2),
-            )
-        )
-    if ctx.slack_client is not None:
-        from bot.ops.people_refresh import people_refresh_spec
-
-        specs.append(
-            people_refresh_spec(
-                slack=ctx.slack_client, ghl=ctx.client, engine=ctx.engine, every=ctx.people_interval
-            )
-        )
-    # Last, so a one-off run (`worker --once`) reports on what the other jobs just did.
-    specs.append(
-        JobSpec(
-            id=JOB_HEALTH,
-            run=monitor.run,
-            every=ctx.health_interval,
-            lease=timedelta(minutes=5),
-            unleased_when_store_down=True,
-        )
-    )
-    return specs
+def build_job_specs(ctx: OpsContext) -> list[JobSpec]:
+    """The schedule: one `JobSpec` per job of `JOBS` this process has, in table order."""
+    return [job.spec(ctx) for job in JOBS if job.when(ctx)]

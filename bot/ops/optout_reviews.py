@@ -3,16 +3,17 @@ reviews Slack did not take yet are posted again. Every minute, like the SMS rele
 
     settle_optout_reviews(engine=engine, client=ghl, rules=rules, config=config,
                           now=datetime.now(UTC), poster=poster)      # what the job runs
+
+Scheduled by the job table, `bot.ops.jobs.JOBS`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.ops.scheduler import JobSpec
 from ghl.client import GHLClient
 from matching.notify import NotifyRules
 from services.config import DealConfig
@@ -42,24 +43,3 @@ def settle_optout_reviews(
             poster.show_decision(done.review)
         poster.post()
     return decided
-
-
-def optout_review_spec(
-    *,
-    engine: Engine,
-    client: GHLClient,
-    rules: NotifyRules,
-    config: DealConfig,
-    poster: Any,
-    every: timedelta,
-    worker_id: str,
-) -> JobSpec:
-    """The job's schedule entry (see `bot.ops.jobs.build_job_specs`)."""
-
-    def run(now: datetime) -> None:
-        settle_optout_reviews(
-            engine=engine, client=client, rules=rules, config=config, now=now, poster=poster,
-            worker_id=worker_id,
-        )  # fmt: skip
-
-    return JobSpec(id=JOB_OPTOUT_REVIEWS, run=run, every=every, lease=timedelta(minutes=5))

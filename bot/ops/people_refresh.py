@@ -3,17 +3,17 @@ PEOPLE_REFRESH_MINUTES (and once at start), so `/deal whoami`, Claim and the own
 who is who without anyone keeping a file.
 
     run_people_refresh(slack=web, ghl=ghl, engine=engine, now=datetime.now(UTC))  # the work
-    specs.append(people_refresh_spec(slack=web, ghl=ghl, engine=engine, every=timedelta(hours=1)))
+
+Scheduled by the job table, `bot.ops.jobs.JOBS`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.ops.scheduler import JobSpec
 from bot.slack.people import PeopleReport, refresh_people
 from ghl.client import GHLClient
 
@@ -26,17 +26,3 @@ def run_people_refresh(
     """One refresh; a refusal (missing scope) is in the report and the log, never raised, so
     the scheduler keeps the job and the last good matches stay."""
     return refresh_people(slack=slack, ghl=ghl, engine=engine, now=now)
-
-
-def people_refresh_spec(
-    *, slack: WebClient, ghl: GHLClient, engine: Engine, every: timedelta
-) -> JobSpec:
-    """The job's schedule entry (see `bot.ops.jobs.build_job_specs`)."""
-
-    def run(now: datetime) -> None:
-        run_people_refresh(slack=slack, ghl=ghl, engine=engine, now=now)
-
-    return JobSpec(
-        id=JOB_PEOPLE, run=run, every=every, lease=timedelta(minutes=10),
-        run_when_first_scheduled=True,
-    )  # fmt: skip

@@ -1,8 +1,9 @@
 """Operations built from Settings: the scheduler, its jobs, metrics, readiness and webhooks.
 
-One call for `dealfinder serve` and `dealfinder worker`:
+Built by `bot.runtime.Runtime.ops` for `dealfinder serve` and `dealfinder worker`:
 
-    ops = build_ops(settings, engine=engine, client=ghl, slack_client=web, alerts=deal_alerts)
+    ops = build_ops(settings, engine=engine, client=ghl, config=config, rules=rules,
+                    slack_client=web, alerts=deal_alerts, pipeline=lambda: pipeline)
     ops.scheduler.start()                        # all jobs; ops.scheduler.shutdown() to stop
     routes = ops.routes()                        # /ghl/webhooks, /readyz, /metrics
     ops.metrics.observe_ack_latency(seconds)     # from the Slack bot
@@ -29,10 +30,11 @@ from bot.web.webhook_handlers import DealAlertsLike, WebhookHandlers
 from bot.web.webhook_verify import SignatureVerifier, WebhookKeyError
 from bot.web.webhooks import make_webhook_app
 from bot.web.workflow_events import WorkflowEventsApp
-from bot.wiring import load_config
 from ghl.client import GHLClient
 from ghl.health import check_ghl
-from matching.notify import load_rules
+from matching.notify import NotifyRules
+from services.config import DealConfig
+from services.ghl_map import GHLMapSource
 
 log = logging.getLogger("dealfinder.ops")
 
@@ -92,18 +94,24 @@ def build_ops(
     *,
     engine: Engine,
     client: GHLClient,
+    config: DealConfig | None = None,
+    rules: NotifyRules | None = None,
+    maps: GHLMapSource | None = None,
+    oauth: Any = None,
     slack_client: Any = None,
     alerts: DealAlertsLike | None = None,
-    pipeline: Any = None,
+    pipeline: Callable[[], Any] | None = None,
     metrics: Metrics | None = None,
     digest_hour: int | None = None,
     digest_timezone: str = "America/New_York",
 ) -> Ops:
     """Wire the jobs and endpoints for one process from `settings` and the parts it built.
 
+    `config`, `rules`, `maps` and `oauth` (`bot.oauth_wiring.OAuthParts`) come from the
+    runtime, which loads them once (None: loaded here, for tests that wire ops alone).
     `slack_client` is a slack_sdk `WebClient` (None: ops alerts go to the log); `alerts` the
-    bot's `DealAlerts`; `pipeline` a `services.pipeline.core.DealPipeline` or the bot's
-    `DeskActions` (None: built on the first completed task). The digest is off unless
+    bot's `DealAlerts`; `pipeline` returns the process's one `DealPipeline` or the bot's
+    `DeskActions`, called on the first completed task. The digest is off unless
     `digest_hour` (0-23) is given.
     """
     from services.optout.replies import handle_dnd_update, handle_inbound_message
@@ -111,24 +119,23 @@ def build_ops(
     metrics = metrics or Metrics()
     metrics.watch_ghl(client)
     metrics.watch_outbox(engine)
-    config = load_config(settings)
-    rules = load_rules(settings.sms_rules_file)
+    if config is None or rules is None:
+        from bot.runtime import Runtime
 
-    def ghl_map() -> Any:
-        from services.ghl_map import GHLMap
-
-        return GHLMap.load(client, config)
+        loaded = Runtime(settings)
+        config, rules = config or loaded.config, rules or loaded.rules
+    maps = maps or GHLMapSource(client, config)
+    ghl_map = maps.get
 
     def build_pipeline() -> Any:
         from services.pipeline.core import DealPipeline
 
         return DealPipeline(client, engine, config, ghl_map(), rules=rules)
 
-    deals = _Lazy(build_pipeline) if pipeline is None else None
+    deals = _Lazy(pipeline or build_pipeline)
 
     def task_completed(contact_id: str, title: str) -> Any:
-        target = pipeline if pipeline is not None else deals.get()  # type: ignore[union-attr]
-        return target.advance_on_task_completed(contact_id=contact_id, task_title=title)
+        return deals.get().advance_on_task_completed(contact_id=contact_id, task_title=title)
 
     optout_poster = None
     if slack_client is not None:
@@ -163,7 +170,7 @@ def build_ops(
     replies = reply_threads_for(alerts, channel=settings.replies_channel)
     ops_alerts = ops_channel(settings, config)  # the mapping's slack_routing, else the setting
     handlers = WebhookHandlers(
-        install_events=_install_events(settings, engine, config, slack_client),
+        install_events=_install_events(settings, engine, config, slack_client, oauth),
         engine=engine,
         client=client,
         config=config,
@@ -239,7 +246,9 @@ def reply_threads_for(alerts: Any, *, channel: str) -> Any:
     )  # fmt: skip
 
 
-def _install_events(settings: Settings, engine: Engine, config: Any, slack_client: Any) -> Any:
+def _install_events(
+    settings: Settings, engine: Engine, config: Any, slack_client: Any, oauth: Any
+) -> Any:
     """INSTALL / UNINSTALL handling when the GHL app install is configured, else None."""
     if not settings.oauth_configured:
         return None
@@ -247,39 +256,11 @@ def _install_events(settings: Settings, engine: Engine, config: Any, slack_clien
     from bot.web.install_events import InstallEvents
 
     post = slack_poster(slack_client, settings.ops_channel) if slack_client else log_poster
-    parts = OAuthParts.from_settings(settings, engine=engine, post_ops=post)
+    parts = oauth or OAuthParts.from_settings(settings, engine=engine, post_ops=post)
     events = InstallEvents(
         engine=engine, vault=parts.vault, client_for=parts.client_for, config=config, post_ops=post
     )
     return events.handle
-
-
-_for_bot: dict[int, Ops] = {}
-_for_bot_lock = threading.Lock()
-
-
-def ops_for_bot(settings: Settings, services: Any) -> Ops:
-    """The one `Ops` of the bot process whose `bot.slack.app.BotServices` is `services`.
-
-    For `bot.cli.serve`'s hooks, which each get (settings, services) and must share one Ops:
-
-        ROUTE_FACTORIES.append(lambda s, services: ops_for_bot(s, services).routes())
-        STARTUP_HOOKS.append(lambda s, services: ops_for_bot(s, services).scheduler.start())
-    """
-    with _for_bot_lock:
-        found = _for_bot.get(id(services))
-        if found is None:
-            found = build_ops(
-                settings,
-                engine=services.engine,
-                client=services.ghl,
-                slack_client=services.alerts.client,
-                alerts=services.alerts,
-                # The bot's own pipeline (one per process, with the hot-deal hook).
-                pipeline=services.actions,
-            )
-            _for_bot[id(services)] = found
-        return found
 
 
 def slack_poster(client: Any, channel: str) -> Callable[[str], bool]:

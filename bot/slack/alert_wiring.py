@@ -1,9 +1,9 @@
-"""Hot-deal alerts for processes that are not the bot (`dealfinder import`), from Settings.
+"""What happened to an import's hot-deal alerts, for the `dealfinder import` summary.
 
 Every door queues a hot deal's alert in the store (`services.hot_alerts`); a process with
-SLACK_BOT_TOKEN also posts it at once, through the bot's own `DealAlerts` (one message per
-deal across processes). Without a token the alert waits for `serve` or `worker`, and
-`describe_alerts` says which happened, for the import summary.
+SLACK_BOT_TOKEN also posts it at once, through the one deal pipeline `bot.runtime` builds
+(its hot-deal hook is the bot's own `DealAlerts`: one message per deal across processes).
+Without a token the alert waits for `serve` or `worker`; `describe_alerts` says which.
 """
 
 from __future__ import annotations
@@ -14,37 +14,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from bot.settings import Settings
-from bot.slack.alerts import DealAlerts
-from bot.wiring import bot_web_client, load_config
-from ghl.client import GHLClient
 from services.hot_alerts import alert_state, poster_seen
 from services.pipeline.result import DealResult
 from store.types import utcnow
-
-
-def alerts_for_import(settings: Settings, *, ghl: GHLClient, engine: Engine) -> DealAlerts | None:
-    """The bot's `DealAlerts` when this process has a Slack bot token, else None."""
-    if settings.slack_bot_token is None or settings.dry_run:
-        return None  # a dry run's store is thrown away: its alerts are never real
-    from bot.slack.deal_thread import channel_routing
-    from matching.notify import load_rules
-    from services.desk import DealDesk
-    from services.matcher import BuyerMatcher
-
-    config = load_config(settings)
-    matcher = BuyerMatcher(
-        engine=engine, location_id=ghl.location_id, cache_minutes=settings.buyer_cache_minutes
-    )
-    desk = DealDesk(
-        ghl=ghl, engine=engine, config=config, rules=load_rules(settings.sms_rules_file),
-        matcher=matcher, min_score=settings.match_min_score,
-    )  # fmt: skip
-    # The same routing as the bot's: an import's Florida cards go where the bot's go.
-    routing = channel_routing(settings, config) if config.slack_routing else None
-    return DealAlerts(
-        bot_web_client(settings), engine, settings.deals_channel, cards=desk.card, routing=routing
-    )
 
 
 def describe_alerts(

@@ -1,8 +1,8 @@
 """The Slack app: a bolt `App` with the services injected and every listener registered.
 
-    web_client = make_web_client(settings)
-    services = build_services(settings, ghl=ghl, engine=engine, web_client=web_client)
-    app = create_app(settings, ghl=ghl, engine=engine, services=services)
+    runtime = build_runtime(settings)             # bot.runtime: builds and shares the parts
+    services = runtime.services                   # build_services(...) over them
+    app = runtime.slack_app()                     # create_app(settings, ..., services=services)
     services.alerts.post_or_update(card)          # hot-deal alerts, also outside a request
 
 Listeners ack first and run their work after the ack (bolt lazy listeners with
@@ -37,13 +37,13 @@ from bot.slack.roles import (
     slack_group_members,
 )
 from bot.slack.unfurls import LinkPreviews
-from bot.wiring import bot_web_client, load_config
 from ghl.client import GHLClient
-from matching.notify import NotifyRules, load_rules
+from matching.notify import NotifyRules
 from services.config import DealConfig
 from services.desk import DealDesk
 from services.desk_actions import DeskActions
 from services.matcher import BuyerMatcher
+from services.pipeline.core import DealPipeline
 from store.types import utcnow
 
 ACK_THREADS = 16  # bolt runs ack functions here: quick, never behind slow work
@@ -83,10 +83,12 @@ class BotServices:
 
 
 def make_web_client(settings: Settings) -> WebClient:
-    """The bot's Slack Web API client (`bot.wiring.bot_web_client`), once the settings the
-    bot needs are there."""
+    """The bot's Slack Web API client (`bot.runtime.Runtime.web_client`), once the settings
+    the bot needs are there."""
+    from bot.runtime import Runtime
+
     settings.require("socket" if settings.slack_signing_secret is None else "slack")
-    return bot_web_client(settings)
+    return Runtime(settings).web_client
 
 
 def build_services(
@@ -98,22 +100,33 @@ def build_services(
     config: DealConfig | None = None,
     rules: NotifyRules | None = None,
     clock: Callable[[], datetime] = utcnow,
+    desk: DealDesk | None = None,
+    alerts: DealAlerts | None = None,
+    pipeline: Callable[[], DealPipeline] | None = None,
 ) -> BotServices:
-    """Wire the desk, its actions, the alerts and the roles from Settings (read once)."""
-    config = config or load_config(settings)
-    rules = rules or load_rules(settings.sms_rules_file)
+    """Wire the desk, its actions, the alerts and the roles.
+
+    `bot.runtime.Runtime.services` passes the parts it shares with the rest of the process
+    (config, rules, desk, alerts and the one deal pipeline); what is not given is built here
+    (config and rules through a `Runtime` of `settings`).
+    """
+    if config is None or rules is None:
+        from bot.runtime import Runtime
+
+        loaded = Runtime(settings)
+        config, rules = config or loaded.config, rules or loaded.rules
     roles_file = settings.roles_file or (EXAMPLE_ROLES_FILE if settings.dry_run else None)
     roles = RoleDirectory.from_file(roles_file, group_members=slack_group_members(web_client))
     roles.people = PeopleDirectory(engine).ghl_email  # email match; the roles file overrides
     matcher = BuyerMatcher(
         engine=engine, location_id=ghl.location_id, cache_minutes=settings.buyer_cache_minutes
     )
-    desk = DealDesk(
+    desk = desk or DealDesk(
         ghl=ghl, engine=engine, config=config, rules=rules, matcher=matcher,
         min_score=settings.match_min_score, clock=clock,
     )  # fmt: skip
     routing = channel_routing(settings, config) if config.slack_routing else None
-    alerts = DealAlerts(
+    alerts = alerts or DealAlerts(
         web_client, engine, settings.deals_channel, cards=desk.card, clock=clock, routing=routing
     )
     deal_thread = DealThread(
@@ -128,7 +141,7 @@ def build_services(
         desk=desk, client=web_client, domains=settings.app_domains, clock=clock, work=work
     )
     actions = DeskActions(
-        desk, on_hot_deal=[alerts.on_hot_deal],
+        desk, on_hot_deal=[alerts.on_hot_deal], pipeline=pipeline,
         on_claim=[home.on_claim, previews.on_claim, deal_thread.on_claim],
         on_notified=[deal_thread.on_notified],
     )  # fmt: skip

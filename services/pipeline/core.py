@@ -5,7 +5,7 @@ it, a GHL search by MLS id) finds the deal before anything is created; progress 
 before and after the calls it covers (`services.pipeline.progress`); an unchanged record
 costs no GHL call at all.
 
-    pipeline = DealPipeline(client, engine, config, GHLMap.load(client, config))
+    pipeline = DealPipeline(client, engine, config, GHLMapSource(client, config).get())
     result = pipeline.process(record)      # DealResult: created / updated / skipped / failed
 
 GHL calls for a new property: contact upsert, tags added (only those the contact lacks: tags

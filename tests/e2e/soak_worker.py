@@ -82,11 +82,11 @@ def evening_anchor(now: datetime, *, behind: timedelta = timedelta(hours=3)) -> 
 
 
 def soak_client(settings: Settings, *, base_delay: float) -> GHLClient:
-    """`bot.wiring.build_ghl_client` with a shorter retry backoff: at 17 % injected faults the
+    """`bot.runtime.Runtime.ghl` with a shorter retry backoff: at 17 % injected faults the
     production 1-2-4 s waits would make the soak mostly sleeping, not working."""
-    from bot.wiring import build_ghl_client
+    from bot.runtime import Runtime
 
-    return build_ghl_client(settings.model_copy(update={"ghl_retry_base_delay": base_delay}))
+    return Runtime(settings.model_copy(update={"ghl_retry_base_delay": base_delay})).ghl
 
 
 class NotifyHook:
@@ -142,7 +142,7 @@ def settle(
 
     ghl, engine, config = services.ghl, services.engine, services.config
     hot = DealPipeline(
-        ghl, engine, config, GHLMap.load(ghl, config), clock=clock, rules=services.rules,
+        ghl, engine, config, GHLMap.resolve(ghl, config), clock=clock, rules=services.rules,
         worker_id=worker_id,
     ).hot  # fmt: skip
     zone = services.desk.location_timezone()

@@ -30,7 +30,6 @@ from bot.web.webhooks import make_webhook_app
 from sandbox.ghl_emulator import Emulator
 from sandbox.slack_fake import SlackFake
 from sandbox.slack_fake.payloads import block_actions_payload, button_action, form_body
-from services.ghl_map import GHLMap
 from tests.fixtures.bot import SIGNING_SECRET, BotWorld, build_bot_world
 from tests.fixtures.ops import webhook_payload
 from tests.fixtures.world_state import said_to, world_state
@@ -41,7 +40,6 @@ FORM = "application/x-www-form-urlencoded"
 @pytest.fixture
 def world(slack_fake: SlackFake, seeded_emulator: Emulator, engine: Engine) -> Iterator[BotWorld]:
     """The bot over HTTP on the store under test (SQLite and PostgreSQL)."""
-    GHLMap.clear_cache()
     built = build_bot_world(slack=slack_fake, emulator=seeded_emulator, engine=engine)
     yield built
     built.http.stop()

@@ -77,7 +77,7 @@ def world_handlers(notify_world, slack_fake) -> tuple[Any, WebhookHandlers, list
     deals = Deals(world.engine, slack_fake)
     deals.post("MLS1")
     pipeline = DealPipeline(
-        world.client, world.engine, world.config, GHLMap.load(world.client, world.config)
+        world.client, world.engine, world.config, GHLMap.resolve(world.client, world.config)
     )
     created = pipeline.process(PropertyRecord.parse(property_row(2)))
     handlers = handlers_for(

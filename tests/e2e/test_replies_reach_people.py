@@ -26,7 +26,6 @@ from bot.ops.wiring import build_ops
 from bot.slack.app import build_services
 from bot.web.webhooks import process_webhook_events
 from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
-from services.ghl_map import GHLMap
 from tests.fixtures.bot import BotWorld, build_bot_world
 from tests.fixtures.ops import signed_ed25519, webhook_payload
 
@@ -35,7 +34,6 @@ NOTIFY_AT = "2027-01-15 18:00:00"  # 13:00 in New York, 10:00 in Los Angeles: a 
 
 
 def replies_world(slack_fake, seeded_emulator, sqlite_engine, ed25519_pair, **settings: Any):
-    GHLMap.clear_cache()
     world = build_bot_world(
         slack=slack_fake, emulator=seeded_emulator, engine=sqlite_engine,
         GHL_WEBHOOK_PUBLIC_KEY=ed25519_pair.public_pem, **settings,

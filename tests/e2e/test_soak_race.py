@@ -36,13 +36,12 @@ def test_two_runs_of_one_property_at_once_leave_one_note_and_one_task_set(make_e
     emulator.seed_demo(buyers=5, seed=1)
     emulator.queue_fault("POST", "/contacts/*/notes", "slow", times=1)
     config = load_deal_config()
-    GHLMap.clear_cache()
     record = PropertyRecord.parse(property_row(1, deal_score=95))
 
     def run() -> str:
         with GHLClient(token=DEFAULT_TOKEN, location_id=DEMO_LOCATION_ID,
                        base_url=emulator.url) as client:  # fmt: skip
-            pipeline = DealPipeline(client, engine, config, GHLMap.load(client, config))
+            pipeline = DealPipeline(client, engine, config, GHLMap.resolve(client, config))
             return pipeline.process(record).action
 
     with ThreadPoolExecutor(1) as pool:
