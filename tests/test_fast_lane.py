@@ -9,6 +9,7 @@ the packages it imports are the ones it exercises.
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
@@ -63,12 +64,19 @@ def _imported(tree: ast.Module) -> set[str]:
     return names
 
 
+@cache
+def _trees() -> dict[str, ast.Module]:
+    """Every test file's syntax tree, by its path under tests/ (parsed once per run)."""
+    return {
+        str(path.relative_to(TESTS)): ast.parse(path.read_text(encoding="utf-8"))
+        for path in sorted(TESTS.rglob("test_*.py"))
+    }
+
+
 def lanes() -> tuple[dict[str, set[str]], list[str]]:
     """The fast-lane files with what each imports, and the files that are slow as a whole."""
     fast, slow = {}, []
-    for path in sorted(TESTS.rglob("test_*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        name = str(path.relative_to(TESTS))
+    for name, tree in _trees().items():
         if _whole_file_slow(tree):
             slow.append(name)
         elif _has_fast_test(tree):
@@ -85,7 +93,11 @@ def _postgres_tests(tree: ast.Module) -> list[str]:
         and node.name.startswith("test")
         and not any(_names_slow(d) for d in node.decorator_list)
         and (
-            any("postgres" in ast.unparse(d) for d in node.decorator_list)
+            any(
+                isinstance(n, ast.Attribute) and n.attr == "postgres"
+                for d in node.decorator_list
+                for n in ast.walk(d)
+            )
             or {"pg_engine", "pg_url"} & {arg.arg for arg in node.args.args}
         )
     ]
@@ -116,9 +128,5 @@ def test_postgresql_itself_stays_in_the_fast_lane() -> None:
     # Two-engine tests run on PostgreSQL in the full run only; what is PostgreSQL's own
     # (advisory locks, keepalives, a bare URL) must still be checked every day.
     fast, _ = lanes()
-    found = [
-        name
-        for name in fast
-        if _postgres_tests(ast.parse((TESTS / name).read_text(encoding="utf-8")))
-    ]
+    found = [name for name in fast if _postgres_tests(_trees()[name])]
     assert "test_store_locks.py" in found
