@@ -11,6 +11,7 @@ import json
 import threading
 from typing import Any
 
+import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -118,6 +119,7 @@ def test_an_import_with_slack_tells_slack_itself(
 # -- two workers with Slack: one card per deal ---------------------------------------------
 
 
+@pytest.mark.slow  # two worker processes
 def test_two_worker_processes_post_one_card_per_deal(
     seeded_emulator, slack_fake, db_url, tmp_path, monkeypatch
 ) -> None:

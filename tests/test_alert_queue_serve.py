@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bot.slack.messages import notified_line
 from sandbox.slack_fake import Message
 from store.types import utcnow
 from tests.fixtures.bot import wait_for
 from tests.fixtures.cli_processes import HOT, batch_file
+
+pytestmark = pytest.mark.slow  # dealfinder serve and import in real processes
 
 
 def _counts(message: Message) -> str:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bot.slack import blocks
 from tests.fixtures.bot import BotWorld, wait_for
 
 SLOW = 5.0  # the issue: "while GHL is slow (emulator delay 5 s)"
 
 
+@pytest.mark.slow  # GHL answers after 5 s by design
 def test_commands_and_clicks_are_acked_in_time_while_ghl_is_slow(bot_world: BotWorld) -> None:
     bot_world.add_deal("TPA-1001")
     [card] = wait_for(bot_world.channel_messages, what="the hot-deal message")

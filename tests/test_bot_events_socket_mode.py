@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sandbox.ghl_emulator import DEMO_LOCATION_ID
 from sandbox.slack_fake import SlackDriver, SlackFake
 from sandbox.slack_fake.events import home_view_of, open_app_home, share_link, unfurls_of
 from tests.fixtures.bot import wait_for
 from tests.test_bot_socket_mode import BotProcess, seeded_ghl, socket_bot
+
+pytestmark = pytest.mark.slow  # dealfinder serve in a subprocess
 
 __all__ = ["seeded_ghl", "socket_bot"]  # fixtures shared with the Socket Mode tests
 

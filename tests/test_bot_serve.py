@@ -22,6 +22,8 @@ from bot.cli.serve import choose_mode, register
 from sandbox.slack_fake import BOT_TOKEN, SlackDriver, SlackFake
 from tests.fixtures.bot import SIGNING_SECRET, wait_for
 
+pytestmark = pytest.mark.slow  # dealfinder serve in a subprocess
+
 SLACK_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL")
 ROOT = Path(__file__).resolve().parents[1]
 RUN_SERVE = (

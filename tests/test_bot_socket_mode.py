@@ -28,6 +28,8 @@ from sandbox.slack_fake import (
 )
 from tests.fixtures.bot import wait_for
 
+pytestmark = pytest.mark.slow  # dealfinder serve in a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 # Only what a process needs to run: no SLACK_*, GHL_*, DEALFINDER_* or DATABASE_URL of the
 # developer's shell can leak into the bot (DEALFINDER_DRY_RUN stays unset).

@@ -17,6 +17,8 @@ import requests
 
 from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 
+pytestmark = pytest.mark.slow  # the CLI in subprocesses
+
 EXE = Path(sys.executable).with_name("dealfinder")
 
 

@@ -16,6 +16,8 @@ import pytest
 from bot.logs import configure_logging, demote
 from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 
+pytestmark = pytest.mark.slow  # the CLI in subprocesses
+
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = ROOT / "services" / "samples" / "mls_batch.json"
 

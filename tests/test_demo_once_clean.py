@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the whole demo in a subprocess
+
 EXE = Path(sys.executable).with_name("dealfinder")
 
 

@@ -104,6 +104,7 @@ def test_sqlite_backup_while_open_then_restore(tmp_path):
     _check_restored(f"sqlite:///{restored / 'dealfinder.db'}", key)
 
 
+@pytest.mark.slow  # pg_dump and pg_restore
 @pytest.mark.postgres
 def test_postgresql_pg_dump_then_pg_restore(tmp_path, pg_server):
     """A database of its own (pg_dump works per database), dumped, emptied, restored."""
@@ -129,6 +130,7 @@ def test_postgresql_pg_dump_then_pg_restore(tmp_path, pg_server):
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@pytest.mark.slow  # a CLI subprocess
 def test_an_older_store_is_migrated_when_a_command_starts(tmp_path):
     """Upgrade = install the new version and start it: a store left at the first revision
     (before opt-out reviews, webhook intake and OAuth) is brought to head by a real

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import phonenumbers
+import pytest
 import requests
 
 from sandbox.ghl_emulator import DEMO_LOCATION_ID, DEMO_TOKEN, Emulator
@@ -120,6 +121,7 @@ def test_every_demo_contact_passes_the_response_check(make_emulator):
     assert emulator.violations == []
 
 
+@pytest.mark.slow  # a subprocess emulator
 def test_module_entry_point_serves_until_interrupted():
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.ghl_emulator", "--port", "0", "--demo", "--buyers", "5"],

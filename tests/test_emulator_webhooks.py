@@ -216,6 +216,7 @@ def test_the_control_api_sets_the_url_and_refuses_bad_input(make_emulator):
     assert emulator.webhooks.url == "http://127.0.0.1:9/x"
 
 
+@pytest.mark.slow  # a subprocess emulator
 def test_the_emulator_command_sends_signed_webhooks_to_the_given_url(serve_wsgi, tmp_path):
     """`dealfinder emulator --webhook-url URL`: a separate process, its delivery loop running,
     the STOP of a contact arrives signed with the key it prints."""

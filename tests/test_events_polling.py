@@ -20,6 +20,8 @@ from store.state import get_sync_state
 from store.webhooks import note_delivery
 from tests.fixtures.events import opted_out, real_handlers, simulate, stored_events
 
+pytestmark = pytest.mark.slow  # simulated minutes of polling
+
 START = datetime(2027, 1, 15, 15, 0, tzinfo=UTC)  # 10:00 in New York
 T = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 GHL_PER_MINUTE = 600  # 100 requests per 10 s per location (ghl-api README, "Limits")

@@ -74,12 +74,14 @@ def test_memory_backend_threads():
     assert run_threads(MemoryBackend(), "loc") == 50
 
 
+@pytest.mark.slow  # starts processes
 def test_sqlite_backend_threads_and_processes(tmp_path):
     url = f"sqlite:///{tmp_path / 'rate.db'}"
     assert run_threads(SQLBackend(url), "loc-threads") == 50
     assert run_processes("sql", url, "loc-procs") == 50
 
 
+@pytest.mark.slow  # starts processes
 @pytest.mark.postgres
 def test_postgres_backend_threads_and_processes():
     key = f"loc-{uuid.uuid4().hex}"
@@ -93,6 +95,7 @@ def test_postgres_backend_threads_and_processes():
         engine.dispose()
 
 
+@pytest.mark.slow  # starts processes
 @pytest.mark.redis
 def test_redis_backend_threads_and_processes():
     key = f"loc-{uuid.uuid4().hex}"

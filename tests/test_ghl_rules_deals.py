@@ -11,6 +11,8 @@ from services.property import PropertyRecord
 from services.validator import validate_setup
 from tests.fixtures.pipeline import property_row
 
+pytestmark = pytest.mark.slow  # the deal pipeline per strategy, on both engines
+
 SAME_AGENT = {"agent_name": "Pat Lister", "agent_email": "pat@example.com", "agent_phone": None}
 
 

@@ -16,6 +16,8 @@ from store.db import session_scope
 from store.models import OpportunityLink, Property
 from tests.fixtures.pipeline import property_row
 
+pytestmark = pytest.mark.slow  # every record kind waits out GHL's search lag
+
 FAULTS = ["drop_after_commit", "server_error"]  # GHL acted and the answer was lost / 5xx
 
 

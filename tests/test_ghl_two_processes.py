@@ -11,6 +11,8 @@ from ghl.client import GHLClient, make_rate_backend
 from ghl.retry import RetryPolicy
 from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID
 
+pytestmark = pytest.mark.slow  # GHL clients in several processes
+
 BURST = 40  # the emulator's window: 40 requests per second (GHL: 100 per 10 s)
 PER_PROCESS = 70
 

@@ -17,6 +17,8 @@ from tests.fixtures.pipeline import (
     write_batch,
 )
 
+pytestmark = pytest.mark.slow  # whole batches with faults and the daily limit
+
 
 def ghl_counts(emu) -> tuple[int, int, int, int]:
     s = emu.state

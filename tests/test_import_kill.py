@@ -9,9 +9,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.fixtures.pipeline import property_rows, write_batch
+
+pytestmark = pytest.mark.slow  # imports killed and restarted in subprocesses
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,6 +21,8 @@ from sandbox.slack_fake import BOT_TOKEN, SlackFake
 from store.db import make_engine
 from tests.fixtures.bot import SIGNING_SECRET, deal_row, wait_for
 
+pytestmark = pytest.mark.slow  # dealfinder serve in a subprocess
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "analysis-token-0123456789abcdef"
 RUN_SERVE = (

@@ -309,6 +309,7 @@ _FIELDS = [
 ]
 
 
+@pytest.mark.slow  # hypothesis, 300 inputs
 @settings(max_examples=300, deadline=None)
 @given(st.fixed_dictionaries({}, optional=dict.fromkeys(_FIELDS, _junk)))
 def test_any_input_parses_without_crashing(raw: dict) -> None:

@@ -78,6 +78,7 @@ QUERIES = [  # (min_score, limit, offset, weights)
 ]
 
 
+@pytest.mark.slow  # 2,500 buyers x 40 properties
 def test_index_equals_scoring_every_buyer_on_random_data() -> None:
     rng = random.Random(20240611)
     buyers = random_buyers(rng, 2_500)

@@ -26,6 +26,7 @@ APP = {
 }
 
 
+@pytest.mark.slow  # a CLI subprocess each
 @pytest.mark.parametrize(
     ("key", "said"),
     [

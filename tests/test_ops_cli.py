@@ -75,6 +75,7 @@ def test_worker_once_in_dry_run_runs_every_job_against_the_emulator(clean_env, m
     assert not (Path.cwd() / "dealfinder.db").exists()  # a dry run never touches the real store
 
 
+@pytest.mark.slow  # a worker subprocess
 def test_ctrl_c_stops_the_worker_cleanly(clean_env, tmp_path):
     env = clean_env | {"DEALFINDER_DRY_RUN": "1", "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(

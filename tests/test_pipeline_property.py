@@ -120,6 +120,7 @@ def test_version_changes_with_any_field_and_only_then():
     assert a.version() != PropertyRecord.parse(property_row(1, list_price=1)).version()
 
 
+@pytest.mark.slow  # 10,000 rows
 def test_ten_thousand_rows_stream(tmp_path):
     rows = property_rows(10_000)
     for suffix in (".json", ".csv"):

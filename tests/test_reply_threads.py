@@ -229,6 +229,7 @@ def _finish(process: subprocess.Popen[str]) -> str:
     return out.strip().splitlines()[-1]
 
 
+@pytest.mark.slow  # starts a process
 def test_while_another_process_starts_the_thread_the_reply_is_retried_later(
     slack_fake: SlackFake, web: WebClient, engine: Engine
 ) -> None:
@@ -244,6 +245,7 @@ def test_while_another_process_starts_the_thread_the_reply_is_retried_later(
     assert len(starts(slack_fake)) == 1
 
 
+@pytest.mark.slow  # starts processes
 def test_two_processes_replying_at_once_leave_one_thread(
     slack_fake: SlackFake, web: WebClient, engine: Engine
 ) -> None:

@@ -8,8 +8,12 @@ import re
 import shutil
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from sandbox.run import run_scenario, start_sandbox
 from tests.fixtures.bot import wait_for
+
+pytestmark = pytest.mark.slow  # the whole sandbox scenario
 
 
 def test_the_buyer_cache_age_in_the_sandbox_is_read_on_its_own_clock():

@@ -143,6 +143,7 @@ SHAPED = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow  # hypothesis, 500 inputs
 @settings(max_examples=500, deadline=None)
 @given(
     data=SHAPED | JSONISH,

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, inspect, select
 
 from store import deals, outbox, sms, state, webhooks
@@ -142,6 +143,7 @@ def test_claim_due_from_threads(engine):
     assert_each_claimed_once(engine, ids, run_threads(4, worker))
 
 
+@pytest.mark.slow  # starts processes
 def test_claim_due_from_processes(engine, db_url):
     ids = fill_outbox(engine, 60)
     assert_each_claimed_once(engine, ids, run_processes(db_url, "claim", 2))
@@ -162,12 +164,14 @@ def test_sms_cap_holds_for_20_threads(engine):
     assert sms_rows(engine) == 3
 
 
+@pytest.mark.slow  # starts processes
 def test_sms_cap_holds_across_processes(engine, db_url):
     got = run_processes(db_url, "sms", 2)  # 20 attempts in all
     assert sum(len(slots) for slots in got) == 3
     assert sms_rows(engine) == 3
 
 
+@pytest.mark.slow  # starts processes
 def test_concurrent_migrations_take_turns(db_url):
     assert run_processes(db_url, "migrate", 2) == [["ok"], ["ok"]]
     engine = make_engine(db_url)

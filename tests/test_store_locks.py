@@ -63,6 +63,7 @@ def _name() -> str:
     return f"deal:test:{secrets.token_hex(4)}"
 
 
+@pytest.mark.slow  # starts processes
 def test_a_held_name_is_busy_for_another_process_and_free_once_released(
     engine: Engine, db_url: str
 ) -> None:
@@ -101,6 +102,7 @@ def test_releasing_one_name_keeps_the_others_held(engine: Engine, db_url: str) -
         assert _tried_elsewhere(db_url, name) == {name: False}
 
 
+@pytest.mark.slow  # starts and kills a process
 def test_a_lock_dies_with_a_killed_holder(engine: Engine, db_url: str) -> None:
     name = _name()
     holder = _other_process(db_url, "hold", name)

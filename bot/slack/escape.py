@@ -6,8 +6,11 @@ as mentions and links, and the only way to show them literally is to escape `&`,
 (https://api.slack.com/reference/surfaces/formatting#escaping). `mrkdwn` emphasis characters
 (`*`, `_`, `~`, backticks) are left alone: at worst they change how a word looks.
 
-    escape("12 Oak St <!channel>")            # "12 Oak St &lt;!channel&gt;"
-    clip("a" * 5000, 3000)                    # 2,999 characters and "…"
+    >>> escape("12 Oak St <!channel>")
+    '12 Oak St &lt;!channel&gt;'
+    >>> clipped = clip("a" * 5000, 3000)        # 2,999 characters and "…"
+    >>> len(clipped), clipped[-1]
+    (3000, '…')
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Conversations (conversations.json — Version 2021-04-15, unlike every other group): SMS.
 
 `POST /conversations/messages` has no idempotency key: a send whose outcome is unknown is
-never repeated here. The outbox (services/notify_*) records intent and result around it, and
+never repeated here. The outbox (services/notify/) records intent and result around it, and
 reads the contact's conversation (`recent_messages`) to learn whether an unknown send went out.
 """
 

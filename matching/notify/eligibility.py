@@ -4,8 +4,11 @@ These are about consent and reachability, not timing: until someone changes the 
 GHL (adds the opt-in tag, fixes the phone, lifts DND) no retry will help, so the caller
 records the exclusion instead of scheduling a deferral.
 
-    eligibility(tags=["sms_opt_in"], phone="813-273-1234", dnd_sms=False, opted_out=False)
-    normalize_phone("(813) 273-1234")   # "+18132731234"
+    >>> eligibility(tags=["sms_opt_in"], phone="813-273-1234", dnd_sms=False, opted_out=False)
+    >>> normalize_phone("(813) 273-1234")
+    '+18132731234'
+
+(`eligibility` answered None: nothing keeps this buyer from texts.)
 """
 
 from __future__ import annotations

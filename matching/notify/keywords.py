@@ -25,8 +25,11 @@ HELP / INFO / AYUDA answer with `help_reply` only when they are the whole messag
 UNSTOP are reported (re-subscribing is a person's decision). The language of the reply is
 `language.detect_language`'s.
 
-    read_inbound("ALTO")                       # InboundReading(kind="opt_out", language="es", ...)
-    classify_inbound("Stop texting me!")       # "opt_out"
+    >>> reading = read_inbound("ALTO")
+    >>> reading.kind, reading.language
+    ('opt_out', 'es')
+    >>> classify_inbound("Stop texting me!")
+    'opt_out'
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A count of common function words and the opt-out words of each language, with Sp
 characters (ñ, accented vowels, ¿ ¡) counted twice; English wins ties, since the deal texts
 are in English. Short messages decide on their one word: "ALTO" is Spanish, "STOP" English.
 
-    detect_language("No más mensajes, por favor")   # "es"
+    >>> detect_language("No más mensajes, por favor")
+    'es'
 """
 
 from __future__ import annotations

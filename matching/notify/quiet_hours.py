@@ -101,8 +101,10 @@ def local_moment(*, day: date, wall: time, zone: ZoneInfo) -> datetime:
     no window opens twice), and for one inside a spring-forward gap the first valid moment at
     or after it (02:30 on a day that jumps 02:00 -> 03:00 is 03:00, not 03:30).
 
-        local_moment(day=date(2026, 3, 8), wall=time(2, 30), zone=ZoneInfo("America/New_York"))
-        # 2026-03-08 07:00 UTC (03:00 EDT)
+        >>> local_moment(day=date(2026, 3, 8), wall=time(2, 30), zone=ZoneInfo("America/New_York"))
+        datetime.datetime(2026, 3, 8, 7, 0, tzinfo=datetime.timezone.utc)
+
+    That is 03:00 EDT.
     """
     naive = datetime.combine(day, wall)
     early = naive.replace(tzinfo=zone).astimezone(UTC)

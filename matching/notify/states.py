@@ -5,8 +5,10 @@ messages. Florida's and Oklahoma's acts presume that a number with one of their 
 belongs to a resident, so `resolve_states` returns the contact's state *and* the state of the
 phone's area code when they differ; the policy applies the strictest of them.
 
-    resolve_state(contact_state=" florida ", phone=None)        # "FL"
-    resolve_states(contact_state="TX", phone="+1 813 273 1234")  # ("TX", "FL")
+    >>> resolve_state(contact_state=" florida ", phone=None)
+    'FL'
+    >>> resolve_states(contact_state="TX", phone="+1 813 273 1234")
+    ('TX', 'FL')
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ dedupe key ``sms:{contact_id}:{mls_id}``), then a worker delivers it (`deliver_d
     deliver_due(engine=engine, client=ghl, rules=rules, config=config, now=now,
                 worker_id="cli-1", limit=50)
 
-Modules: `notify_plan` (the read), `notify_send` (one text, exactly once), `notify_delivery`
-(the worker), `notify_followups` (GHL writes after a send), `services.optout.replies` (replies).
+Modules: `services.notify.plan` (the read), `services.notify.send` (one text, exactly once),
+`services.notify.delivery` (the worker), `services.notify.followups` (GHL writes after a
+send), `services.optout.replies` (replies).
 """
 
 from __future__ import annotations

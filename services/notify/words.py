@@ -5,11 +5,13 @@ same truth: the conclusion first, then a deferral's real cause (quiet hours, a s
 daily cap, a pause) with the buyer's local time, and exclusions in plain words, never a raw
 policy code. Plain text: the Slack side escapes it.
 
-    conclusion(now=12, later=5, excluded=3, already=0)   # "12 will be texted now, 5 later, 3 not"
+    >>> conclusion(now=12, later=5, excluded=3, already=0)
+    '12 will be texted now, 5 later, 3 not'
+    >>> not_words("no_opt_in", "The contact has no SMS consent tag (sms_opt_in).")
+    'has not agreed to texts: no SMS consent tag (sms_opt_in) in GHL'
+
     later_words(code="daily_cap", send_at=at, zone="America/Chicago", now=now, cap=3)
     # "later: daily cap of 3 reached — next at 8:00 AM CDT tomorrow"
-    not_words("no_opt_in", "The contact has no SMS consent tag (sms_opt_in).")
-    # "has not agreed to texts: no SMS consent tag (sms_opt_in) in GHL"
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Stage progression from activity: a completed task or a booked showing moves the deal on.
 
-The mapping (`pipeline_rules.STAGE_FOR_TASK`, `STAGE_FOR_APPOINTMENT`):
+The mapping (`services.pipeline.rules.STAGE_FOR_TASK`, `STAGE_FOR_APPOINTMENT`):
 - "Review hot deal" completed        -> "priority"  (Priority Review)
 - "Contact matched buyers" completed -> "contacted" (Buyers Contacted)
 - "Schedule showing" completed       -> "showing"   (Showing Booked)

@@ -98,7 +98,7 @@ class DealPipeline:
     # -- activity (called by the webhook and poll wiring) ---------------------------------------
 
     def advance_on_task_completed(self, *, contact_id: str, task_title: str) -> list[StageMove]:
-        """A task was completed in GHL: move its deal forward (see `pipeline_activity`)."""
+        """A task was completed in GHL: move its deal forward (see `services.pipeline.activity`)."""
         return self.stages.on_task_completed(contact_id=contact_id, task_title=task_title)
 
     def advance_on_appointment(self, *, contact_id: str) -> list[StageMove]:

@@ -192,7 +192,7 @@ class HotDealActions:
                 "message": broker_message(record, url=url),
                 "mls_id": record.mls_id,
                 "purpose": "broker_alert",
-                # What the delivery worker re-checks quiet hours with (notify_checks).
+                # What the delivery worker re-checks quiet hours with (services.notify.checks).
                 "phone": phone,
                 "state": list(resolve_states(contact_state=None, phone=phone)),
                 "location_timezone": self.ghl_map.location_timezone,

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every CLI command in a subprocess
+
 EXE = Path(sys.executable).with_name("dealfinder")
 
 

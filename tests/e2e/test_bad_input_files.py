@@ -21,6 +21,8 @@ from services.property_files import iter_records
 from tests.fixtures.bot import BotWorld, deal_row, wait_for
 from tests.fixtures.pipeline import DealEnv, property_row, property_rows, write_batch
 
+pytestmark = pytest.mark.slow  # big files (1 MB notes, 10,000 rows) through the importer
+
 MEGABYTE_NOTE = "Roof, HVAC and foundation reviewed; comps attached. " * 20_000  # ~1 MB
 
 

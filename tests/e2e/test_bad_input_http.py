@@ -34,6 +34,8 @@ from tests.fixtures.bot import SIGNING_SECRET, BotWorld, build_bot_world
 from tests.fixtures.ops import webhook_payload
 from tests.fixtures.world_state import said_to, world_state
 
+pytestmark = pytest.mark.slow  # the whole HTTP bad-input sweep
+
 FORM = "application/x-www-form-urlencoded"
 
 

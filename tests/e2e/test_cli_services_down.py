@@ -34,6 +34,8 @@ from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID, Emulator, Emul
 from sandbox.slack_fake import SlackFake
 from sandbox.slack_fake.config import BOT_TOKEN
 
+pytestmark = pytest.mark.slow  # every CLI command in a subprocess, per fault
+
 EXE = Path(sys.executable).with_name("dealfinder")
 SAMPLE = Path(__file__).resolve().parents[2] / "services" / "samples" / "mls_batch.json"
 

@@ -8,6 +8,8 @@ from playwright.sync_api import expect
 from sandbox.run import run_scenario, start_sandbox
 from tests.e2e.browser import chromium
 
+pytestmark = pytest.mark.slow  # headless Chromium
+
 
 @pytest.fixture(scope="module")
 def sandbox():

@@ -12,6 +12,8 @@ import requests
 from sandbox.run import evening_clock, run_scenario, start_sandbox
 from tests.e2e.browser import chromium, watch_errors
 
+pytestmark = pytest.mark.slow  # headless Chromium
+
 SIMULATED_START = datetime(2025, 3, 6, 1, 30, tzinfo=UTC)
 WAIT = 15_000
 HOME_WAIT = 30_000  # a publish right after another waits out the bot's 10 s window

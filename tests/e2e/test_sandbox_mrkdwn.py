@@ -16,6 +16,8 @@ from sandbox.slack_fake import BOT_TOKEN, SlackDriver, SlackFake
 from tests.e2e.browser import chromium, watch_errors
 from tests.e2e.shortcodes import product_shortcodes
 
+pytestmark = pytest.mark.slow  # headless Chromium
+
 
 @pytest.fixture(scope="module")
 def page_over_fake():

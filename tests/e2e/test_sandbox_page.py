@@ -14,6 +14,8 @@ from sandbox.run import evening_clock, run_scenario, start_sandbox
 from tests.e2e.browser import chromium, watch_errors
 from tests.fixtures.bot import wait_for
 
+pytestmark = pytest.mark.slow  # headless Chromium
+
 # A fixed evening (before the DST change): 01:30 UTC is 8:30 PM in New York.
 SIMULATED_START = datetime(2025, 3, 6, 1, 30, tzinfo=UTC)
 WAIT = 15_000

@@ -4,7 +4,11 @@ link's preview, the Home tab, 420 px."""
 
 import struct
 
+import pytest
+
 from sandbox import pictures
+
+pytestmark = pytest.mark.slow  # headless Chromium
 
 
 def _png_size(path):
