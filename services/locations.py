@@ -103,7 +103,8 @@ def check_settings(location_id: str, raw: dict[str, Any]) -> LocationSettings:
         return LocationSettings.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
         raise LocationSettingsError(f"location {location_id}: {problems}") from None
 
