@@ -88,9 +88,15 @@ def health(
 ) -> None:
     """Check GHL: token and location reachable, rate-limit headroom (answers within 10 s).
 
+    With the GHL app installed (GHL_CLIENT_ID), every active location is checked.
+
     Exit 1 when degraded, 2 when GHL refuses the token or location, 3 when unreachable.
     """
     settings = settings_from_env()
+    if settings.oauth_configured and not settings.dry_run:  # the app: every location
+        from bot.cli.locations_health import health_all
+
+        return health_all(settings, as_json=as_json)
     from bot.wiring import build_ghl_client
     from ghl.health import check_ghl
 
