@@ -79,17 +79,11 @@ class LocationSettings(BaseModel):
     roles_file: Path | None = None
     sms_from_number: str | None = None
 
-    @field_validator("channels")
+    @field_validator("channels", "bound_channels")
     @classmethod
-    def _channels(cls, value: dict[str, str]) -> dict[str, str]:
-        for channel in value.values():
-            _channel(channel)
-        return value
-
-    @field_validator("bound_channels")
-    @classmethod
-    def _bound(cls, value: list[str]) -> list[str]:
-        for channel in value:
+    def _slack_channels(cls, value: dict[str, str] | list[str]) -> dict[str, str] | list[str]:
+        """Each a channel by '#name' or id, as the mapping's slack_routing asks."""
+        for channel in value.values() if isinstance(value, dict) else value:
             _channel(channel)
         return value
 
