@@ -104,8 +104,8 @@ def test_each_location_has_its_cards_channel_and_commands(agency_bot):
 def test_naming_a_location_is_for_admins_and_active_locations(agency_bot):
     world = agency_bot
     world.driver.slash_command(text="hot --location loc_b", user_id="U0AGENT01")
-    refused = world.wait_for_ephemeral("U0AGENT01", "admin")
-    assert "BAY" not in refused.text
+    refused = world.wait_for_ephemeral("U0AGENT01", ":no_entry: Only")
+    assert "name another location" in refused.text
     world.driver.slash_command(text="hot --location loc_zz", user_id="U0ADMIN01")
     unknown = world.wait_for_ephemeral("U0ADMIN01", "no active location")
     assert "`loc_b`" in unknown.text and "`loc_demo`" in unknown.text
@@ -128,3 +128,17 @@ def test_a_single_location_bot_names_no_location(bot_world):
 )
 def test_split_location(text, split):
     assert split_location(text) == split
+
+
+def test_a_locations_own_roles_decide_in_its_channel(agency_bot, tmp_path):
+    world = agency_bot
+    roles = tmp_path / "bay_roles.json"
+    roles.write_text('{"default_role": "none", "users": {"U0ADMIN01": "admin"}}')
+    with session_scope(world.engine) as s:  # before loc_b's services are first built
+        update_location(session=s, location_id="loc_b", settings={"roles_file": str(roles)})
+    world.driver.slash_command(text="hot", user_id="U0BROKER1", channel_id="C0DEALSBAY")
+    refused = world.wait_for_ephemeral("U0BROKER1", ":no_entry: Only")
+    assert "you are not on the team list" in refused.text
+    assert "No hot deals yet today" in _hot(world, "U0ADMIN01", "C0DEALSBAY")
+    # the same broker in the default location's channel keeps the deployment's roles
+    assert "No hot deals yet today" in _hot(world, "U0BROKER1", "C0DEALS")

@@ -13,6 +13,7 @@ from slack_bolt import App
 
 from bot.slack import messages as msg
 from bot.slack.listeners import deal_commands, ghl_commands, people_commands
+from bot.slack.listeners.authz import recheck
 from bot.slack.listeners.common import Turn, guarded, refusal
 from bot.slack.listeners.grammar import COMMANDS, DEAL, GHL, Malformed, Parsed, parse_command
 from bot.slack.locations import CHOOSE_PERMISSION, on_location, split_location, unknown_location
@@ -95,9 +96,12 @@ def command_permission(turn: Turn) -> str | None:
 def run_command(turn: Turn) -> None:
     """After the ack, with the role checked again: run the subcommand the ack accepted."""
     request = _parsed(turn.body)
-    if request is not None:
-        turn = on_location(turn, split_location(turn.body.get("text") or "")[1])
-        HANDLERS[(request.command, request.action)](turn, request)
+    if request is None:
+        return
+    here = on_location(turn, split_location(turn.body.get("text") or "")[1])
+    # Another location's roles file decides there (checked again with its directory).
+    if here.services is turn.services or recheck(here, request.permission, told_in_ack=False):
+        HANDLERS[(request.command, request.action)](here, request)
 
 
 def register(app: App) -> None:
