@@ -2,7 +2,8 @@
 
 A deployment on a private integration token serves one location and keeps the one-location
 report. With the app (GHL_CLIENT_ID), each active location is checked with its own tokens and
-reported under its name; exit 1 when any is degraded or down, 2 when none is active.
+reported under its name (one active location: the usual one-location report); exit 1 when
+any is degraded or down, 2 when none is active.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import typer
 
 from bot.cli.common import EXIT_CONFIG, EXIT_FAILED, err, out
+from bot.cli.errors import stop_with
 
 
 def health_all(settings: Any, *, as_json: bool) -> None:
@@ -41,7 +43,15 @@ def health_all(settings: Any, *, as_json: bool) -> None:
             soft_wrap=True,
         )
         raise typer.Exit(EXIT_CONFIG)
-    if as_json:
+    if len(reports) == 1:  # one location: the one-location report and exit codes, as before
+        (report,) = reports.values()
+        if as_json:
+            out.print_json(json.dumps(report.as_dict()))
+        else:
+            out.print(report.render())
+        if report.error is not None:
+            raise stop_with(report.error)  # one line naming the setting, exit 2 or 3
+    elif as_json:
         out.print_json(json.dumps({loc: report.as_dict() for loc, report in reports.items()}))
     else:
         for location_id, report in reports.items():
