@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from ghl.client import GHLClient, make_rate_backend
 from ghl.retry import RetryPolicy
 from matching.notify import NotifyRules, load_rules
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from bot.slack.app import BotServices
     from services.desk import DealDesk
     from services.intake.worker import IntakeWorker
+    from services.locations import LocationProfile
     from services.pipeline.core import DealPipeline
 
 log = logging.getLogger("dealfinder")
@@ -149,14 +150,28 @@ class Runtime:
         return self.location().ghl
 
     def _parts(self, client: GHLClient) -> LocationParts:
+        config, rules = self.config, self.rules
+        home = self._given.location_id if self._given else self.settings.ghl_location_id
+        if client.location_id != home:  # another location: its own overrides (issue 14)
+            profile = self.profile(client.location_id)
+            config, rules = profile.config, profile.rules
         return LocationParts(
-            location_id=client.location_id, ghl=client, config=self.config, rules=self.rules,
-            maps=GHLMapSource(client, self.config),
+            location_id=client.location_id, ghl=client, config=config, rules=rules,
+            maps=GHLMapSource(client, config),
         )  # fmt: skip
+
+    def profile(self, location_id: str) -> LocationProfile:
+        """`location_id`'s profile from the store: its mapping, SMS rules, channels, roles."""
+        from services.locations import profile_for
+        from store.db import session_scope
+
+        with session_scope(self.engine, readonly=True) as session:
+            return profile_for(session, location_id, self.settings)
 
     def _client(self, location_id: str) -> GHLClient:
         """A GHL client: the in-process emulator (dry run), the app install's per-location
-        tokens (OAuth, no private token), or the Private Integration Token."""
+        tokens (OAuth, no private token), or the Private Integration Token — which serves
+        GHL_LOCATION_ID only: another location needs the app install (ConfigError otherwise)."""
         s = self.settings
         retry = RetryPolicy(max_retries=s.ghl_max_retries, base_delay=s.ghl_retry_base_delay)
         timeout = (min(5.0, s.ghl_timeout_seconds), s.ghl_timeout_seconds)
@@ -170,8 +185,17 @@ class Runtime:
                 timeout=timeout,
             )  # fmt: skip
         s.require("ghl")
-        if s.ghl_api_key is None and self.oauth is not None:
+        own_token = s.ghl_api_key is not None and location_id == s.ghl_location_id
+        if not own_token and self.oauth is not None:
             return self.oauth.client_for(location_id)
+        if not own_token:
+            raise ConfigError(
+                [
+                    f"GHL_API_KEY serves GHL_LOCATION_ID ({s.ghl_location_id or 'unset'}) "
+                    f"only, not {location_id}: install the GHL app at {location_id} "
+                    "(GHL_CLIENT_ID, GHL_CLIENT_SECRET; README, 'Several locations')"
+                ]
+            )
         assert s.ghl_api_key is not None
         return GHLClient(
             token=s.ghl_api_key.get_secret_value(), location_id=location_id,
@@ -326,6 +350,19 @@ class Runtime:
                 parts.ghl.close()
         if self._owns_engine and "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def open_store(settings: Settings) -> Engine:
+    """The store's engine for DATABASE_URL, migrated (for commands that need nothing else)."""
+    return Runtime(settings).engine
+
+
+def client_for_location(
+    settings: Settings, location_id: str, *, engine: Engine | None = None
+) -> GHLClient:
+    """A new GHL client for `location_id` (the caller closes it): dry run, the location's
+    private token, or the app install's tokens (`Runtime._client`)."""
+    return Runtime(settings, engine=engine)._client(location_id)
 
 
 def build_runtime(settings: Settings, **given: Any) -> Runtime:

@@ -30,6 +30,9 @@ def serve(routes):
     return start_http_in_thread(build_wsgi_app(bolt_app=bolt_app(), extra_routes=routes))
 
 
+LOC = ("location", DEMO_LOCATION_ID)  # GHL series carry their location (issue 14)
+
+
 def samples(text: str) -> dict[tuple[str, tuple], float]:
     found = {}
     for family in text_string_to_metric_families(text):
@@ -70,12 +73,12 @@ def test_metrics_show_ghl_sms_jobs_webhooks_and_slack_acks(notify_world):
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith("text/plain")
     found = samples(answer.text)
-    assert found[("dealfinder_ghl_requests_total", (("status", "429"),))] == 1
-    assert found[("dealfinder_ghl_requests_total", (("status", "200"),))] >= 3
-    assert found[("dealfinder_ghl_rate_limited_total", ())] == 1
-    assert found[("dealfinder_ghl_retries_total", ())] >= 1
-    assert found[("dealfinder_ghl_burst_max", ())] == 10_000
-    assert found[("dealfinder_ghl_daily_remaining", ())] > 0
+    assert found[("dealfinder_ghl_requests_total", (LOC, ("status", "429")))] == 1
+    assert found[("dealfinder_ghl_requests_total", (LOC, ("status", "200")))] >= 3
+    assert found[("dealfinder_ghl_rate_limited_total", (LOC,))] == 1
+    assert found[("dealfinder_ghl_retries_total", (LOC,))] >= 1
+    assert found[("dealfinder_ghl_burst_max", (LOC,))] == 10_000
+    assert found[("dealfinder_ghl_daily_remaining", (LOC,))] > 0
     assert found[("dealfinder_sms_total", (("outcome", "sent"), ("reason", "")))] == 2
     assert found[("dealfinder_outbox_items", (("status", "sent"),))] >= 2
     assert found[("dealfinder_outbox_due", ())] >= 0

@@ -112,23 +112,34 @@ def validate_command(
         bool, typer.Option("--fix", help="create missing custom fields and tags")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    location: Annotated[
+        str | None,
+        typer.Option("--location", help="check this location with its own mapping overrides"),
+    ] = None,
 ) -> None:
     """Check the GHL location against the mapping file: pipeline, stages, fields, tags, users."""
     settings = settings_from_env()
     runtime = Runtime(settings)
-    try:
-        config = runtime.config
-    except DealConfigError as exc:
-        raise _fail(str(exc)) from None
-    _quiet_dry_run(settings)
-    parts = runtime.location()
-    with parts.ghl as client:
+    maps = None
+    if location is not None:
+        from bot.cli.locations import location_config_and_client
+
+        config, client = location_config_and_client(settings, location)
+    else:
+        try:
+            config = runtime.config
+        except DealConfigError as exc:
+            raise _fail(str(exc)) from None
+        _quiet_dry_run(settings)
+        parts = runtime.location()
+        client, maps = parts.ghl, parts.maps
+    with client:
         reached = check_ghl(client)
         if reached.error is not None:  # unreachable or refused: one line, exit 3 or 2
             raise reached.error
         report = validate_setup(client, config, fix=fix)
-        if report.fixed and report.ok:
-            parts.maps.refresh()  # what this process uses from now on sees the new fields
+        if report.fixed and report.ok and maps is not None:
+            maps.refresh()  # what this process uses from now on sees the new fields
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:

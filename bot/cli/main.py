@@ -88,9 +88,15 @@ def health(
 ) -> None:
     """Check GHL: token and location reachable, rate-limit headroom (answers within 10 s).
 
+    With the GHL app installed (GHL_CLIENT_ID), every active location is checked.
+
     Exit 1 when degraded, 2 when GHL refuses the token or location, 3 when unreachable.
     """
     settings = settings_from_env()
+    if settings.oauth_configured and not settings.dry_run:  # the app: every location
+        from bot.cli.locations_health import health_all
+
+        return health_all(settings, as_json=as_json)
     from bot.runtime import Runtime
     from ghl.health import check_ghl
 
@@ -117,13 +123,14 @@ def health(
 def _register_subcommands() -> None:
     """Subcommands that live in their own modules (one per area), registered on the app."""
     from bot.cli import deals as cli_deals
+    from bot.cli import locations as cli_locations
     from bot.cli import match as cli_match
     from bot.cli import notify as cli_notify
     from bot.cli import ops as cli_ops
     from bot.cli import outbox as cli_outbox
     from bot.cli import serve as cli_serve
 
-    for module in (cli_deals, cli_match, cli_notify, cli_ops, cli_outbox, cli_serve):
+    for module in (cli_deals, cli_locations, cli_match, cli_notify, cli_ops, cli_outbox, cli_serve):
         module.register(app)
 
 

@@ -42,6 +42,7 @@ from bot.ops.health_alerts import (
     overall_level,
 )
 from bot.ops.lease import read_job_record
+from bot.slack.escape import escape
 from ghl.client import GHLClient
 from ghl.health import check_ghl
 from services.buyer_sync import last_synced
@@ -117,6 +118,7 @@ class HealthMonitor:
         job_ids: Sequence[str] = (),
         thresholds: HealthThresholds | None = None,
         location_id: str | None = None,
+        location_label: str | None = None,
     ) -> None:
         self.engine = engine
         self.client = client
@@ -124,11 +126,15 @@ class HealthMonitor:
         self.job_ids = list(job_ids)
         self.thresholds = thresholds or HealthThresholds()
         self.location_id = location_id or client.location_id
+        # With several locations (issue 14): alerts start with the location, and each keeps
+        # its own alert memory ("health@<id>"); alone, the keys and texts are as before.
+        self.location_label = location_label
+        self._key = f"health@{self.location_id}" if location_label else "health"
         self.errors = ErrorWindow()
         self._memory = _Memory()
 
     def run(self, now: datetime) -> HealthReport:
-        details: dict[str, Any] = {}
+        details: dict[str, Any] = {"location": self.location_id} if self.location_label else {}
         findings = self.check(now=now, details=details)
         state = overall_level(findings)
         stored = self._store_ok(details)
@@ -144,7 +150,8 @@ class HealthMonitor:
         )
         report = HealthReport(state=state, findings=findings, details=details, decision=decision)
         if decision.text is not None:
-            report.posted = self.post(decision.text)
+            named = f"[{escape(self.location_label)}] " if self.location_label else ""
+            report.posted = self.post(named + decision.text)
             if not report.posted:
                 return report  # keep the old memory: the next check tries the message again
         self._memory.last = decision.memory
@@ -250,12 +257,12 @@ class HealthMonitor:
 
     def _load_memory(self) -> AlertMemory | None:
         with session_scope(self.engine, readonly=True) as session:
-            overall = get_alert_state(session=session, key="health")
+            overall = get_alert_state(session=session, key=self._key)
             if overall is None:
                 return self._memory.last
             components = {}
             for name in self._component_keys():
-                row = get_alert_state(session=session, key=f"health:{name}")
+                row = get_alert_state(session=session, key=f"{self._key}:{name}")
                 if row is not None and row.state != HEALTHY:
                     components[name] = ComponentState(row.state, row.since)
         stored = AlertMemory(
@@ -273,13 +280,13 @@ class HealthMonitor:
     def _save_memory(self, memory: AlertMemory, *, now: datetime, alerted: bool) -> None:
         with session_scope(self.engine) as session:
             set_alert_state(
-                session=session, key="health", state=memory.overall, now=now, alerted=alerted
+                session=session, key=self._key, state=memory.overall, now=now, alerted=alerted
             )
             for name in self._component_keys():
                 state = memory.components.get(name)
                 set_alert_state(
                     session=session,
-                    key=f"health:{name}",
+                    key=f"{self._key}:{name}",
                     state=state.level if state else HEALTHY,
                     now=now,
                 )

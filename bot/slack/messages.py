@@ -53,6 +53,7 @@ REQUIRED_NAMES = {"agent": "team members", "broker": "brokers and admins", "admi
 ACTION_NAMES = {
     "deal.show": "look up deals", "deal.add": "add deals", "deal.match": "match buyers",
     "deal.hot": "list hot deals", "deal.claim": "claim deals",
+    "deal.location": "name another location",
     "deal.claim_override": "take over claimed deals", "deal.pass": "pass on deals",
     "deal.notify": "text buyers", "ghl.health": "check GHL", "ghl.validate": "validate GHL",
     "ghl.outbox": "see the outbox", "optout.decide": "decide possible opt-outs",

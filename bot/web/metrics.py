@@ -84,6 +84,8 @@ class Metrics:
             buckets=_ACK_BUCKETS,
             registry=r,
         )
+        self._lock = threading.Lock()
+        self._ghl: _GHLCollector | None = None
 
     # -- counting --------------------------------------------------------------------------
 
@@ -113,8 +115,13 @@ class Metrics:
     # -- read at scrape time ---------------------------------------------------------------
 
     def watch_ghl(self, client: GHLClient) -> None:
-        """Expose the client's request counts and rate-limit headroom."""
-        self.registry.register(_GHLCollector(client))
+        """Expose the client's request counts and rate-limit headroom, labelled with its
+        location; call once per location's client (issue 14: one deployment, many)."""
+        with self._lock:
+            if self._ghl is None:
+                self._ghl = _GHLCollector()
+                self.registry.register(self._ghl)
+            self._ghl.clients[client.location_id] = client
 
     def watch_outbox(self, engine: Engine) -> None:
         """Expose the outbox's size by status and how long the oldest due item has waited."""
@@ -127,40 +134,57 @@ class Metrics:
 
 
 class _GHLCollector(Collector):
-    def __init__(self, client: GHLClient) -> None:
-        self.client = client
+    """Every watched location's GHL client, each series labelled `location`."""
+
+    def __init__(self) -> None:
+        self.clients: dict[str, GHLClient] = {}
 
     def collect(self) -> Iterator[Metric]:
-        stats = self.client.stats
+        clients = sorted(self.clients.items())
         requests = CounterMetricFamily(
-            "dealfinder_ghl_requests", "GHL HTTP requests by status", labels=["status"]
+            "dealfinder_ghl_requests", "GHL HTTP requests by status", labels=["location", "status"]
         )
-        # dict() of a Counter copies in one step under the GIL while the transport counts.
-        for status, count in sorted(dict(stats.by_status).items()):
-            requests.add_metric([str(status)], count)
-        yield requests
-        yield CounterMetricFamily("dealfinder_ghl_retries", "GHL retries", value=stats.retries)
-        yield CounterMetricFamily(
-            "dealfinder_ghl_rate_limited", "GHL 429 answers", value=stats.rate_limited
+        retries = CounterMetricFamily("dealfinder_ghl_retries", "GHL retries", labels=["location"])
+        limited = CounterMetricFamily(
+            "dealfinder_ghl_rate_limited", "GHL 429 answers", labels=["location"]
         )
         errors = CounterMetricFamily(
-            "dealfinder_ghl_errors", "GHL calls that failed, by error class", labels=["error"]
+            "dealfinder_ghl_errors",
+            "GHL calls that failed, by error class",
+            labels=["location", "error"],
         )
-        for name, count in sorted(dict(stats.errors).items()):
-            errors.add_metric([name], count)
-        yield errors
+        for location, client in clients:
+            stats = client.stats
+            # dict() of a Counter copies in one step under the GIL while the transport counts.
+            for status, count in sorted(dict(stats.by_status).items()):
+                requests.add_metric([location, str(status)], count)
+            retries.add_metric([location], stats.retries)
+            limited.add_metric([location], stats.rate_limited)
+            for name, count in sorted(dict(stats.errors).items()):
+                errors.add_metric([location, name], count)
+        yield from (requests, retries, limited, errors)
+        yield from _headroom(clients)
+
+
+def _headroom(clients: list[tuple[str, GHLClient]]) -> Iterator[Metric]:
+    gauges = {
+        name: GaugeMetricFamily(f"dealfinder_ghl_{name}", f"GHL: {what}", labels=["location"])
+        for name, what in (
+            ("burst_remaining", "requests left in the burst window"),
+            ("burst_max", "the burst window's limit"),
+            ("daily_remaining", "requests left today"),
+            ("daily_max", "the daily limit"),
+        )
+    }
+    for location, client in clients:
         try:
-            room = self.client.remaining()
+            room = client.remaining()
         except Exception:  # the shared limiter's backend (database, Redis) is unreachable
-            log.warning("GHL headroom unavailable for /metrics", exc_info=True)
-            return
-        for name, value, what in (
-            ("burst_remaining", room.burst_remaining, "requests left in the burst window"),
-            ("burst_max", room.burst_max, "the burst window's limit"),
-            ("daily_remaining", room.daily_remaining, "requests left today"),
-            ("daily_max", room.daily_max, "the daily limit"),
-        ):
-            yield GaugeMetricFamily(f"dealfinder_ghl_{name}", f"GHL: {what}", value=value)
+            log.warning("GHL headroom of %s unavailable for /metrics", location, exc_info=True)
+            continue
+        for name, gauge in gauges.items():
+            gauge.add_metric([location], getattr(room, name))
+    yield from gauges.values()
 
 
 class _OutboxCollector(Collector):

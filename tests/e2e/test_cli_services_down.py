@@ -74,6 +74,12 @@ COMMANDS = {
     "outbox retry": _cmd("outbox", "retry", "1", uses=(DB,)),
     "outbox resolve": _cmd("outbox", "resolve", "1", uses=(DB,)),
     "serve": _cmd("serve", "--http", "--port", "0", uses=(DB, REDIS, SLACK)),
+    "locations": _cmd("locations", "list", uses=(DB,)),
+    "locations list": _cmd("locations", "list", uses=(DB,)),
+    "locations show": _cmd("locations", "show", "loc_x", uses=(DB,)),
+    "locations set": _cmd("locations", "set", "loc_x", "name=X", uses=(DB,)),
+    "locations disable": _cmd("locations", "disable", "loc_x", uses=(DB,)),
+    "locations enable": _cmd("locations", "enable", "loc_x", uses=(DB,)),
 }
 
 
