@@ -153,8 +153,9 @@ class Runtime:
         config, rules = self.config, self.rules
         home = self._given.location_id if self._given else self.settings.ghl_location_id
         if client.location_id != home:  # another location: its own overrides (issue 14)
-            profile = self.profile(client.location_id)
-            config, rules = profile.config, profile.rules
+            profile = self.profile(client.location_id)  # the same objects when no overrides
+            config = self.config if profile.config == self.config else profile.config
+            rules = self.rules if profile.rules == self.rules else profile.rules
         return LocationParts(
             location_id=client.location_id, ghl=client, config=config, rules=rules,
             maps=GHLMapSource(client, config),
@@ -184,10 +185,10 @@ class Runtime:
                 session=dry_run_session(token=token, location_id=location_id), retry=retry,
                 timeout=timeout,
             )  # fmt: skip
-        s.require("ghl")
         own_token = s.ghl_api_key is not None and location_id == s.ghl_location_id
         if not own_token and self.oauth is not None:
             return self.oauth.client_for(location_id)
+        s.require("ghl")
         if not own_token:
             raise ConfigError(
                 [

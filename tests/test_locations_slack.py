@@ -13,7 +13,6 @@ from bot.slack.locations import location_services_factory, split_location
 from ghl.client import GHLClient
 from sandbox.slack_fake import SlackFake
 from sandbox.slack_fake.state import Channel
-from services.ghl_map import GHLMap
 from services.property import PropertyRecord
 from store.db import session_scope
 from store.installs import record_install
@@ -27,7 +26,6 @@ BAY_TOKEN = "emu-bay-token"
 @pytest.fixture
 def agency_bot(slack_fake: SlackFake, seeded_emulator, sqlite_engine) -> Iterator[BotWorld]:
     """The bot for loc_demo, with loc_b installed too: its own channel #deals-bay, own data."""
-    GHLMap.clear_cache()
     seeded_emulator.seed_demo(buyers=5, seed=2, location_id="loc_b")
     seeded_emulator.state.tokens[BAY_TOKEN] = "loc_b"
     members = {"U0ADMIN01", "U0BROKER1", "U0AGENT01", slack_fake.config.bot_user_id}
@@ -56,7 +54,6 @@ def agency_bot(slack_fake: SlackFake, seeded_emulator, sqlite_engine) -> Iterato
     world.http.stop()
     world.finish()
     world.ghl.close()
-    GHLMap.clear_cache()
 
 
 def _hot(world: BotWorld, user: str, channel: str, text: str = "hot") -> str:
