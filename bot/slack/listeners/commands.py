@@ -2,77 +2,53 @@
 
 The ack answers at once with the usage (malformed input), the refusal (role), the help, or a
 "working on it" line; the lazy part re-parses the same text and runs the subcommand, answering
-through the command's response_url.
+through the command's response_url. What each subcommand parses, needs, says and runs is its
+record in `bot.slack.listeners.registry`; nothing here names a subcommand.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.slack import messages as msg
-from bot.slack.listeners import deal_commands, ghl_commands, people_commands
 from bot.slack.listeners.common import Turn, guarded, refusal
-from bot.slack.listeners.grammar import COMMANDS, DEAL, GHL, Malformed, Parsed, parse_command
-
-WORKING = {
-    "add": "Analysing the property and saving the deal in GHL",
-    "show": "Looking the deal up",
-    "match": "Matching buyers",
-    "notify": "Working out who can be texted",
-    "hot": "Listing today's hot deals",
-    "stage": "Moving the deal in GHL",
-    "whoami": "Looking you up in GHL",
-    "health": "Checking GHL",
-    "validate": "Checking the GHL setup",
-    "outbox": "Reading the outbox",
-}
-
-HANDLERS: dict[tuple[str, str], Any] = {
-    (DEAL, "add"): deal_commands.add,
-    (DEAL, "add_form"): deal_commands.open_add_form,
-    (DEAL, "show"): deal_commands.show,
-    (DEAL, "match"): deal_commands.match,
-    (DEAL, "notify"): deal_commands.notify,
-    (DEAL, "hot"): deal_commands.hot,
-    (DEAL, "stage"): people_commands.stage,
-    (DEAL, "whoami"): people_commands.whoami,
-    (GHL, "health"): ghl_commands.health,
-    (GHL, "validate"): ghl_commands.validate,
-    (GHL, "outbox"): ghl_commands.outbox,
-}
+from bot.slack.listeners.grammar import Malformed, Parsed
+from bot.slack.listeners.registry import COMMANDS, malformed, parse_command, subcommand_of
 
 
-def _request(command: dict[str, Any], context: Any) -> Parsed | str | None:
-    """The request to run after the ack, or the text the ack itself answers with (str), or
-    None when the ack opens a modal and says nothing."""
+def _request(command: dict[str, Any], context: BoltContext) -> Parsed | str:
+    """The request to run after the ack, or the text the ack itself answers with (str)."""
     parsed = parse_command(command.get("command", ""), command.get("text") or "")
     if isinstance(parsed, Malformed):
-        return msg.malformed(parsed.command, parsed.action, parsed.problem)
-    refused = refusal(context, parsed.permission)
+        return malformed(parsed.command, parsed.action, parsed.problem)
+    sub = subcommand_of(parsed)
+    refused = refusal(context, sub.permission)
     if refused is not None:
         return refused
-    if parsed.action == "help":
-        return msg.help_text()
+    if sub.answer is not None:
+        return sub.answer()
     return parsed
 
 
-def ack_command(ack: Any, command: dict[str, Any], context: Any) -> None:
-    """Answer within 3 s: usage, refusal, help, or a short "working on it"."""
+def ack_command(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    """Answer within 3 s: usage, refusal, help, a short "working on it", or nothing (a form)."""
     request = _request(command, context)
     if isinstance(request, str):
         ack(response_type="ephemeral", text=request)
-    elif request.action == "add_form":
+        return
+    working = subcommand_of(request).working_for(request)
+    if working is None:
         ack()
     else:
-        ack(response_type="ephemeral", text=msg.working(WORKING[request.action]))
+        ack(response_type="ephemeral", text=msg.working(working))
 
 
 def _parsed(command: dict[str, Any]) -> Parsed | None:
     """The subcommand to run after the ack; None when the ack's answer was all (usage, help)."""
     parsed = parse_command(command.get("command", ""), command.get("text") or "")
-    if isinstance(parsed, Malformed) or parsed.action == "help":
+    if isinstance(parsed, Malformed) or subcommand_of(parsed).handler_for(parsed) is None:
         return None
     return parsed
 
@@ -80,14 +56,17 @@ def _parsed(command: dict[str, Any]) -> Parsed | None:
 def command_permission(turn: Turn) -> str | None:
     """What the typed subcommand needs (checked again after the ack, `authz.recheck`)."""
     parsed = _parsed(turn.body)
-    return parsed.permission if parsed is not None else None
+    return subcommand_of(parsed).permission if parsed is not None else None
 
 
 def run_command(turn: Turn) -> None:
     """After the ack, with the role checked again: run the subcommand the ack accepted."""
     request = _parsed(turn.body)
-    if request is not None:
-        HANDLERS[(request.command, request.action)](turn, request)
+    if request is None:
+        return
+    handler = subcommand_of(request).handler_for(request)
+    if handler is not None:
+        handler(turn, request)
 
 
 def register(app: App) -> None:
