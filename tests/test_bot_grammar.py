@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack import messages
-from bot.slack.listeners.grammar import DEAL, GHL, Malformed, Parsed, parse_command
+from bot.slack.listeners import registry
+from bot.slack.listeners.grammar import DEAL, GHL, Malformed, Parsed
+from bot.slack.listeners.registry import parse_command, subcommand_of
 from services.property import PropertyRecord
 
 LINE = "TPA-1 | 12 Oak St | Tampa | FL | 33602 | 245000 | 3 | 93 | dana@example.com"
@@ -82,13 +83,13 @@ def test_malformed_commands_name_the_problem_and_the_subcommand(
 
 
 def test_malformed_answer_is_the_exact_usage_or_the_whole_help() -> None:
-    answer = messages.malformed(DEAL, "match", "the MLS id is missing")
+    answer = registry.malformed(DEAL, "match", "the MLS id is missing")
     assert answer.endswith("Usage: `/deal match MLS-ID [how-many, 1-25]`")
-    everything = messages.malformed(DEAL, None, "`x` is not a /deal subcommand")
+    everything = registry.malformed(DEAL, None, "`x` is not a /deal subcommand")
     assert "/deal notify MLS-ID" in everything and "/ghl validate" in everything
 
 
 def test_permissions_follow_the_subcommand() -> None:
-    assert parse_command(DEAL, "notify X").permission == "deal.notify"  # type: ignore[union-attr]
-    assert parse_command(DEAL, "add").permission == "deal.add"  # type: ignore[union-attr]
-    assert parse_command(GHL, "validate").permission == "ghl.validate"  # type: ignore[union-attr]
+    assert subcommand_of(parse_command(DEAL, "notify X")).permission == "deal.notify"  # type: ignore[arg-type]
+    assert subcommand_of(parse_command(DEAL, "add")).permission == "deal.add"  # type: ignore[arg-type]
+    assert subcommand_of(parse_command(GHL, "validate")).permission == "ghl.validate"  # type: ignore[arg-type]

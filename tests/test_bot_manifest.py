@@ -23,7 +23,15 @@ from bot.slack.blocks_edit import note_form_view
 from bot.slack.ghl_links import GHLLink, parse_ghl_link
 from bot.slack.home.blocks import HomeData, home_view, unfurl_blocks
 from bot.slack.listeners import register_listeners
-from bot.slack.listeners.grammar import COMMANDS, DEAL_ACTIONS
+from bot.slack.listeners.grammar import DEAL
+from bot.slack.listeners.registry import (
+    COMMANDS,
+    SUBCOMMANDS,
+    help_text,
+    malformed,
+    subcommands_of,
+    usage,
+)
 from bot.slack.optout_review import review_blocks
 from ghl.client import GHLClient
 from services.desk import BuyerLine, DealCard
@@ -80,7 +88,26 @@ def test_people_by_email_scopes_and_the_deal_usage_hint(manifest: dict[str, Any]
     assert {"users:read", "users:read.email"} <= scopes
     [deal] = [c for c in manifest["features"]["slash_commands"] if c["command"] == "/deal"]
     named = {part.split()[0] for part in deal["usage_hint"].split("|") if part.strip()}
-    assert set(DEAL_ACTIONS) <= named and {"whoami", "stage"} <= named
+    assert {s.name for s in subcommands_of(DEAL)} <= named and {"whoami", "stage"} <= named
+
+
+def test_the_manifest_the_registry_and_the_help_agree(manifest: dict[str, Any]) -> None:
+    """One subcommand, one record: manifest.yml's slash commands are the registry's commands,
+    each command's usage_hint is its subcommands' hints in registry order, and the help users
+    see (`/deal help`, also the answer to an unknown subcommand) is every subcommand's exact
+    usage and summary, in that order. A subcommand added anywhere but the registry, or
+    a hint edited in the manifest alone, fails here."""
+    slash = {c["command"]: c for c in manifest["features"]["slash_commands"]}
+    assert list(slash) == list(COMMANDS)
+    for command, entry in slash.items():
+        hints = [sub.hint for sub in subcommands_of(command)]
+        assert entry["usage_hint"] == " | ".join(hints), command
+    title, *lines = help_text().split("\n")
+    assert title == "*DealFinder commands*"
+    assert lines == [f"• {usage(s.command, s.name)} — {s.summary}" for s in SUBCOMMANDS]
+    for sub in SUBCOMMANDS:  # a malformed command shows the usage the help shows
+        answer = malformed(sub.command, sub.name, "wrong")
+        assert answer.endswith(f"\nUsage: {usage(sub.command, sub.name)}")
 
 
 def _request(body: dict[str, Any]) -> BoltRequest:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.slack import messages as msg
+from bot.slack.listeners.registry import help_text
 from sandbox.ghl_emulator import DEFAULT_TOKEN, DEMO_LOCATION_ID, Emulator
 from sandbox.slack_fake import (
     APP_TOKEN,
@@ -126,7 +127,7 @@ def test_serve_answers_slash_commands_over_socket_mode_and_stops_cleanly(
     help_ = driver.slash_command(command="/deal", text="help", user_id="U0AGENT01")
     assert help_.acked_in_time, f"acked after {help_.elapsed:.2f}s"
     [shown] = slack_fake.ephemerals(user_id="U0AGENT01")
-    assert (shown.text, shown.via) == (msg.help_text(), "ack")
+    assert (shown.text, shown.via) == (help_text(), "ack")
 
     health = driver.slash_command(command="/ghl", text="health", user_id="U0AGENT01")
     assert health.acked_in_time, f"acked after {health.elapsed:.2f}s"

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.slack.blocks_edit import edit_block_id, mls_id_of_block
-from bot.slack.listeners.grammar import Malformed, Parsed, parse_command
+from bot.slack.listeners.grammar import Malformed, Parsed
+from bot.slack.listeners.registry import parse_command, subcommand_of
 from services.deal_edits import find_stage
 
 STAGES = (("s1", "New Lead"), ("s2", "Under Contract"), ("s3", "Closed"))
@@ -55,5 +56,6 @@ def test_the_edit_row_names_its_deal(block_id: str | None, expected: str | None)
 
 
 def test_permissions_of_the_new_subcommands() -> None:
-    assert parse_command("/deal", "stage M x").permission == "deal.stage"  # type: ignore[union-attr]
-    assert parse_command("/deal", "whoami").permission == "deal.whoami"  # type: ignore[union-attr]
+    stage, whoami = parse_command("/deal", "stage M x"), parse_command("/deal", "whoami")
+    assert subcommand_of(stage).permission == "deal.stage"  # type: ignore[arg-type]
+    assert subcommand_of(whoami).permission == "deal.whoami"  # type: ignore[arg-type]

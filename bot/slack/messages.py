@@ -3,49 +3,16 @@
 Functions return Slack `mrkdwn`. Values from users or GHL are escaped here with `bot.slack.escape`,
 so a hostile address or name is shown literally and never pings a channel.
 
-    usage("/deal", "match")       # the exact usage of one subcommand
+    usage_code("/deal match MLS-ID")  # a usage as Slack shows it (bot.slack.listeners.registry)
     refused("deal.notify", role)  # why a user may not do something
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.slack.escape import escape, one_line
-
-USAGES: dict[tuple[str, str], tuple[str, str]] = {
-    ("/deal", "help"): ("/deal help", "this list"),
-    ("/deal", "add"): (
-        "/deal add  _or_  /deal add MLS | address | city | ST | ZIP | price | beds | score | "
-        "seller email or phone",
-        "analyse a property into a GHL deal (no arguments opens a form with every field)",
-    ),
-    ("/deal", "show"): ("/deal show MLS-ID-or-address", "a deal's stage, owner, tasks and buyers"),
-    ("/deal", "match"): (
-        "/deal match MLS-ID [how-many, 1-25]",
-        "the best buyers for a deal, why, and who cannot be texted",
-    ),
-    ("/deal", "notify"): (
-        "/deal notify MLS-ID",
-        "text the matched buyers, after you confirm who (brokers and admins)",
-    ),
-    ("/deal", "hot"): ("/deal hot", "today's hot deals with stage and owner"),
-    ("/deal", "stage"): (
-        "/deal stage MLS-ID STAGE NAME",
-        "move a deal to another stage of the pipeline in GHL",
-    ),
-    ("/deal", "whoami"): (
-        "/deal whoami",
-        "which GHL user DealFinder thinks you are, and your role",
-    ),
-    ("/ghl", "health"): ("/ghl health", "is GHL reachable, and how much rate limit is left"),
-    ("/ghl", "validate"): ("/ghl validate", "does GHL have every field, stage and user we use"),
-    ("/ghl", "outbox"): (
-        "/ghl outbox",
-        "texts and GHL actions waiting for a person, and why (brokers and admins)",
-    ),
-}
 
 ROLE_NAMES = {"none": "not on the team list", "agent": "an agent", "broker": "a broker",
               "admin": "an admin"}  # fmt: skip
@@ -74,28 +41,25 @@ def mention(user_id: str | None) -> str:
     return escape(user_id or "someone")
 
 
-def usage(command: str, action: str) -> str:
-    line, _ = USAGES[(command, action)]
-    return _as_code(line)
-
-
-def _as_code(line: str) -> str:
+def usage_code(line: str) -> str:
+    """A subcommand's usage as code; forms are separated by "  _or_  " in the usage line."""
     # Each form in its own code span: Slack shows "_or_" inside one literally.
     return " _or_ ".join(f"`{form}`" for form in line.split("  _or_  "))
 
 
-def help_text() -> str:
+def help_list(entries: Iterable[tuple[str, str]]) -> str:
+    """The help: one line per (usage, what it does), in the order given."""
     lines = ["*DealFinder commands*"]
-    lines += [f"• {_as_code(line)} — {what}" for line, what in USAGES.values()]
+    lines += [f"• {usage_code(line)} — {what}" for line, what in entries]
     return "\n".join(lines)
 
 
-def malformed(command: str, action: str | None, problem: str) -> str:
-    """A malformed command: what is wrong, then the exact usage (or every usage)."""
+def malformed(problem: str, *, usage: str | None, everything: str) -> str:
+    """A malformed command: what is wrong, then the exact usage (or, without one, the help)."""
     head = f":warning: {escape(problem)}."
-    if action is None or (command, action) not in USAGES:
-        return f"{head}\n{help_text()}"
-    return f"{head}\nUsage: {usage(command, action)}"
+    if usage is None:
+        return f"{head}\n{everything}"
+    return f"{head}\nUsage: {usage_code(usage)}"
 
 
 def working(what: str) -> str:
@@ -146,10 +110,11 @@ def internal_error(reference: str) -> str:
     )
 
 
-def unknown_action() -> str:
+def unknown_action(commands: str) -> str:
+    """An old or unknown button: `commands` is the help (`registry.help_text()`)."""
     return (
         ":warning: That button belongs to an older version of DealFinder and does nothing now. "
-        f"Use the commands instead:\n{help_text()}"
+        f"Use the commands instead:\n{commands}"
     )
 
 

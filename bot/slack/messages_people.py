@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.slack.escape import escape, one_line
-from bot.slack.messages import ACTION_NAMES, ROLE_NAMES, mention, usage
+from bot.slack.messages import ACTION_NAMES, ROLE_NAMES, mention
 
 _HOW = {
     "email": "your Slack email is this GHL user's email",
@@ -62,11 +62,12 @@ def whoami_unmatched(*, slack_email: str | None, role: str, permissions: Sequenc
     )
 
 
-def unknown_stage(stage: str, stages: Sequence[str]) -> str:
+def unknown_stage(stage: str, stages: Sequence[str], *, usage: str) -> str:
+    """A stage the pipeline does not have: the valid names, then `/deal stage`'s `usage`."""
     names = ", ".join(f"`{escape(s)}`" for s in stages) or "(the pipeline has no stages)"
     return (
         f":warning: `{one_line(stage, 100)}` is not a stage of the pipeline. Stages: {names}.\n"
-        f"Usage: {usage('/deal', 'stage')}"
+        f"Usage: {usage}"
     )
 
 

@@ -19,7 +19,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.slack.listeners.grammar import COMMANDS, Malformed, Parsed, parse_command
+from bot.slack.listeners.grammar import Malformed, Parsed
+from bot.slack.listeners.registry import COMMANDS, parse_command
 from services.property import PropertyRecord
 from services.property_files import RecordError, read_records
 from tests.e2e.hostile import (

@@ -104,10 +104,10 @@ def test_every_emoji_the_product_writes_is_drawn(page_over_fake):
 
 
 def test_help_shows_or_as_a_word_between_code_spans(page_over_fake):
-    from bot.slack import messages
+    from bot.slack.listeners import registry
 
     page, _, _ = page_over_fake
-    for text in (messages.help_text(), messages.usage("/deal", "add")):
+    for text in (registry.help_text(), registry.usage("/deal", "add")):
         html = page.evaluate("t => window.sandboxPage.mrkdwn(t)", text)
         assert "<code>/deal add</code> <i>or</i> <code>/deal add MLS |" in html
         assert "_or_" not in html

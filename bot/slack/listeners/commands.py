@@ -2,53 +2,26 @@
 
 The ack answers at once with the usage (malformed input), the refusal (role), the help, or a
 "working on it" line; the lazy part re-parses the same text and runs the subcommand, answering
-through the command's response_url.
+through the command's response_url. What each subcommand parses, needs, says and runs is its
+record in `bot.slack.listeners.registry`; nothing here names a subcommand.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.slack import messages as msg
-from bot.slack.listeners import deal_commands, ghl_commands, people_commands
 from bot.slack.listeners.authz import recheck
 from bot.slack.listeners.common import Turn, guarded, refusal
-from bot.slack.listeners.grammar import COMMANDS, DEAL, GHL, Malformed, Parsed, parse_command
+from bot.slack.listeners.grammar import Malformed, Parsed
+from bot.slack.listeners.registry import COMMANDS, malformed, parse_command, subcommand_of
 from bot.slack.locations import CHOOSE_PERMISSION, on_location, split_location, unknown_location
 
-WORKING = {
-    "add": "Analysing the property and saving the deal in GHL",
-    "show": "Looking the deal up",
-    "match": "Matching buyers",
-    "notify": "Working out who can be texted",
-    "hot": "Listing today's hot deals",
-    "stage": "Moving the deal in GHL",
-    "whoami": "Looking you up in GHL",
-    "health": "Checking GHL",
-    "validate": "Checking the GHL setup",
-    "outbox": "Reading the outbox",
-}
 
-HANDLERS: dict[tuple[str, str], Any] = {
-    (DEAL, "add"): deal_commands.add,
-    (DEAL, "add_form"): deal_commands.open_add_form,
-    (DEAL, "show"): deal_commands.show,
-    (DEAL, "match"): deal_commands.match,
-    (DEAL, "notify"): deal_commands.notify,
-    (DEAL, "hot"): deal_commands.hot,
-    (DEAL, "stage"): people_commands.stage,
-    (DEAL, "whoami"): people_commands.whoami,
-    (GHL, "health"): ghl_commands.health,
-    (GHL, "validate"): ghl_commands.validate,
-    (GHL, "outbox"): ghl_commands.outbox,
-}
-
-
-def _request(command: dict[str, Any], context: Any) -> Parsed | str | None:
-    """The request to run after the ack, or the text the ack itself answers with (str), or
-    None when the ack opens a modal and says nothing."""
+def _request(command: dict[str, Any], context: BoltContext) -> Parsed | str:
+    """The request to run after the ack, or the text the ack itself answers with (str)."""
     text, named = split_location(command.get("text") or "")
     if named is not None:  # `--location ID`: admins only, and an active location
         refused = refusal(context, CHOOSE_PERMISSION)
@@ -58,31 +31,34 @@ def _request(command: dict[str, Any], context: Any) -> Parsed | str | None:
             return refused or unknown_location(named, active)
     parsed = parse_command(command.get("command", ""), text)
     if isinstance(parsed, Malformed):
-        return msg.malformed(parsed.command, parsed.action, parsed.problem)
-    refused = refusal(context, parsed.permission)
+        return malformed(parsed.command, parsed.action, parsed.problem)
+    sub = subcommand_of(parsed)
+    refused = refusal(context, sub.permission)
     if refused is not None:
         return refused
-    if parsed.action == "help":
-        return msg.help_text()
+    if sub.answer is not None:
+        return sub.answer()
     return parsed
 
 
-def ack_command(ack: Any, command: dict[str, Any], context: Any) -> None:
-    """Answer within 3 s: usage, refusal, help, or a short "working on it"."""
+def ack_command(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    """Answer within 3 s: usage, refusal, help, a short "working on it", or nothing (a form)."""
     request = _request(command, context)
     if isinstance(request, str):
         ack(response_type="ephemeral", text=request)
-    elif request.action == "add_form":
+        return
+    working = subcommand_of(request).working_for(request)
+    if working is None:
         ack()
     else:
-        ack(response_type="ephemeral", text=msg.working(WORKING[request.action]))
+        ack(response_type="ephemeral", text=msg.working(working))
 
 
 def _parsed(command: dict[str, Any]) -> Parsed | None:
     """The subcommand to run after the ack; None when the ack's answer was all (usage, help)."""
     text, _ = split_location(command.get("text") or "")
     parsed = parse_command(command.get("command", ""), text)
-    if isinstance(parsed, Malformed) or parsed.action == "help":
+    if isinstance(parsed, Malformed) or subcommand_of(parsed).handler_for(parsed) is None:
         return None
     return parsed
 
@@ -90,7 +66,7 @@ def _parsed(command: dict[str, Any]) -> Parsed | None:
 def command_permission(turn: Turn) -> str | None:
     """What the typed subcommand needs (checked again after the ack, `authz.recheck`)."""
     parsed = _parsed(turn.body)
-    return parsed.permission if parsed is not None else None
+    return subcommand_of(parsed).permission if parsed is not None else None
 
 
 def run_command(turn: Turn) -> None:
@@ -98,10 +74,14 @@ def run_command(turn: Turn) -> None:
     request = _parsed(turn.body)
     if request is None:
         return
+    handler = subcommand_of(request).handler_for(request)
+    if handler is None:
+        return
     here = on_location(turn, split_location(turn.body.get("text") or "")[1])
     # Another location's roles file decides there (checked again with its directory).
-    if here.services is turn.services or recheck(here, request.permission, told_in_ack=False):
-        HANDLERS[(request.command, request.action)](here, request)
+    permission = subcommand_of(request).permission
+    if here.services is turn.services or recheck(here, permission, told_in_ack=False):
+        handler(here, request)
 
 
 def register(app: App) -> None:

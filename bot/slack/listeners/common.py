@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.slack import messages as msg
@@ -44,7 +45,7 @@ class Turn:
 
     services: BotServices
     client: WebClient
-    respond: Callable[..., Any]
+    respond: Callable[..., object]  # bolt's `Respond`, or a `PrivateReply` (`guarded`)
     user_id: str
     channel_id: str | None
     role: Role
@@ -66,11 +67,13 @@ def button_value(turn: Turn) -> str:
     return _CONTROL.sub("\ufffd", str(turn.body["actions"][0].get("value") or ""))
 
 
-def services_of(context: Any) -> BotServices:
+def services_of(context: BoltContext) -> BotServices:
     return context["services"]
 
 
-def turn_of(body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> Turn:
+def turn_of(
+    body: dict[str, Any], context: BoltContext, client: WebClient, respond: Callable[..., object]
+) -> Turn:
     sent_in = body.get("channel")  # a dict from Slack; anything else is ignored, not a crash
     channel = context.get("channel_id") or (
         sent_in.get("id") if isinstance(sent_in, dict) else None
@@ -87,7 +90,7 @@ def turn_of(body: dict[str, Any], context: Any, client: WebClient, respond: Any)
     )
 
 
-def refusal(context: Any, permission: str) -> str | None:
+def refusal(context: BoltContext, permission: str) -> str | None:
     """The refusal text when the caller's role may not do `permission`, else None."""
     role = context.get("role")
     if allowed(role, permission):
@@ -118,7 +121,7 @@ def explain_failure(services: BotServices | None, exc: Exception) -> tuple[str, 
     return msg.internal_error(reference), True
 
 
-ReplyFactory = Callable[[dict[str, Any], Any, WebClient], Callable[..., Any]]
+ReplyFactory = Callable[[dict[str, Any], BoltContext, WebClient], Callable[..., object]]
 
 
 def guarded(
@@ -139,7 +142,9 @@ def guarded(
     answer route.
     """
 
-    def lazy(body: dict[str, Any], context: Any, client: WebClient, respond: Any) -> None:
+    def lazy(
+        body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
         turn = turn_of(body, context, client, respond)
         if reply is not None:
             turn.respond = reply(body, context, client)

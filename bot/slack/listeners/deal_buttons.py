@@ -8,9 +8,7 @@ value, so the same buttons work on the channel card and on a `/deal show` answer
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt import App
+from slack_bolt import Ack, App
 
 from bot.slack import blocks
 from bot.slack import messages as msg
@@ -18,7 +16,7 @@ from bot.slack.listeners.common import Turn, button_value, guarded
 from bot.slack.roles import allowed
 
 
-def ack_now(ack: Any) -> None:
+def ack_now(ack: Ack) -> None:
     ack()
 
 

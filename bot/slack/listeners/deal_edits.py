@@ -12,7 +12,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.slack import blocks_edit as edit
@@ -20,6 +20,7 @@ from bot.slack import messages_people as words
 from bot.slack.deal_thread import record_in_thread
 from bot.slack.escape import escape, one_line
 from bot.slack.listeners.common import Turn, button_value, guarded, refusal
+from bot.slack.listeners.grammar import DEAL
 from bot.slack.messages import mention
 from bot.slack.people import slack_email
 from bot.slack.replies import PrivateReply
@@ -28,7 +29,7 @@ from services.deal_edits import DealEdits, EditOutcome
 log = logging.getLogger("dealfinder.bot")
 
 
-def ack_now(ack: Any) -> None:
+def ack_now(ack: Ack) -> None:
     ack()
 
 
@@ -53,7 +54,10 @@ def move(turn: Turn, mls_id: str, stage: str) -> None:
     """Move the deal to `stage` (by name) in GHL; an unknown stage gets the valid names."""
     outcome = DealEdits(turn.services.desk).move_stage(mls_id, stage)
     if outcome.code == "unknown_stage":
-        turn.say(words.unknown_stage(stage, outcome.stages))
+        # Imported here: the registry imports this module (its `/deal stage` handler is `move`).
+        from bot.slack.listeners.registry import usage
+
+        turn.say(words.unknown_stage(stage, outcome.stages, usage=usage(DEAL, "stage")))
         return
     if not outcome.ok:
         turn.say(words.edit_problem(outcome.code, mls_id))
@@ -139,7 +143,7 @@ def note_text(view: Any) -> str:
     return str(entry.get("value") or "")
 
 
-def ack_note_form(ack: Any, view: dict[str, Any], context: Any) -> None:
+def ack_note_form(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     refused = refusal(context, "deal.note")
     if refused is not None:
         ack(response_action="errors", errors={edit.NOTE_BLOCK: refused[:150]})
@@ -166,7 +170,9 @@ def save_note(turn: Turn) -> None:
     _done(turn, outcome, words.note_added(mls_id), entry)
 
 
-def reply_to_note_author(body: dict[str, Any], context: Any, client: WebClient) -> Any:
+def reply_to_note_author(
+    body: dict[str, Any], context: BoltContext, client: WebClient
+) -> PrivateReply:
     """A modal submit has no response_url: answer where the card was (or by DM)."""
     meta = note_metadata(body.get("view")) or {"channel_id": None}
     return PrivateReply(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.slack.listeners.common import explain_failure
 from bot.slack.replies import PrivateReply
@@ -14,7 +14,9 @@ from bot.slack.replies import PrivateReply
 log = logging.getLogger("dealfinder.bot")
 
 
-def handle_error(error: Exception, body: dict[str, Any], context: Any, response: Any) -> Any:
+def handle_error(
+    error: Exception, body: dict[str, Any], context: BoltContext, response: BoltResponse | None
+) -> BoltResponse | None:
     """Bolt's `app.error` handler: a 200 carrying the explanation when Slack still waits for
     the ack, else a private message (`PrivateReply`: response_url, ephemeral or DM)."""
     text, is_bug = explain_failure(context.get("services"), error)

@@ -7,26 +7,26 @@ Registered last, so every known action id reaches its own listener first.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 
 from bot.slack import messages as msg
 from bot.slack.listeners.authz import NO_PERMISSION
 from bot.slack.listeners.common import Turn, guarded
+from bot.slack.listeners.registry import help_text
 
 ANY = re.compile(r".*")
 
 
-def ack_unknown(ack: Any) -> None:
+def ack_unknown(ack: Ack) -> None:
     ack()
 
 
 def tell_unknown(turn: Turn) -> None:
-    turn.say(msg.unknown_action())
+    turn.say(msg.unknown_action(help_text()))
 
 
-def ack_unknown_view(ack: Any) -> None:
+def ack_unknown_view(ack: Ack) -> None:
     ack()  # closes a modal this version no longer handles
 
 

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.slack.listeners.authz import NO_PERMISSION, Permission
@@ -50,7 +50,7 @@ class SeenEvents:
             return True
 
 
-def ack_event(ack: Any) -> None:
+def ack_event(ack: Ack) -> None:
     ack()
 
 
@@ -84,7 +84,7 @@ def _lazy(work: Work, seen: SeenEvents, *, permission: Permission) -> Callable[.
     """Events have no one to answer, so no `guarded`: `work` checks `permission` itself when it
     runs (declared here for the listener tests that hold every lazy listener to a re-check)."""
 
-    def lazy(body: dict[str, Any], context: Any, client: WebClient) -> None:
+    def lazy(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         if not seen.first_time(body.get("event_id")):
             log.info("event %s was retried by Slack; already taken on", body.get("event_id"))
             return

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.slack import blocks
@@ -84,7 +84,7 @@ def record_from_form(values: dict[str, str]) -> PropertyRecord | dict[str, str]:
         return errors
 
 
-def ack_add_form(ack: Any, view: dict[str, Any], context: Any) -> None:
+def ack_add_form(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     """Validate within the ack: bad fields keep the form open with a message under each."""
     refused = refusal(context, "deal.add")
     if refused is not None:
@@ -102,7 +102,7 @@ def ack_add_form(ack: Any, view: dict[str, Any], context: Any) -> None:
 
 def save_from_form(turn: Turn) -> None:
     """After the ack (role checked again): run the pipeline on the form's property."""
-    view = turn.body.get("view")
+    view = turn.body.get("view") or {}
     if form_metadata(view) is None:
         log.warning("add form from %s with unreadable private_metadata", turn.user_id)
         turn.say(msg.form_damaged())
@@ -112,7 +112,9 @@ def save_from_form(turn: Turn) -> None:
         deal_commands.say_added(turn, turn.services.actions.add(checked))
 
 
-def reply_to_submitter(body: dict[str, Any], context: Any, client: WebClient) -> Any:
+def reply_to_submitter(
+    body: dict[str, Any], context: BoltContext, client: WebClient
+) -> PrivateReply:
     """A modal submit has no response_url: answer privately where the form was opened (or by
     direct message when the form's metadata cannot say where)."""
     metadata = form_metadata(body.get("view")) or {"channel_id": None}
