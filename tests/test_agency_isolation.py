@@ -15,10 +15,11 @@ from bot.ops.agency import AgencyWorker, active_locations, pipeline_factory
 from bot.ops.location_runner import location_status
 from bot.settings import load_settings
 from ghl.client import GHLClient
-from services.config import DEFAULT_MAPPING, DealConfig
+from services.config import DEFAULT_MAPPING
 from services.intake.queue import submit_properties
 from store.db import session_scope
 from store.installs import record_install, record_uninstall
+from store.locations import update_location
 from store.models import OutboxItem, OutboxStatus
 from tests.fixtures.pipeline import property_rows
 
@@ -31,12 +32,11 @@ B_STAGES = {
 }
 
 
-def _b_config() -> DealConfig:
+def _b_mapping() -> dict:
+    """loc_b's mapping overrides (kept in the store): its own pipeline and stage names."""
     data = json.loads(DEFAULT_MAPPING.read_text(encoding="utf-8"))
-    stages = data["pipeline"]["stages"]
-    data["pipeline"] = {**data["pipeline"], "name": "Agency B Deals",
-                        "stages": {k: B_STAGES.get(v, v) for k, v in stages.items()}}  # fmt: skip
-    return DealConfig.model_validate(data)
+    stages = {k: B_STAGES[v] for k, v in data["pipeline"]["stages"].items() if v in B_STAGES}
+    return {"pipeline": {"name": "Agency B Deals", "stages": stages}}
 
 
 def _rename_b_pipeline(emulator) -> None:
@@ -80,16 +80,15 @@ def test_two_locations_stay_apart_and_one_failing_never_stops_the_other(make_emu
         loc: GHLClient(token=tok, location_id=loc, base_url=emulator.url)
         for tok, loc in TOKENS.items()
     }
-    configs = {"loc_b": _b_config()}
     settings = load_settings(DATABASE_URL=str(engine.url))
     now = datetime.now(UTC)
     with session_scope(engine) as session:
         for location_id in TOKENS.values():
             record_install(session=session, location_id=location_id, now=now)
+        update_location(session=session, location_id="loc_b", settings={"mapping": _b_mapping()})
     worker = AgencyWorker(
         engine=engine, active=lambda: active_locations(engine), holder="w1", poll_seconds=0.05,
-        pipeline_for=pipeline_factory(settings, engine=engine, client_for=clients.__getitem__,
-                                      config_for=lambda loc: configs.get(loc)),
+        pipeline_for=pipeline_factory(settings, engine=engine, client_for=clients.__getitem__),
     )  # fmt: skip
     try:
         # 1. The same three properties in both locations: one deal each, in its own pipeline.
