@@ -9,8 +9,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import typer
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from bot.cli import ops as cli_ops
 from bot.ops.agency import AgencyWorker, active_locations, pipeline_factory
 from bot.ops.location_runner import location_status
 from bot.settings import load_settings
@@ -37,6 +40,13 @@ def _b_mapping() -> dict:
     data = json.loads(DEFAULT_MAPPING.read_text(encoding="utf-8"))
     stages = {k: B_STAGES[v] for k, v in data["pipeline"]["stages"].items() if v in B_STAGES}
     return {"pipeline": {"name": "Agency B Deals", "stages": stages}}
+
+
+def _ops_app() -> typer.Typer:
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    cli_ops.register(app)
+    return app
 
 
 def _rename_b_pipeline(emulator) -> None:
@@ -70,7 +80,9 @@ def _opportunities(emulator, location_id: str) -> list:
     return [o for o in emulator.state.opportunities.values() if o.location_id == location_id]
 
 
-def test_two_locations_stay_apart_and_one_failing_never_stops_the_other(make_emulator, engine):
+def test_two_locations_stay_apart_and_one_failing_never_stops_the_other(
+    make_emulator, engine, db_url
+):
     # A wide burst window: the test spends loc_b's day of requests in a loop below.
     emulator = make_emulator(tokens=TOKENS, daily_max=2_000, burst_max=100_000)
     for location_id in TOKENS.values():
@@ -145,5 +157,18 @@ def test_two_locations_stay_apart_and_one_failing_never_stops_the_other(make_emu
         assert "daily" in status["last_error"]
         # Parked, not given up: loc_b's items wait for the reset (none failed for good).
         assert OutboxStatus.FAILED not in _states(engine, "loc_b")
+
+        # `dealfinder agency-status` says so, and exits 1 while a location is parked.
+        answer = CliRunner().invoke(_ops_app(), ["agency-status", "--json"],
+                                    env={"DATABASE_URL": db_url})  # fmt: skip
+        assert answer.exit_code == 1, answer.output
+        rows = {row["location_id"]: row for row in json.loads(answer.stdout)}
+        assert rows["loc_a"]["state"] in ("working", "idle")  # its latest pass: either
+        assert rows["loc_a"] | {"worked": 0, "state": "idle"} == {
+            "location_id": "loc_a", "holder": "w1", "state": "idle", "queued": 0, "worked": 0,
+            "parked_until": None, "last_error": None, "ok": True,
+        }  # fmt: skip
+        assert rows["loc_b"]["state"] == "parked" and rows["loc_b"]["queued"] == 2
+        assert rows["loc_b"]["holder"] == "w1" and rows["loc_b"]["ok"] is False
     finally:
         worker.shutdown()
