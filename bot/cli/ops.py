@@ -124,6 +124,9 @@ def _agency(settings: Settings) -> None:
     from bot.ops.agency import run_agency_worker
     from bot.wiring import build_ghl_client, open_store
 
+    if settings.dry_run:  # the real intake queue must never be "worked" against an emulator
+        err.print("worker --agency works the store's real queues: it has no dry run")
+        raise typer.Exit(EXIT_CONFIG)
     if settings.ghl_api_key is None and settings.oauth_configured:
         if problems := settings.oauth_problems():
             err.print("\n".join(problems))

@@ -155,10 +155,16 @@ def run_agency_worker(
     poll_seconds: float = POLL_SECONDS,
 ) -> None:
     """Work every active location this process can lease until `stop` is set."""
-    configured = settings.ghl_location_id if settings.ghl_api_key is not None else None
+    # A Private Integration Token reaches its one location: other installed ones are not ours.
+    only = settings.ghl_location_id if settings.ghl_api_key is not None else None
+
+    def active() -> list[str]:
+        found = active_locations(engine, configured=only)
+        return [loc for loc in found if loc == only] if only else found
+
     worker = AgencyWorker(
         engine=engine,
-        active=lambda: active_locations(engine, configured=configured),
+        active=active,
         pipeline_for=pipeline_factory(settings, engine=engine, client_for=client_for),
         lease_seconds=settings.lease_seconds,
         poll_seconds=poll_seconds,
