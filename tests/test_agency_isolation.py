@@ -128,8 +128,11 @@ def test_two_locations_stay_apart_and_one_failing_never_stops_the_other(
         # 2. loc_a is uninstalled: within one cycle it is let go; loc_b keeps working.
         with session_scope(engine) as session:
             record_uninstall(session=session, location_id="loc_a", now=now)
+        a_runner = worker.runners["loc_a"]
         cycle = worker.step()
         assert cycle.held == ["loc_b"] and cycle.released == ["loc_a"]
+        a_runner.stop(timeout=30)  # a runner let go finishes the property in hand, then ends
+        assert not a_runner.alive
         more = property_rows(2, start=10)
         for location_id in TOKENS.values():
             submit_properties(more, engine=engine, location_id=location_id)
