@@ -2,7 +2,9 @@
 
 dealfinder worker            # every job on its schedule until Ctrl-C
 dealfinder worker --once     # each job once, now, then exit (a cron-style run, or a check)
+dealfinder worker --agency   # work the installed locations, shared with other workers by lease
 DEALFINDER_DRY_RUN=1 dealfinder worker   # against the in-process GHL emulator
+dealfinder agency-status     # who works each location, and is any parked or failing
 dealfinder webhook-key       # is GHL_WEBHOOK_PUBLIC_KEY readable, and which scheme is on
 """
 
@@ -13,14 +15,17 @@ import logging
 import signal
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.cli.common import EXIT_CONFIG, EXIT_FAILED, err, friendly, out, settings_from_env
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from ghl.client import GHLClient
 
 log = logging.getLogger("dealfinder.worker")
 
@@ -54,9 +59,15 @@ def worker(
     digest_hour: Annotated[
         int | None, typer.Option(min=0, max=23, help="post the hot-deals digest at this hour")
     ] = None,
+    agency: Annotated[
+        bool, typer.Option(help="work every installed location, sharing them with other workers")
+    ] = False,
 ) -> None:
     """Run the scheduled jobs (health, deferred SMS, webhooks, buyer refresh) until Ctrl-C."""
     settings = settings_from_env()
+    if agency:
+        _agency(settings)
+        return
     if digest_hour is not None:
         settings = settings.model_copy(update={"digest_hour": digest_hour})
     with _runtime(settings) as runtime:
@@ -82,6 +93,48 @@ def worker(
 
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _agency(settings: Settings) -> None:
+    """`worker --agency`: location leases and one thread per leased location until a signal."""
+    import threading
+
+    from bot.ops.agency import run_agency_worker
+    from bot.runtime import Runtime
+
+    if settings.dry_run:  # the real intake queue must never be "worked" against an emulator
+        err.print("worker --agency works the store's real queues: it has no dry run")
+        raise typer.Exit(EXIT_CONFIG)
+    oauth = settings.ghl_api_key is None and settings.oauth_configured
+    if oauth and (problems := settings.oauth_problems()):
+        err.print("\n".join(problems))
+        raise typer.Exit(EXIT_CONFIG)
+    runtime = Runtime(settings)
+    engine = runtime.engine
+    client_for: Callable[[str], GHLClient]
+    if oauth:
+        assert runtime.oauth is not None
+        client_for = runtime.oauth.client_for  # each installed location's own tokens
+    else:  # a Private Integration Token: one location, as without --agency
+        client = runtime.ghl
+        client_for = {client.location_id: client}.__getitem__
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_agency_worker, name="agency", daemon=True,
+        args=(settings,), kwargs={"engine": engine, "client_for": client_for, "stop": stop},
+    )  # fmt: skip
+    out.print(f"agency worker started (lease {settings.lease_seconds:g} s). Ctrl-C stops.")
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        thread.start()
+        signal.sigwait(_STOP_SIGNALS)
+        out.print("stopping: finishing the properties in hand...")
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        engine.dispose()
+    out.print("worker stopped")
 
 
 def _run_until_signalled(scheduler: Any, *, dry_run: bool) -> None:
@@ -123,6 +176,35 @@ def _started(scheduler: Any, *, dry_run: bool) -> None:
     out.print(f"worker started{mode}: {', '.join(scheduler.specs)}. Ctrl-C stops.")
 
 
+def agency_status(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Each active location: its worker, its state, its queue. Exit 1 when one is not held,
+    parked at GHL's daily limit, or failing."""
+    import json
+
+    from bot.ops.agency_status import agency_report
+    from bot.runtime import open_store
+    from store.types import utcnow
+
+    settings = settings_from_env()
+    engine = open_store(settings)
+    try:
+        configured = settings.ghl_location_id if settings.ghl_api_key is not None else None
+        rows = agency_report(engine, now=utcnow(), configured=configured)
+    finally:
+        engine.dispose()
+    if as_json:
+        out.print_json(json.dumps([row.as_dict() for row in rows]))
+    else:
+        for row in rows:
+            out.print(row.line(), markup=False, highlight=False)
+        if not rows:
+            out.print("no active locations (install the GHL app, or set GHL_LOCATION_ID)")
+    if not all(row.ok for row in rows):
+        raise typer.Exit(EXIT_FAILED)
+
+
 def webhook_key() -> None:
     """Check GHL_WEBHOOK_PUBLIC_KEY and say which webhook signatures will be accepted."""
     settings = settings_from_env()
@@ -143,6 +225,7 @@ def webhook_key() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add `worker` and `webhook-key` to the `dealfinder` app."""
+    """Add `worker`, `agency-status` and `webhook-key` to the `dealfinder` app."""
     app.command("worker")(friendly(worker))
+    app.command("agency-status")(friendly(agency_status))
     app.command("webhook-key")(friendly(webhook_key))
