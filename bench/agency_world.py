@@ -105,7 +105,7 @@ class AgencyWorld:
         with contextlib.ExitStack() as stack:
             url = f"http://127.0.0.1:{emulator_port}"
             command = [sys.executable, "-m", "sandbox.ghl_emulator", "--port", str(emulator_port),
-                       "--locations", str(locations), "--buyers", "20"]  # fmt: skip
+                       "--locations", str(locations), "--buyers", "20", "--no-response-checks"]  # fmt: skip
             log = (folder / "emulator.log").open("w")
             stack.callback(log.close)
             emulator = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
