@@ -176,6 +176,12 @@ class Settings(BaseSettings):
         default=1_000_000, ge=1_000, le=100_000_000, validation_alias="DEALFINDER_API_MAX_BODY"
     )
 
+    # Agency workers (`dealfinder worker --agency`): a location's lease lasts this long without
+    # a heartbeat, so a dead worker's locations move to the others within about twice it.
+    lease_seconds: float = Field(
+        default=30.0, ge=1.0, le=3600.0, validation_alias="DEALFINDER_LEASE_SECONDS"
+    )
+
     dry_run: bool = Field(
         default=False, validation_alias=AliasChoices("DEALFINDER_DRY_RUN", "DRY_RUN")
     )

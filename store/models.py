@@ -296,6 +296,9 @@ class OptoutReview(SQLModel, table=True):
 # The app-install tables and the Slack deal cards waiting for an update (`store.cards`) live
 # in their own modules; importing them registers them here too.
 from store.models_cards import CardRefresh  # noqa: E402, F401
+
+# Location leases of the worker processes (issue 14, scale out) live in their own module too.
+from store.models_leases import LeaseWorker, LocationLease  # noqa: E402, F401
 from store.models_oauth import GHLInstall, OAuthGrant, OAuthState  # noqa: E402, F401
 
 # The people table (Slack user <-> GHL user by email) lives in its own module too.

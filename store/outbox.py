@@ -102,8 +102,11 @@ def claim_due(
     lease_seconds: float,
     limit: int,
     kinds: Sequence[str] | None = None,
+    key_prefix: str | None = None,
 ) -> list[OutboxItem]:
     """Take up to ``limit`` due items for ``worker_id``, oldest first, each under a lease.
+
+    ``key_prefix`` keeps to items whose dedupe key starts with it (one location's intake).
 
     Due means pending or deferred with ``not_before`` passed, or in flight under an expired
     lease. One ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` moves them to
@@ -119,6 +122,8 @@ def claim_due(
     due = select(OutboxItem.id).where(_due(now))
     if kinds is not None:
         due = due.where(col(OutboxItem.kind).in_(list(kinds)))
+    if key_prefix is not None:
+        due = due.where(col(OutboxItem.dedupe_key).startswith(key_prefix, autoescape=True))
     due = due.order_by(col(OutboxItem.id)).limit(limit).with_for_update(skip_locked=True)
     lost_by = case(
         (OutboxItem.status == OutboxStatus.IN_FLIGHT, col(OutboxItem.claimed_by)), else_=null()
@@ -156,6 +161,26 @@ def _transition(
     stmt = stmt.values(**values).returning(OutboxItem)
     options = {"synchronize_session": False, "populate_existing": True}
     return session.scalars(stmt, execution_options=options).one_or_none()
+
+
+def expire_leases(
+    *, session: Session, key_prefix: str, kinds: Sequence[str], except_worker: str, now: datetime
+) -> int:
+    """End the leases of in-flight items under ``key_prefix`` held by anyone but
+    ``except_worker`` (a location taken over from a worker that died): `claim_due` hands them
+    back at once, with ``reclaimed_from`` set, instead of after their own lease."""
+    stmt = (
+        update(OutboxItem)
+        .where(
+            OutboxItem.status == OutboxStatus.IN_FLIGHT,
+            col(OutboxItem.kind).in_(list(kinds)),
+            col(OutboxItem.dedupe_key).startswith(key_prefix, autoescape=True),
+            col(OutboxItem.claimed_by) != except_worker,
+            col(OutboxItem.lease_until) > now,
+        )
+        .values(lease_until=now)
+    )
+    return session.execute(stmt, execution_options={"synchronize_session": False}).rowcount
 
 
 def mark_sent(

@@ -2,6 +2,7 @@
 
 dealfinder worker            # every job on its schedule until Ctrl-C
 dealfinder worker --once     # each job once, now, then exit (a cron-style run, or a check)
+dealfinder worker --agency   # work the installed locations, shared with other workers by lease
 DEALFINDER_DRY_RUN=1 dealfinder worker   # against the in-process GHL emulator
 dealfinder webhook-key       # is GHL_WEBHOOK_PUBLIC_KEY readable, and which scheme is on
 """
@@ -65,9 +66,15 @@ def worker(
     digest_hour: Annotated[
         int | None, typer.Option(min=0, max=23, help="post the hot-deals digest at this hour")
     ] = None,
+    agency: Annotated[
+        bool, typer.Option(help="work every installed location, sharing them with other workers")
+    ] = False,
 ) -> None:
     """Run the scheduled jobs (health, deferred SMS, webhooks, buyer refresh) until Ctrl-C."""
     settings = settings_from_env()
+    if agency:
+        _agency(settings)
+        return
     from bot.ops.wiring import build_ops
 
     with _parts(settings) as (client, engine, slack):
@@ -107,6 +114,43 @@ def worker(
 
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _agency(settings: Settings) -> None:
+    """`worker --agency`: location leases and one thread per leased location until a signal."""
+    import threading
+
+    from bot.ops.agency import run_agency_worker
+    from bot.wiring import build_ghl_client, open_store
+
+    if settings.ghl_api_key is None and settings.oauth_configured:
+        if problems := settings.oauth_problems():
+            err.print("\n".join(problems))
+            raise typer.Exit(EXIT_CONFIG)
+        from bot.oauth_wiring import OAuthParts
+
+        engine = open_store(settings)
+        client_for = OAuthParts.from_settings(settings, engine=engine).client_for
+    else:  # a Private Integration Token: one location, as without --agency
+        engine, client = open_store(settings), build_ghl_client(settings)
+        client_for = {client.location_id: client}.__getitem__
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_agency_worker, name="agency", daemon=True,
+        args=(settings,), kwargs={"engine": engine, "client_for": client_for, "stop": stop},
+    )  # fmt: skip
+    out.print(f"agency worker started (lease {settings.lease_seconds:g} s). Ctrl-C stops.")
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        thread.start()
+        signal.sigwait(_STOP_SIGNALS)
+        out.print("stopping: finishing the properties in hand...")
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        engine.dispose()
+    out.print("worker stopped")
 
 
 def _run_until_signalled(scheduler: Any, *, dry_run: bool) -> None:

@@ -67,8 +67,13 @@ class Submission:
     warnings: list[str] = field(default_factory=list)
 
 
+def location_prefix(location_id: str) -> str:
+    """The start of every intake key of one location."""
+    return f"{KIND}:{location_id}:"
+
+
 def queue_prefix(location_id: str, mls_id: str) -> str:
-    return f"{KIND}:{location_id}:{mls_id}:"
+    return f"{location_prefix(location_id)}{mls_id}:"
 
 
 def validate_records(raw: object, *, max_records: int = MAX_RECORDS) -> list[PropertyRecord]:

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from ghl.errors import GHLAuthError, GHLDailyLimitError, GHLError, GHLPermissionError
 from services.ghl_map import GHLMapError
-from services.intake.queue import KIND
+from services.intake.queue import KIND, location_prefix
 from services.pipeline.core import IN_PROGRESS
 from services.property import PropertyRecord
 from store import outbox
@@ -73,8 +73,16 @@ class IntakeWorker:
         clock: Callable[[], datetime] = utcnow,
         poll_seconds: float = POLL_SECONDS,
         worker_id: str | None = None,
+        batch: int = BATCH,
+        own_location_only: bool = False,
+        on_error: Callable[[BaseException], None] | None = None,
     ):
+        """`own_location_only` keeps to `location_id`'s items (an agency worker: one per
+        location); `on_error` sees each failure after it is recorded, and may raise to end
+        the pass (a location whose day of GHL requests ran out)."""
         self.engine, self.location_id, self.clock = engine, location_id, clock
+        self.batch, self.on_error = batch, on_error
+        self.key_prefix = location_prefix(location_id) if own_location_only else None
         self._build_pipeline, self._pipeline = pipeline, None
         self.poll_seconds = poll_seconds
         self.worker_id = worker_id or (
@@ -90,17 +98,19 @@ class IntakeWorker:
         """Work every due item (several passes of `BATCH`); returns how many were worked."""
         done = 0
         with self._drain_lock:
-            while True:
+            while not self._stop.is_set():
                 with session_scope(self.engine) as session:
                     items = outbox.claim_due(
                         session=session, now=self.clock(), worker_id=self.worker_id,
-                        lease_seconds=LEASE_SECONDS, limit=BATCH, kinds=[KIND],
+                        lease_seconds=LEASE_SECONDS, limit=self.batch, kinds=[KIND],
+                        key_prefix=self.key_prefix,
                     )  # fmt: skip
                 if not items:
                     return done
                 for item in items:
                     self._work(item)
                     done += 1
+        return done
 
     def _work(self, item: OutboxItem) -> None:
         assert item.id is not None
@@ -137,6 +147,8 @@ class IntakeWorker:
             )  # fmt: skip
         log.warning("intake item %s: %s (%s)", item.id, error,
                     f"retry in {delay}" if delay else "gave up")  # fmt: skip
+        if self.on_error is not None:
+            self.on_error(exc)
 
     # -- a background thread -----------------------------------------------------------
 
