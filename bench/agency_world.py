@@ -39,7 +39,7 @@ from store.db import make_engine, migrate
 from tests.fixtures.db import PG_URL, fresh_schema
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKER = [sys.executable, "-c", "from bot.cli.main import main; main()", "worker"]
+WORKER = [sys.executable, "-c", "from bot.cli.main import main; main()", "worker", "--agency"]
 REDIRECT = "http://dealfinder.bench.invalid/ghl/oauth/callback"  # never opened: read here
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -105,7 +105,8 @@ class AgencyWorld:
         with contextlib.ExitStack() as stack:
             url = f"http://127.0.0.1:{emulator_port}"
             command = [sys.executable, "-m", "sandbox.ghl_emulator", "--port", str(emulator_port),
-                       "--locations", str(locations), "--buyers", "20", "--no-response-checks"]  # fmt: skip
+                       "--locations", str(locations), "--buyers", "20",
+                       "--no-response-checks"]  # fmt: skip
             log = (folder / "emulator.log").open("w")
             stack.callback(log.close)
             emulator = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

@@ -198,8 +198,8 @@ def test_bad_agency_control_requests_get_a_clear_400(emulator, name, body, messa
 
 def test_module_entry_point_seeds_an_agency():
     process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox.ghl_emulator", "--port", "0", "--locations", "12", "--no-response-checks",
-         "--buyers", "2"],
+        [sys.executable, "-m", "sandbox.ghl_emulator", "--port", "0", "--locations", "12",
+         "--buyers", "2", "--no-response-checks"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[1],
