@@ -40,7 +40,7 @@ from bench.agency_figures import (
     share_spread_percent,
     window_rates,
 )
-from bench.agency_world import AgencyWorld, Worker, idle_figures
+from bench.agency_world import TICKS, AgencyWorld, Worker, idle_figures
 from bench.slack_ack import free_port
 from sandbox.ghl_emulator.agency import agency_location_ids
 from services.config import load_deal_config
@@ -84,14 +84,19 @@ def delta(samples: list[Sample], first: Sample) -> list[Sample]:
     ]
 
 
-def run_phase(world: AgencyWorld, locations: list[str], rows: dict[str, list[dict]]) -> dict:
+def run_phase(
+    world: AgencyWorld, locations: list[str], rows: dict[str, list[dict]], workers: list[Worker]
+) -> dict:
     before = Sample.of(world.stats(), at=time.monotonic())
+    ticks = sum(w.ticks() for w in workers)
     queued = world.worked() + world.queue(rows)
     samples = delta(watch(world, until_done=queued), before)
     start, end = busy_window(samples, locations)
     rates = window_rates(samples, start=start, end=end, locations=locations)
     limited = sum(samples[-1].rate_limited.get(loc, 0) for loc in locations)
-    return {"rates": rates, "seconds": end - start, "limited": limited}
+    cpu = (sum(w.ticks() for w in workers) - ticks) / TICKS
+    calls = sum(samples[-1].requests.get(loc, 0) for loc in locations)
+    return {"rates": rates, "seconds": end - start, "limited": limited, "cpu_ms": cpu / calls * 1e3}
 
 
 def opportunity_check(world: AgencyWorld, rows: dict[str, list[dict]]) -> list[str]:
@@ -131,6 +136,11 @@ def report_import(
     )
     print(f"aggregate {aggregate:.1f} %")
     print(f"429s from the limits: {together['limited'] + baseline['limited']}")
+    cost = together["cpu_ms"]
+    print(
+        f"workers' CPU: {cost:.1f} ms per GHL call (alone: {baseline['cpu_ms']:.1f} ms) -> "
+        f"{len(locations)} x 10 req/s needs {cost * len(locations) / 100:.2f} CPUs"
+    )
     print("per location (req/s): " + ", ".join(f"{loc[-2:]} {rates[loc]:.2f}" for loc in locations))
     print(f"shares: busiest / least busy = +{spread:.1f} % (target <= {MAX_SPREAD:.0f} %)")
     print(f"properties not worked exactly once at their own location: {len(wrong)} {wrong[:5]}")
@@ -157,11 +167,11 @@ def run(*, locations: int, properties: int, workers: int, idle: int, idle_second
             f"GHL emulator: {len(ids)} locations at 100 req / 10 s each; {locations} installed "
             f"by one company install; {workers} `dealfinder worker` processes on PostgreSQL"
         )
-        with world.workers(workers):
+        with world.workers(workers) as running:
             first = {busy[0]: rows_for(1, 0, max(20, properties // 3))}
-            baseline = run_phase(world, busy[:1], first)
+            baseline = run_phase(world, busy[:1], first, running)
             batch = {loc: rows_for(n, 1, properties) for n, loc in enumerate(busy, start=1)}
-            together = run_phase(world, busy, batch)
+            together = run_phase(world, busy, batch, running)
         wrong = opportunity_check(world, first | batch)
         ok = report_import(baseline, together, busy, wrong, refused_403(world))
         if idle:

@@ -64,16 +64,17 @@ class Worker:
             tail = self.log.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"`dealfinder worker` exited ({self.process.returncode}):\n{tail}")
 
-    def _ticks(self) -> int:
+    def ticks(self) -> int:
+        """The process's CPU so far (user + system), in clock ticks (`TICKS` a second)."""
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
 
     def usage(self, seconds: float) -> Worker.Usage:
         """CPU % over the next `seconds`, and the resident memory at their end."""
-        before, began = self._ticks(), time.monotonic()
+        before, began = self.ticks(), time.monotonic()
         time.sleep(seconds)
         self.check()
-        ticks, spent = self._ticks() - before, time.monotonic() - began
+        ticks, spent = self.ticks() - before, time.monotonic() - began
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         rss = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
         rss_kb = int(rss.split()[1])
