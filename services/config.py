@@ -234,13 +234,29 @@ def load_deal_config(
     `sms_from_number` (the GHL_SMS_FROM_NUMBER setting) replaces the mapping's sms.from_number.
     """
     file = Path(path) if path else DEFAULT_MAPPING
+    return deal_config_from_data(
+        read_mapping_data(file), source=str(file), sms_from_number=sms_from_number
+    )
+
+
+def read_mapping_data(file: Path) -> dict:
+    """The mapping file's JSON, as written (checked by `deal_config_from_data`)."""
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DealConfigError(f"mapping file not found: {file}") from None
     except json.JSONDecodeError as exc:
         raise DealConfigError(f"{file}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if sms_from_number and isinstance(data, dict):
+    if not isinstance(data, dict):
+        raise DealConfigError(f"{file}: the mapping must be a JSON object")
+    return data
+
+
+def deal_config_from_data(
+    data: dict, *, source: str, sms_from_number: str | None = None
+) -> DealConfig:
+    """Check mapping data (a file's, perhaps with a location's overrides merged in)."""
+    if sms_from_number:
         data = {**data, "sms": {**(data.get("sms") or {}), "from_number": sms_from_number}}
     try:
         return DealConfig.model_validate(data)
@@ -248,4 +264,4 @@ def load_deal_config(
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
-        raise DealConfigError(f"{file}: {problems}") from None
+        raise DealConfigError(f"{source}: {problems}") from None

@@ -28,6 +28,7 @@ from matching.models import PropertyFacts
 from matching.notify import NotifyRules
 from services.config import DealConfig
 from services.ghl_map import GHLMap, GHLMapError
+from services.location_channels import location_label
 from services.matcher import BuyerMatcher, facts_from_mapping
 from services.pipeline.rules import NAME_SEPARATOR
 from services.property import stored_record
@@ -89,6 +90,7 @@ class DealCard:
     excluded: int = 0  # buyers the notifier excluded or an opt-out cancelled
     ghl_problem: str | None = None
     stages: tuple[str, ...] = ()  # the pipeline's stage names (the card's stage select)
+    location: str | None = None  # which GHL location, when several are served (issue 14)
 
 
 def record_of(row: Property) -> dict[str, Any]:
@@ -107,6 +109,8 @@ class DealDesk:
     matcher: BuyerMatcher
     min_score: int = 70
     clock: Callable[[], datetime] = utcnow
+    # The deployment's GHL_LOCATION_ID, when this desk is another location's (issue 14).
+    home_location: str | None = None
 
     # -- the GHL map (names -> ids), loaded once per process ------------------------------
 
@@ -186,6 +190,8 @@ class DealDesk:
             desk = store_state.get_sync_state(session=session, key=desk_key(mls_id))
             marks = dict(desk.value) if desk else {}
             notified, queued, excluded = self._sms_counts(session, mls_id)
+            here = self.ghl.location_id
+            where = location_label(session, here, configured=self.home_location or here)
         values: dict[str, Any] = {}
         if link is not None:
             values |= self._opportunity(link, live=live)
@@ -207,6 +213,7 @@ class DealDesk:
             notified=notified,
             queued=queued,
             excluded=excluded,
+            location=where,
             **values,
         )
 

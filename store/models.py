@@ -299,6 +299,7 @@ from store.models_cards import CardRefresh  # noqa: E402, F401
 
 # Location leases of the worker processes (issue 14, scale out) live in their own module too.
 from store.models_leases import LeaseWorker, LocationLease  # noqa: E402, F401
+from store.models_locations import Location  # noqa: E402, F401  (the locations, issue 14)
 from store.models_oauth import GHLInstall, OAuthGrant, OAuthState  # noqa: E402, F401
 
 # The people table (Slack user <-> GHL user by email) lives in its own module too.

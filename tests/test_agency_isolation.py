@@ -9,16 +9,20 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import typer
 from sqlmodel import select
+from typer.testing import CliRunner
 
+from bot.cli import ops as cli_ops
 from bot.ops.agency import AgencyWorker, active_locations, pipeline_factory
 from bot.ops.location_runner import location_status
 from bot.settings import load_settings
 from ghl.client import GHLClient
-from services.config import DEFAULT_MAPPING, DealConfig
+from services.config import DEFAULT_MAPPING
 from services.intake.queue import submit_properties
 from store.db import session_scope
 from store.installs import record_install, record_uninstall
+from store.locations import update_location
 from store.models import OutboxItem, OutboxStatus
 from tests.fixtures.pipeline import property_rows
 
@@ -31,12 +35,18 @@ B_STAGES = {
 }
 
 
-def _b_config() -> DealConfig:
+def _b_mapping() -> dict:
+    """loc_b's mapping overrides (kept in the store): its own pipeline and stage names."""
     data = json.loads(DEFAULT_MAPPING.read_text(encoding="utf-8"))
-    stages = data["pipeline"]["stages"]
-    data["pipeline"] = {**data["pipeline"], "name": "Agency B Deals",
-                        "stages": {k: B_STAGES.get(v, v) for k, v in stages.items()}}  # fmt: skip
-    return DealConfig.model_validate(data)
+    stages = {k: B_STAGES[v] for k, v in data["pipeline"]["stages"].items() if v in B_STAGES}
+    return {"pipeline": {"name": "Agency B Deals", "stages": stages}}
+
+
+def _ops_app() -> typer.Typer:
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    cli_ops.register(app)
+    return app
 
 
 def _rename_b_pipeline(emulator) -> None:
@@ -70,7 +80,9 @@ def _opportunities(emulator, location_id: str) -> list:
     return [o for o in emulator.state.opportunities.values() if o.location_id == location_id]
 
 
-def test_two_locations_stay_apart_and_one_failing_never_stops_the_other(make_emulator, engine):
+def test_two_locations_stay_apart_and_one_failing_never_stops_the_other(
+    make_emulator, engine, db_url
+):
     # A wide burst window: the test spends loc_b's day of requests in a loop below.
     emulator = make_emulator(tokens=TOKENS, daily_max=2_000, burst_max=100_000)
     for location_id in TOKENS.values():
@@ -80,16 +92,15 @@ def test_two_locations_stay_apart_and_one_failing_never_stops_the_other(make_emu
         loc: GHLClient(token=tok, location_id=loc, base_url=emulator.url)
         for tok, loc in TOKENS.items()
     }
-    configs = {"loc_b": _b_config()}
     settings = load_settings(DATABASE_URL=str(engine.url))
     now = datetime.now(UTC)
     with session_scope(engine) as session:
         for location_id in TOKENS.values():
             record_install(session=session, location_id=location_id, now=now)
+        update_location(session=session, location_id="loc_b", settings={"mapping": _b_mapping()})
     worker = AgencyWorker(
         engine=engine, active=lambda: active_locations(engine), holder="w1", poll_seconds=0.05,
-        pipeline_for=pipeline_factory(settings, engine=engine, client_for=clients.__getitem__,
-                                      config_for=lambda loc: configs.get(loc)),
+        pipeline_for=pipeline_factory(settings, engine=engine, client_for=clients.__getitem__),
     )  # fmt: skip
     try:
         # 1. The same three properties in both locations: one deal each, in its own pipeline.
@@ -146,5 +157,18 @@ def test_two_locations_stay_apart_and_one_failing_never_stops_the_other(make_emu
         assert "daily" in status["last_error"]
         # Parked, not given up: loc_b's items wait for the reset (none failed for good).
         assert OutboxStatus.FAILED not in _states(engine, "loc_b")
+
+        # `dealfinder agency-status` says so, and exits 1 while a location is parked.
+        answer = CliRunner().invoke(_ops_app(), ["agency-status", "--json"],
+                                    env={"DATABASE_URL": db_url})  # fmt: skip
+        assert answer.exit_code == 1, answer.output
+        rows = {row["location_id"]: row for row in json.loads(answer.stdout)}
+        assert rows["loc_a"]["state"] in ("working", "idle")  # its latest pass: either
+        assert rows["loc_a"] | {"worked": 0, "state": "idle"} == {
+            "location_id": "loc_a", "holder": "w1", "state": "idle", "queued": 0, "worked": 0,
+            "parked_until": None, "last_error": None, "ok": True,
+        }  # fmt: skip
+        assert rows["loc_b"]["state"] == "parked" and rows["loc_b"]["queued"] == 2
+        assert rows["loc_b"]["holder"] == "w1" and rows["loc_b"]["ok"] is False
     finally:
         worker.shutdown()

@@ -117,14 +117,23 @@ def validate_command(
         bool, typer.Option("--fix", help="create missing custom fields and tags")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    location: Annotated[
+        str | None,
+        typer.Option("--location", help="check this location with its own mapping overrides"),
+    ] = None,
 ) -> None:
     """Check the GHL location against the mapping file: pipeline, stages, fields, tags, users."""
     settings = settings_from_env()
-    try:
-        config = load_config(settings)
-    except DealConfigError as exc:
-        raise _fail(str(exc)) from None
-    client = _dry_run_client(settings) if settings.dry_run else build_ghl_client(settings)
+    if location is not None:
+        from bot.cli.locations import location_config_and_client
+
+        config, client = location_config_and_client(settings, location)
+    else:
+        try:
+            config = load_config(settings)
+        except DealConfigError as exc:
+            raise _fail(str(exc)) from None
+        client = _dry_run_client(settings) if settings.dry_run else build_ghl_client(settings)
     with client:
         reached = check_ghl(client)
         if reached.error is not None:  # unreachable or refused: one line, exit 3 or 2

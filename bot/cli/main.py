@@ -117,13 +117,14 @@ def health(
 def _register_subcommands() -> None:
     """Subcommands that live in their own modules (one per area), registered on the app."""
     from bot.cli import deals as cli_deals
+    from bot.cli import locations as cli_locations
     from bot.cli import match as cli_match
     from bot.cli import notify as cli_notify
     from bot.cli import ops as cli_ops
     from bot.cli import outbox as cli_outbox
     from bot.cli import serve as cli_serve
 
-    for module in (cli_deals, cli_match, cli_notify, cli_ops, cli_outbox, cli_serve):
+    for module in (cli_deals, cli_locations, cli_match, cli_notify, cli_ops, cli_outbox, cli_serve):
         module.register(app)
 
 

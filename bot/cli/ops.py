@@ -4,6 +4,7 @@ dealfinder worker            # every job on its schedule until Ctrl-C
 dealfinder worker --once     # each job once, now, then exit (a cron-style run, or a check)
 dealfinder worker --agency   # work the installed locations, shared with other workers by lease
 DEALFINDER_DRY_RUN=1 dealfinder worker   # against the in-process GHL emulator
+dealfinder agency-status     # who works each location, and is any parked or failing
 dealfinder webhook-key       # is GHL_WEBHOOK_PUBLIC_KEY readable, and which scheme is on
 """
 
@@ -192,6 +193,35 @@ def _started(scheduler: Any, *, dry_run: bool) -> None:
     out.print(f"worker started{mode}: {', '.join(scheduler.specs)}. Ctrl-C stops.")
 
 
+def agency_status(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Each active location: its worker, its state, its queue. Exit 1 when one is not held,
+    parked at GHL's daily limit, or failing."""
+    import json
+
+    from bot.ops.agency_status import agency_report
+    from bot.wiring import open_store
+    from store.types import utcnow
+
+    settings = settings_from_env()
+    engine = open_store(settings)
+    try:
+        configured = settings.ghl_location_id if settings.ghl_api_key is not None else None
+        rows = agency_report(engine, now=utcnow(), configured=configured)
+    finally:
+        engine.dispose()
+    if as_json:
+        out.print_json(json.dumps([row.as_dict() for row in rows]))
+    else:
+        for row in rows:
+            out.print(row.line(), markup=False, highlight=False)
+        if not rows:
+            out.print("no active locations (install the GHL app, or set GHL_LOCATION_ID)")
+    if not all(row.ok for row in rows):
+        raise typer.Exit(EXIT_FAILED)
+
+
 def webhook_key() -> None:
     """Check GHL_WEBHOOK_PUBLIC_KEY and say which webhook signatures will be accepted."""
     settings = settings_from_env()
@@ -212,6 +242,7 @@ def webhook_key() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add `worker` and `webhook-key` to the `dealfinder` app."""
+    """Add `worker`, `agency-status` and `webhook-key` to the `dealfinder` app."""
     app.command("worker")(friendly(worker))
+    app.command("agency-status")(friendly(agency_status))
     app.command("webhook-key")(friendly(webhook_key))

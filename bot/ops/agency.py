@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
 
 from bot.ops.location_runner import POLL_SECONDS, LocationRunner
 from bot.settings import Settings
@@ -31,7 +30,7 @@ from services.intake.queue import KIND, location_prefix
 from store import outbox
 from store.db import session_scope
 from store.location_leases import LeaseCycle, LocationLeases
-from store.models_oauth import GHLInstall
+from store.locations import active_location_ids
 from store.types import utcnow
 
 log = logging.getLogger("dealfinder.agency")
@@ -39,24 +38,11 @@ log = logging.getLogger("dealfinder.agency")
 Clock = Callable[[], datetime]
 
 
-def installed_location_ids(session: Session) -> list[str]:
-    """Locations whose app install is current (`GHLInstall` status "installed")."""
-    rows = session.exec(select(GHLInstall).where(GHLInstall.status == "installed")).all()
-    return sorted(row.location_id for row in rows)
-
-
 def active_locations(engine: Engine, *, configured: str | None = None) -> list[str]:
-    """The locations to work now: `store.locations.active_location_ids` once that module
-    exists (installed or configured, and not disabled), else the installed ones; plus the
-    private-token location `configured` (GHL_LOCATION_ID), which has no install row."""
+    """The locations to work now (`store.locations.active_location_ids`: installed, or the
+    private-token location `configured`, and not disabled)."""
     with session_scope(engine, readonly=True) as session:
-        try:
-            from store.locations import active_location_ids  # type: ignore[import-not-found]
-        except ImportError:
-            found = installed_location_ids(session)
-        else:
-            found = list(active_location_ids(session))
-    return sorted(set(found) | ({configured} if configured else set()))
+        return sorted(active_location_ids(session, configured=configured))
 
 
 def worker_name() -> str:
@@ -140,25 +126,22 @@ class AgencyWorker:
 
 
 def pipeline_factory(
-    settings: Settings,
-    *,
-    engine: Engine,
-    client_for: Callable[[str], Any],
-    config_for: Callable[[str], Any] | None = None,
+    settings: Settings, *, engine: Engine, client_for: Callable[[str], Any]
 ) -> Callable[[str], Any]:
-    """`location_id -> DealPipeline` with that location's client and mapping (`config_for`;
-    where it is absent or says None: the deployment's mapping file)."""
-    from bot.wiring import load_config
-    from matching.notify import load_rules
+    """`location_id -> DealPipeline` with that location's client, map and SMS rules (its
+    profile in the store, `services.locations.profile_for`: overrides over the defaults)."""
     from services.ghl_map import GHLMap
+    from services.locations import profile_for
     from services.pipeline.core import DealPipeline
-
-    rules = load_rules(settings.sms_rules_file)
 
     def build(location_id: str) -> Any:
         client = client_for(location_id)
-        config = (config_for(location_id) if config_for else None) or load_config(settings)
-        return DealPipeline(client, engine, config, GHLMap.load(client, config), rules=rules)
+        with session_scope(engine, readonly=True) as session:
+            profile = profile_for(session, location_id, settings)
+        config = profile.config
+        return DealPipeline(
+            client, engine, config, GHLMap.load(client, config), rules=profile.rules
+        )
 
     return build
 
@@ -169,7 +152,6 @@ def run_agency_worker(
     engine: Engine,
     client_for: Callable[[str], Any],
     stop: threading.Event,
-    config_for: Callable[[str], Any] | None = None,
     poll_seconds: float = POLL_SECONDS,
 ) -> None:
     """Work every active location this process can lease until `stop` is set."""
@@ -177,9 +159,7 @@ def run_agency_worker(
     worker = AgencyWorker(
         engine=engine,
         active=lambda: active_locations(engine, configured=configured),
-        pipeline_for=pipeline_factory(
-            settings, engine=engine, client_for=client_for, config_for=config_for
-        ),
+        pipeline_for=pipeline_factory(settings, engine=engine, client_for=client_for),
         lease_seconds=settings.lease_seconds,
         poll_seconds=poll_seconds,
     )

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from ghl.errors import GHLDailyLimitError
-from services.intake.worker import IntakeWorker
+from services.intake.worker import POLL_SECONDS, IntakeWorker
 from store.db import session_scope
 from store.models import SyncState
 from store.state import set_sync_state
@@ -31,7 +31,6 @@ from store.types import utcnow
 log = logging.getLogger("dealfinder.agency")
 
 STATUS_PREFIX = "location_work:"
-POLL_SECONDS = 2.0  # a submission from another process is seen within this
 
 
 class DailyLimitReached(RuntimeError):

@@ -28,6 +28,7 @@ from bot.slack.alerts import DealAlerts
 from bot.slack.deal_thread import DealThread, channel_routing
 from bot.slack.home.tab import HomeTab
 from bot.slack.listeners import register_listeners
+from bot.slack.locations import LocationDesks, location_services_factory
 from bot.slack.people import PeopleDirectory
 from bot.slack.reply_threads import ReplyThreads
 from bot.slack.roles import (
@@ -69,11 +70,15 @@ class BotServices:
     previews: LinkPreviews | None = None  # previews of pasted GHL links (chat.unfurl)
     # Each deal's one thread (claims, stage moves, SMS batches): `bot.slack.deal_thread`.
     deal_thread: DealThread | None = None
+    # The other locations' services, for commands in their channels (issue 14).
+    locations: LocationDesks | None = None
 
     def close(self, *, wait: bool = True) -> None:
         """Stop taking work after acks; with `wait`, let the running work finish first."""
         if self.home is not None:
             self.home.close()
+        if self.locations is not None:
+            self.locations.close()
         self.work.shutdown(wait=wait)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> BotServices:
@@ -110,7 +115,7 @@ def build_services(
     )
     desk = DealDesk(
         ghl=ghl, engine=engine, config=config, rules=rules, matcher=matcher,
-        min_score=settings.match_min_score, clock=clock,
+        min_score=settings.match_min_score, clock=clock, home_location=settings.ghl_location_id,
     )  # fmt: skip
     routing = channel_routing(settings, config) if config.slack_routing else None
     alerts = DealAlerts(
@@ -164,6 +169,9 @@ def create_app(
     """
     client = web_client or (services.alerts.client if services else make_web_client(settings))
     services = services or build_services(settings, ghl=ghl, engine=engine, web_client=client)
+    if services.locations is None:
+        build = location_services_factory(services, client)
+        services.locations = LocationDesks(default=services, build=build)
     secret = settings.slack_signing_secret
     app = App(
         client=client,

@@ -194,7 +194,7 @@ def deal_card_blocks(card: DealCard, *, with_actions: bool = True) -> list[Block
             [msg.buyer_line(i, b.name, b.score) for i, b in enumerate(card.top_buyers, 1)],
         ),
     ]
-    notes = []
+    notes = [f"Location: {escape(card.location)}"] if card.location else []
     if card.tasks:
         notes.append("Open tasks: " + "; ".join(escape(t) for t in card.tasks))
     if card.passed_by:
@@ -216,7 +216,8 @@ def deal_card_blocks(card: DealCard, *, with_actions: bool = True) -> list[Block
 def deal_card_text(card: DealCard) -> str:
     """The notification/fallback text of a card (also escaped: it shows in notifications)."""
     title = msg.deal_title(card.address, card.city, card.state, card.zip)
-    return f"{msg.score_line(card.score, card.hot)}: {title} — {msg.money(card.price)}"
+    where = f" ({escape(card.location)})" if card.location else ""
+    return f"{msg.score_line(card.score, card.hot)}: {title} — {msg.money(card.price)}{where}"
 
 
 def hot_list_blocks(cards: Sequence[DealCard], *, day: str) -> list[Block]:

@@ -54,6 +54,7 @@ _RANK = {Role.NONE: 0, Role.AGENT: 1, Role.BROKER: 2, Role.ADMIN: 3}
 # admins: one click reaches many people's phones.
 PERMISSIONS: dict[str, Role] = {
     "deal.help": Role.NONE,
+    "deal.location": Role.ADMIN,  # `--location ID`: act on another location than the channel's
     "deal.show": Role.AGENT,
     "deal.add": Role.AGENT,
     "deal.match": Role.AGENT,

@@ -15,6 +15,7 @@ from bot.slack import messages as msg
 from bot.slack.listeners import deal_commands, ghl_commands, people_commands
 from bot.slack.listeners.common import Turn, guarded, refusal
 from bot.slack.listeners.grammar import COMMANDS, DEAL, GHL, Malformed, Parsed, parse_command
+from bot.slack.locations import CHOOSE_PERMISSION, on_location, split_location, unknown_location
 
 WORKING = {
     "add": "Analysing the property and saving the deal in GHL",
@@ -47,7 +48,14 @@ HANDLERS: dict[tuple[str, str], Any] = {
 def _request(command: dict[str, Any], context: Any) -> Parsed | str | None:
     """The request to run after the ack, or the text the ack itself answers with (str), or
     None when the ack opens a modal and says nothing."""
-    parsed = parse_command(command.get("command", ""), command.get("text") or "")
+    text, named = split_location(command.get("text") or "")
+    if named is not None:  # `--location ID`: admins only, and an active location
+        refused = refusal(context, CHOOSE_PERMISSION)
+        desks = context["services"].locations
+        active = desks.active() if desks is not None else []
+        if refused is not None or named not in active:
+            return refused or unknown_location(named, active)
+    parsed = parse_command(command.get("command", ""), text)
     if isinstance(parsed, Malformed):
         return msg.malformed(parsed.command, parsed.action, parsed.problem)
     refused = refusal(context, parsed.permission)
@@ -71,7 +79,8 @@ def ack_command(ack: Any, command: dict[str, Any], context: Any) -> None:
 
 def _parsed(command: dict[str, Any]) -> Parsed | None:
     """The subcommand to run after the ack; None when the ack's answer was all (usage, help)."""
-    parsed = parse_command(command.get("command", ""), command.get("text") or "")
+    text, _ = split_location(command.get("text") or "")
+    parsed = parse_command(command.get("command", ""), text)
     if isinstance(parsed, Malformed) or parsed.action == "help":
         return None
     return parsed
@@ -87,6 +96,7 @@ def run_command(turn: Turn) -> None:
     """After the ack, with the role checked again: run the subcommand the ack accepted."""
     request = _parsed(turn.body)
     if request is not None:
+        turn = on_location(turn, split_location(turn.body.get("text") or "")[1])
         HANDLERS[(request.command, request.action)](turn, request)
 
 

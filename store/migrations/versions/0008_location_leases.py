@@ -1,7 +1,7 @@
 """Location leases: worker processes share GHL locations (issue 14, scale out).
 
-Revision ID: 0007_location_leases
-Revises: 0006_people
+Revision ID: 0008_location_leases
+Revises: 0007_locations
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_location_leases"
-down_revision: str | Sequence[str] | None = "0006_people"
+revision: str = "0008_location_leases"
+down_revision: str | Sequence[str] | None = "0007_locations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
