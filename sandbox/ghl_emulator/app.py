@@ -114,20 +114,21 @@ class GHLApp:
         match = self.specs.operation_for(method, request.path)
         template = match.operation.template if match else UNKNOWN_TEMPLATE
         token = _bearer(request)
-        location_id = self.state.tokens.get(token) if token else None
-        if token is not None and location_id is None:  # an OAuth access token, if unexpired
-            location_id = self.state.oauth.location_for(token, now=self.config.clock())
+        location_id, quota = self._caller(token)
         if token is None or location_id is None:
             headers = self.limiter.peek("(unauthenticated)").headers
             return self._finish(
                 request, match, template, Reply(401, _err(401, "Invalid JWT")), headers
             )
-        rate = self.limiter.take(token)
+        limits = self.config.location_limits.get(location_id)
+        rate = self.limiter.take(quota, limits)
         if not rate.allowed:
-            self.stats.rate_limited(injected=False)
+            self.stats.rate_limited(injected=False, location_id=location_id)
             extra = {"Retry-After": str(rate.retry_after)} if self.config.send_retry_after else {}
             reply = Reply(429, _err(429, "Too Many Requests"))
-            return self._finish(request, match, template, reply, rate.headers | extra)
+            return self._finish(
+                request, match, template, reply, rate.headers | extra, location_id=location_id
+            )
         fault = self.faults.decide(method, template if match else None, request.path)
         if fault.delay:
             self.stats.fault("slow")
@@ -136,22 +137,42 @@ class GHLApp:
             self.stats.fault("drop")
             self.stats.request(method, template, 0)  # 0: no status was ever sent
             drop_connection(environ)
-        injected = self._injected(fault)
+        injected = self._injected(fault, location_id)
         if injected is not None:
             reply, extra = injected
             headers = rate.headers
             if reply.status == 429:  # no 429 counts against the limits, injected ones neither
-                self.limiter.refund(token)
-                headers = self.limiter.peek(token).headers
-            return self._finish(request, match, template, reply, headers | extra)
+                self.limiter.refund(quota)
+                headers = self.limiter.peek(quota, limits).headers
+            return self._finish(
+                request, match, template, reply, headers | extra, location_id=location_id
+            )
         reply = self._handle(request, match, location_id)
         if fault.kind == "drop_after_commit":
             self.stats.fault("drop_after_commit")
             self.stats.request(method, template, 0)
             drop_connection(environ)
-        return self._finish(request, match, template, reply, rate.headers)
+        return self._finish(request, match, template, reply, rate.headers, location_id=location_id)
 
-    def _injected(self, fault: FaultDecision) -> tuple[Reply, dict[str, str]] | None:
+    def _caller(self, token: str | None) -> tuple[str | None, str]:
+        """The location a bearer token reaches (None: refused) and the quota it draws on.
+
+        GHL counts per app per location: a private integration token is its own app; OAuth
+        access tokens of one app and location share one quota however often they rotate.
+        """
+        if token is None:
+            return None, ""
+        location_id = self.state.tokens.get(token)
+        if location_id is not None:
+            return location_id, token
+        grant = self.state.oauth.grant_for(token, now=self.config.clock())
+        if grant is None:
+            return None, token
+        return grant.location_id, f"oauth:{grant.client_id}:{grant.location_id}"
+
+    def _injected(
+        self, fault: FaultDecision, location_id: str
+    ) -> tuple[Reply, dict[str, str]] | None:
         if fault.kind in (None, "drop", "drop_after_commit"):
             return None
         self.stats.fault(fault.kind)
@@ -159,7 +180,7 @@ class GHLApp:
             status = fault.status or 500
             message = "Internal server error" if status == 500 else REASONS[status]
             return Reply(status, _err(status, message)), {}
-        self.stats.rate_limited(injected=True)
+        self.stats.rate_limited(injected=True, location_id=location_id)
         reply = Reply(429, _err(429, "Too Many Requests"))
         if fault.kind == "rate_limit":
             return reply, {"Retry-After": "1"}
@@ -236,10 +257,12 @@ class GHLApp:
         template: str,
         reply: Reply,
         headers: dict[str, str],
+        *,
+        location_id: str | None = None,
     ) -> Response:
         raw = json.dumps(reply.body).encode()
         method = request.method.upper()
-        self.stats.request(method, template, reply.status)
+        self.stats.request(method, template, reply.status, location_id=location_id)
         if self.config.validate_responses:
             if match is not None:
                 problems = [

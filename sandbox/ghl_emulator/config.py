@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.ghl_emulator.faults import Faults
+from sandbox.ghl_emulator.limits import Limits
 
 DEMO_LOCATION_ID = "loc_demo"
 # Not secrets: the emulator's own, published tokens, valid against nothing but the emulator.
@@ -25,13 +26,17 @@ class EmulatorConfig:
     """How one emulator behaves. Defaults are GHL's real limits and no faults.
 
     `tokens` maps each accepted bearer token to the one location it may reach (a private
-    integration token of a sub-account). Rate limits count per token.
+    integration token of a sub-account). Rate limits count per app per location: per private
+    token, and per (OAuth app, location) for OAuth access tokens, however often they rotate.
+    `location_limits` gives a location limits of its own (an agency's busy or exhausted
+    sub-account); the others keep `burst_max` / `burst_interval_ms` / `daily_max`.
     """
 
     tokens: dict[str, str] = field(default_factory=lambda: {DEFAULT_TOKEN: DEMO_LOCATION_ID})
     burst_max: int = 100
     burst_interval_ms: int = 10_000
     daily_max: int = 200_000
+    location_limits: dict[str, Limits] = field(default_factory=dict)
     send_retry_after: bool = True
     faults: Faults = field(default_factory=Faults)
     clock: Callable[[], float] = system_clock

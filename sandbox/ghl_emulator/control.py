@@ -6,6 +6,11 @@
                               "path": "/conversations/messages", "kind": "drop", "times": 1}]}
     POST /_emulator/reset    back to an empty emulator
     POST /_emulator/seed     {"demo": true, "buyers": 200, "seed": 1, "locationId": "loc_demo"}
+                             or {"agency": 10, "buyers": 20, "distinctPipelines": false}
+    GET  /_emulator/limits   the locations with limits of their own
+    POST /_emulator/limits   {"locationId": "loc_agency_02", "burstMax": 100,
+                              "burstIntervalMs": 10000, "dailyMax": 50} (only locationId: back
+                              to the defaults)
     POST /_emulator/oauth    {"choice": {"userType": "Company", "companyId": "c1",
                               "locations": ["loc_a"]}, "accessSeconds": 120, "expire": true}
     GET  /_emulator/oauth    token requests by grant type and outcome (never the tokens)
@@ -25,6 +30,7 @@ from werkzeug.wrappers import Request, Response
 from sandbox.ghl_emulator import control_events, pages
 from sandbox.ghl_emulator.config import DEMO_LOCATION_ID
 from sandbox.ghl_emulator.faults import Faults
+from sandbox.ghl_emulator.limits import Limits
 from sandbox.ghl_emulator.oauth_state import InstallChoice
 
 if TYPE_CHECKING:
@@ -75,6 +81,8 @@ class ControlAPI:
             return _json({"faults": asdict(emulator.faults), "queued": len(queue)})
         if action == ("POST", "/_emulator/seed"):
             body = _body(request)
+            if "agency" in body:
+                return _json({"locations": _seed_agency(emulator, body)})
             if not body.get("demo", True):
                 raise ValueError('only the demo data set exists: send {"demo": true}')
             summary = emulator.seed_demo(
@@ -83,6 +91,8 @@ class ControlAPI:
                 location_id=str(body.get("locationId", DEMO_LOCATION_ID)),
             )
             return _json({"seeded": summary})
+        if action[1] == "/_emulator/limits":
+            return _limits(emulator, request)
         if action[1] == "/_emulator/oauth":
             return _oauth(emulator, request)
         if request.path.startswith(pages.APP_PREFIX):
@@ -116,6 +126,43 @@ def _oauth(emulator: Emulator, request: Request) -> Response:
     with registry.lock:
         calls = [{"grantType": c["grant_type"], "outcome": c["outcome"]} for c in registry.calls]
         return _json({"calls": calls, "accessTokens": len(registry.access)})
+
+
+def _count(body: dict[str, Any], name: str, default: int, *, low: int = 0) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be a whole number of at least {low}, not {value!r}")
+    return value
+
+
+def _seed_agency(emulator: Emulator, body: dict[str, Any]) -> list[str]:
+    return emulator.seed_agency(
+        _count(body, "agency", 0, low=1),
+        buyers=_count(body, "buyers", 20),
+        seed=_count(body, "seed", 1),
+        distinct_pipelines=bool(body.get("distinctPipelines", False)),
+    )
+
+
+def _limits(emulator: Emulator, request: Request) -> Response:
+    """A location's own limits: set (any of burstMax, burstIntervalMs, dailyMax) or cleared."""
+    if request.method == "POST":
+        body = _body(request)
+        location_id = body.get("locationId")
+        if not isinstance(location_id, str) or not location_id:
+            raise ValueError("locationId (the location whose limits to set) is required")
+        if {"burstMax", "burstIntervalMs", "dailyMax"} & set(body):
+            base = emulator.config.location_limits.get(location_id) or emulator.limiter.limits
+            limits = Limits(
+                burst_max=_count(body, "burstMax", base.burst_max),
+                burst_interval_ms=_count(body, "burstIntervalMs", base.burst_interval_ms, low=1),
+                daily_max=_count(body, "dailyMax", base.daily_max),
+            )
+            emulator.set_location_limits(location_id, limits)
+        else:
+            emulator.set_location_limits(location_id, None)
+    own = {loc: asdict(limits) for loc, limits in emulator.config.location_limits.items()}
+    return _json({"default": asdict(emulator.limiter.limits), "locations": own})
 
 
 def _body(request: Request) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""GHL's rate limits per token (= per app per location): a sliding burst window and a daily count.
+"""GHL's rate limits per app per location: a sliding burst window and a daily count.
 
 HighLevel help centre, "HighLevel API": 100 requests per 10 s burst, 200,000 per day, and five
 headers on every response. The daily count restarts at midnight UTC. A refused request does not
@@ -7,6 +7,7 @@ count against either limit.
     limiter = RateLimiter(Limits(burst_max=20, burst_interval_ms=1_000), clock=time.time)
     decision = limiter.take("token")
     decision.allowed, decision.headers["X-RateLimit-Remaining"], decision.retry_after
+    limiter.take("token", Limits(burst_max=5))    # a location with limits of its own
 """
 
 from __future__ import annotations
@@ -66,9 +67,9 @@ class RateLimiter:
         with self._lock:
             self._buckets.clear()
 
-    def take(self, key: str) -> RateDecision:
-        """Count one request for `key` if both limits allow it."""
-        return self._decide(key, consume=True)
+    def take(self, key: str, limits: Limits | None = None) -> RateDecision:
+        """Count one request for `key` if both limits (`limits`, else the default) allow it."""
+        return self._decide(key, consume=True, limits=limits)
 
     def refund(self, key: str) -> None:
         """Uncount the latest request of `key` (answered 429 after all, by an injected fault)."""
@@ -78,13 +79,13 @@ class RateLimiter:
                 bucket.window.pop()
                 bucket.daily_used = max(0, bucket.daily_used - 1)
 
-    def peek(self, key: str) -> RateDecision:
+    def peek(self, key: str, limits: Limits | None = None) -> RateDecision:
         """The headers `key` would see now, counting nothing (for answers before auth)."""
-        return self._decide(key, consume=False)
+        return self._decide(key, consume=False, limits=limits)
 
-    def _decide(self, key: str, *, consume: bool) -> RateDecision:
+    def _decide(self, key: str, *, consume: bool, limits: Limits | None) -> RateDecision:
         now = self._clock()
-        limits = self.limits
+        limits = limits or self.limits
         with self._lock:
             bucket = self._buckets.setdefault(key, _Bucket(deque(), _utc_day(now), 0))
             if bucket.day != _utc_day(now):

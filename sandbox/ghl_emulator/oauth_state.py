@@ -93,11 +93,16 @@ class OAuthRegistry:
 
     def location_for(self, token: str, *, now: float) -> str | None:
         """The location a valid, unexpired location access token reaches; else None."""
+        grant = self.grant_for(token, now=now)
+        return grant.location_id if grant else None
+
+    def grant_for(self, token: str, *, now: float) -> Grant | None:
+        """The location grant of a valid, unexpired location access token; else None."""
         with self.lock:
             found = self.access.get(token)
         if found is None or found.expires_at <= now or found.grant.user_type != "Location":
             return None
-        return found.grant.location_id
+        return found.grant
 
     def expire(self, token: str | None = None) -> int:
         """Make one access token (or all) expired now, for tests; returns how many."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from sandbox.ghl_emulator.agency import AGENCY_COMPANY_ID, agency_token, seed_agency
 from sandbox.ghl_emulator.app import GHLApp
 from sandbox.ghl_emulator.config import DEMO_LOCATION_ID, DEMO_TOKEN, EmulatorConfig
 from sandbox.ghl_emulator.control import ControlAPI
@@ -141,6 +142,25 @@ class Emulator:
         """Load demo data (default: `loc_demo`, token `emu-demo-token`) with `buyers` buyers."""
         return seed_demo(self.state, buyers=buyers, seed=seed, location_id=location_id)
 
+    def seed_agency(
+        self, locations: int, *, buyers: int = 20, seed: int = 1, distinct_pipelines: bool = False
+    ) -> list[str]:
+        """Seed an agency's `locations` sub-accounts (`sandbox.ghl_emulator.agency`); their ids."""
+        return seed_agency(
+            self.state,
+            locations=locations,
+            buyers=buyers,
+            seed=seed,
+            distinct_pipelines=distinct_pipelines,
+        )
+
+    def set_location_limits(self, location_id: str, limits: Limits | None) -> None:
+        """Give one location limits of its own (None: back to the emulator's defaults)."""
+        if limits is None:
+            self.config.location_limits.pop(location_id, None)
+        else:
+            self.config.location_limits[location_id] = limits
+
     def reset(self) -> None:
         """Back to a fresh emulator: no records, counters, violations or faults."""
         fresh = self._fresh_state()
@@ -216,17 +236,26 @@ def run_forever(
     demo: bool = False,
     buyers: int = 200,
     seed: int = 1,
+    locations: int = 0,
 ) -> None:
     """Serve until Ctrl-C (for `python -m sandbox.ghl_emulator` and `dealfinder emulator`)."""
     emulator = Emulator(config)
     if demo:
         emulator.seed_demo(buyers=buyers, seed=seed)
+    agency = emulator.seed_agency(locations, buyers=buyers, seed=seed) if locations else []
     running = emulator.serve(host, port)
     tokens = emulator.state.tokens
     print(f"GHL emulator at {running.url}", flush=True)
     if demo:
         print(f"demo location {DEMO_LOCATION_ID}, token {DEMO_TOKEN} ({buyers} buyers)", flush=True)
-    else:
+    if agency:
+        print(
+            f"agency {AGENCY_COMPANY_ID}: {len(agency)} locations {agency[0]}..{agency[-1]} "
+            f"({buyers} buyers each), tokens {agency_token(agency[0])}..; the OAuth chooser "
+            "approves them all as one company install",
+            flush=True,
+        )
+    if not (demo or agency):
         locations = sorted(set(tokens.values()))
         print(f"{len(tokens)} token(s) configured for location(s) {locations}", flush=True)
     if emulator.webhooks.url:

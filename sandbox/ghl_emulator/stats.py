@@ -8,7 +8,8 @@ from typing import Any
 
 
 class Stats:
-    """Requests by method + path template + status, 429s by cause, faults and violations."""
+    """Requests by method + path template + status, 429s by cause, faults and violations;
+    per location (of the calling token): requests, statuses and 429s from the limits."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -19,15 +20,23 @@ class Stats:
             self._requests: Counter[tuple[str, str, int]] = Counter()
             self._rate_limited = Counter({"limit": 0, "injected": 0})
             self._faults: Counter[str] = Counter()
+            self._by_location: Counter[tuple[str, int]] = Counter()
+            self._limited_at: Counter[str] = Counter()
             self.violations: list[dict[str, Any]] = []
 
-    def request(self, method: str, template: str, status: int) -> None:
+    def request(
+        self, method: str, template: str, status: int, *, location_id: str | None = None
+    ) -> None:
         with self._lock:
             self._requests[(method, template, status)] += 1
+            if location_id is not None:
+                self._by_location[(location_id, status)] += 1
 
-    def rate_limited(self, *, injected: bool) -> None:
+    def rate_limited(self, *, injected: bool, location_id: str | None = None) -> None:
         with self._lock:
             self._rate_limited["injected" if injected else "limit"] += 1
+            if location_id is not None and not injected:
+                self._limited_at[location_id] += 1
 
     def fault(self, kind: str) -> None:
         with self._lock:
@@ -65,6 +74,7 @@ class Stats:
                 "total": sum(self._requests.values()),
                 "requests": requests,
                 "rate_limited": dict(self._rate_limited),
+                "locations": self._locations(),
                 "faults": dict(self._faults),
                 "violations": {
                     "request": kinds.get("request", 0),
@@ -72,3 +82,15 @@ class Stats:
                     "items": list(self.violations),
                 },
             }
+
+    def _locations(self) -> dict[str, dict[str, Any]]:
+        """Per location: answered requests, by status, and 429s from its limits (lock held)."""
+        found: dict[str, dict[str, Any]] = {}
+        for (location_id, status), n in sorted(self._by_location.items()):
+            entry = found.setdefault(
+                location_id,
+                {"requests": 0, "statuses": {}, "rate_limited": self._limited_at[location_id]},
+            )
+            entry["requests"] += n
+            entry["statuses"][str(status)] = n
+        return found
