@@ -30,7 +30,7 @@ def test_a_broker_sees_what_waits_for_a_person_and_why(bot_world: BotWorld) -> N
     bot_world.driver.slash_command(command="/ghl", text="outbox", user_id=BROKER)
     answer = bot_world.wait_for_ephemeral(BROKER, "1 outbox item waits for a person")
     shown = json.dumps(answer.blocks)
-    assert "workflow:hot_deal:TPA-1001" in shown and "outcome unknown" in shown
+    assert "workflow:hot_deal:loc_demo:TPA-1001" in shown and "outcome unknown" in shown
     assert "dealfinder outbox retry ID" in shown
 
 

@@ -50,7 +50,9 @@ def lost_enrolment(deal_env) -> int:
     result = deal_env.pipeline.process(PropertyRecord.parse(property_row(0)))
     assert "outcome unknown" in result.warnings[0]
     with session_scope(deal_env.engine, readonly=True) as session:
-        item = outbox.get_by_dedupe_key(session=session, dedupe_key=workflow_key("FL-10000"))
+        item = outbox.get_by_dedupe_key(
+            session=session, dedupe_key=workflow_key("loc_demo", "FL-10000")
+        )
         assert item is not None and item.status == OutboxStatus.FAILED and item.id is not None
         return item.id
 
@@ -63,7 +65,10 @@ def test_a_lost_enrolment_is_listed_retried_by_hand_and_done_once_by_the_worker(
 
     listed = dealfinder("outbox")
     assert listed.exit_code == 0, listed.output
-    assert "workflow:hot_deal:FL-10000" in listed.output and "outcome unknown" in listed.output
+    assert (
+        "workflow:hot_deal:loc_demo:FL-10000" in listed.output
+        and "outcome unknown" in listed.output
+    )
     as_json = json.loads(dealfinder("outbox", "--json").output)
     assert [f["id"] for f in as_json["failed"]] == [item_id]
     assert as_json["counts"]["workflow"] == {"failed": 1}

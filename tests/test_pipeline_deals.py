@@ -66,7 +66,7 @@ def test_a_hot_property_becomes_a_worked_deal(deal_env):
     assert all(t.assigned_to == maria.id for t in tasks.values())
     assert [e.contact_id for e in emu.state.enrolments] == [contact.id]
     items = outbox_items(deal_env.engine)
-    assert items[workflow_key(hot.mls_id)].status == "sent"
+    assert items[workflow_key("loc_demo", hot.mls_id)].status == "sent"
     sms = items[broker_sms_key("maria.lopez@example.com", hot.mls_id)]
     assert sms.kind == "sms" and sms.status == "pending" and sms.not_before is None  # 10:00 EST
     assert sms.payload["purpose"] == "broker_alert" and hot.mls_id in sms.payload["message"]
@@ -211,7 +211,7 @@ def test_the_enrolment_is_never_repeated_after_an_unknown_outcome(deal_env):
     result = deal_env.pipeline.process(record(0))
     assert result.action == "created" and "outcome unknown" in result.warnings[0]
     assert emu.state.enrolments == []
-    assert outbox_items(deal_env.engine)[workflow_key("FL-10000")].status == "failed"
+    assert outbox_items(deal_env.engine)[workflow_key("loc_demo", "FL-10000")].status == "failed"
     deal_env.pipeline.process(record(0, list_price=1_000))
     assert (
         emu.state.enrolments == []
@@ -269,3 +269,24 @@ def test_an_appointment_books_the_showing(deal_env):
     [move] = deal_env.pipeline.advance_on_appointment(contact_id=created.contact_id)
     assert (move.from_key, move.to_key) == ("new", "showing")
     assert deal_env.pipeline.advance_on_appointment(contact_id="nobody") == []
+
+
+def test_a_location_drains_only_its_own_workflow_enrolments(deal_env):
+    """An enrolment due at another location is left to that location's client: claimed with
+    this token, GHL would refuse it (403) and it would be lost for good."""
+    from services.pipeline.hot import WORKFLOW_KIND, WorkflowEnrolments
+    from store import outbox as store_outbox
+
+    now = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    payload = {"contact_id": "c_other", "workflow_id": "wf_other", "mls_id": "FL-1"}
+    with session_scope(deal_env.engine) as session:
+        store_outbox.enqueue(
+            session=session, kind=WORKFLOW_KIND, dedupe_key=workflow_key("loc_other", "FL-1"),
+            payload=payload, contact_id="c_other", now=now,
+        )  # fmt: skip
+    here = WorkflowEnrolments(
+        client=deal_env.client, engine=deal_env.engine, clock=lambda: now, worker_id="w1"
+    )
+    assert deal_env.client.location_id == "loc_demo"
+    assert here.drain() == 0
+    assert outbox_items(deal_env.engine)[workflow_key("loc_other", "FL-1")].status == "pending"

@@ -125,3 +125,34 @@ def test_a_bare_postgresql_url_uses_psycopg_3(pg_url):
             assert conn.execute(text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_workflow_enrolments_made_before_are_keyed_by_their_deals_location(engine):
+    """0009: `workflow:hot_deal:{mls}` -> `workflow:hot_deal:{location}:{mls}` from the deal's
+    opportunity link; an MLS id linked at two locations is left as it was."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008_location_leases")
+    with engine.begin() as conn:
+        for mls, loc in (("FL-1", "loc_a"), ("FL-2", "loc_a"), ("FL-2", "loc_b")):
+            conn.execute(
+                text(
+                    "INSERT INTO opportunity_links (mls_id, location_id, opportunity_id, "
+                    "created_at, updated_at) VALUES (:m, :l, :o, :t, :t)"
+                ),
+                {"m": mls, "l": loc, "o": f"opp_{mls}_{loc}", "t": "2026-03-02 15:00:00"},
+            )
+        for mls in ("FL-1", "FL-2"):
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (kind, dedupe_key, status, payload, attempts, "
+                    "not_before, created_at, updated_at) VALUES ('workflow', :k, 'pending', "
+                    "'{}', 0, :t, :t, :t)"
+                ),
+                {"k": f"workflow:hot_deal:{mls}", "t": "2026-03-02 15:00:00"},
+            )
+    migrate(engine)
+    with engine.connect() as conn:
+        keys = set(conn.execute(text("SELECT dedupe_key FROM outbox")).scalars())
+    assert keys == {"workflow:hot_deal:loc_a:FL-1", "workflow:hot_deal:FL-2"}

@@ -1,9 +1,9 @@
 """What a hot deal sets off: the hot-deal workflow once, broker texts queued, hooks called.
 
 Workflow enrolment has no idempotency key and no way to ask GHL afterwards whether it
-happened, so it goes through the outbox (dedupe key ``workflow:hot_deal:{mls_id}``) and is
-done at most once: enqueue, claim, call, mark sent. The crash window is between GHL accepting
-the call and ``mark_sent`` committing (a few milliseconds): a run that dies there leaves the
+happened, so it goes through the outbox (dedupe key
+``workflow:hot_deal:{location_id}:{mls_id}``) and is done at most once: enqueue, claim,
+call, mark sent. The crash window is between GHL accepting the call and ``mark_sent`` committing (a few milliseconds): a run that dies there leaves the
 item in flight, and the next claimer (after the lease) finds ``outcome_unknown`` and marks it
 failed with a note to check GHL instead of enrolling the contact a second time. The same goes
 for a 5xx or a lost answer to the enrolment call itself.
@@ -58,8 +58,14 @@ UNKNOWN = (
 )
 
 
-def workflow_key(mls_id: str) -> str:
-    return f"workflow:hot_deal:{mls_id}"
+def workflow_prefix(location_id: str) -> str:
+    """The dedupe-key prefix of one location's hot-deal enrolments: a location drains only
+    its own (another location's contact is not reachable with its token)."""
+    return f"workflow:hot_deal:{location_id}:"
+
+
+def workflow_key(location_id: str, mls_id: str) -> str:
+    return workflow_prefix(location_id) + mls_id
 
 
 def broker_sms_key(email: str, mls_id: str) -> str:
@@ -85,6 +91,7 @@ class WorkflowEnrolments:
             claimed = outbox.claim_due(
                 session=session, now=self.clock(), worker_id=self.worker_id,
                 lease_seconds=LEASE_SECONDS, limit=50, kinds=[WORKFLOW_KIND],
+                key_prefix=workflow_prefix(self.client.location_id),
             )  # fmt: skip
         for item in claimed:
             self._perform(item)
@@ -162,15 +169,16 @@ class HotDealActions:
         if workflow_id is None:
             return None
         payload = {"contact_id": contact_id, "workflow_id": workflow_id, "mls_id": mls_id}
+        key = workflow_key(self.client.location_id, mls_id)
         with session_scope(self.engine) as session:
             item, _ = outbox.enqueue(
-                session=session, kind=WORKFLOW_KIND, dedupe_key=workflow_key(mls_id),
+                session=session, kind=WORKFLOW_KIND, dedupe_key=key,
                 payload=payload, contact_id=contact_id, now=self.clock(),
             )  # fmt: skip
         if item.status in (OutboxStatus.PENDING, OutboxStatus.DEFERRED):
             self.drain()
             with session_scope(self.engine, readonly=True) as session:
-                latest = outbox.get_by_dedupe_key(session=session, dedupe_key=workflow_key(mls_id))
+                latest = outbox.get_by_dedupe_key(session=session, dedupe_key=key)
             return _warning(latest)
         return _warning(item)
 
