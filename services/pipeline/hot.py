@@ -1,12 +1,12 @@
 """What a hot deal sets off: the hot-deal workflow once, broker texts queued, hooks called.
 
-Workflow enrolment has no idempotency key and no way to ask GHL afterwards whether it
-happened, so it goes through the outbox (dedupe key
-``workflow:hot_deal:{location_id}:{mls_id}``) and is done at most once: enqueue, claim,
-call, mark sent. The crash window is between GHL accepting the call and ``mark_sent`` committing (a few milliseconds): a run that dies there leaves the
-item in flight, and the next claimer (after the lease) finds ``outcome_unknown`` and marks it
-failed with a note to check GHL instead of enrolling the contact a second time. The same goes
-for a 5xx or a lost answer to the enrolment call itself.
+Workflow enrolment has no idempotency key and no way to ask GHL afterwards whether it happened, so
+it goes through the outbox (dedupe key ``workflow:hot_deal:{location_id}:{mls_id}``) and is done at
+most once: enqueue, claim, call, mark sent. The crash window is between GHL accepting the call and
+``mark_sent`` committing (a few milliseconds): a run that dies there leaves the item in flight, and
+the next claimer (after the lease) finds ``outcome_unknown`` and marks it failed with a note to
+check GHL instead of enrolling the contact a second time. The same goes for a 5xx or a lost answer
+to the enrolment call itself.
 
 Broker texts are only enqueued (kind ``sms``, ``purpose: broker_alert``); the delivery worker
 sends them. Their ``not_before`` follows the buyers' quiet-hours rules, by the broker's phone.
