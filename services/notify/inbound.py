@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from services.notify.common import KIND_FOLLOWUP, KIND_SMS, PURPOSE_MATCH
 from store import outbox
 from store.db import session_scope
-from store.models import Buyer, OutboxItem, OutboxStatus
+from store.models import OutboxItem, OutboxStatus
 
 
 def cancel_waiting_texts(*, session: Session, contact_id: str, now: datetime, why: str) -> int:
@@ -72,8 +72,3 @@ def last_deal(session: Session, contact_id: str) -> str | None:
     sent = [item for item in deals if item.status == OutboxStatus.SENT]
     chosen = (sent or deals or [None])[0]
     return chosen.payload.get("mls_id") if chosen is not None else None
-
-
-def buyer_name(buyer: Buyer | None) -> str | None:
-    """The name the team knows the buyer by, for the Slack thread."""
-    return (buyer.name or buyer.first_name) if buyer is not None else None

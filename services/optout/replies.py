@@ -36,11 +36,12 @@ from services.notify.common import (
     KIND_REPLY,
     PURPOSE_HELP,
 )
-from services.notify.inbound import buyer_name, cancel_waiting_texts, last_deal, reply_state
+from services.notify.inbound import cancel_waiting_texts, last_deal, reply_state
 from services.notify.outcomes import DeliveryReport
 from services.optout.record import deliver_now, record_opt_out
 from services.optout.review import pause_for_review
 from store import buyers, optout_reviews, outbox
+from store.buyers import display_name
 from store.db import session_scope
 from store.models import Buyer, OutboxItem, OutboxStatus
 
@@ -137,7 +138,7 @@ def handle_inbound_message(
         **base,
         known_buyer=buyer is not None,
         mls_id=mls_id,
-        contact_name=buyer_name(buyer),
+        contact_name=display_name(buyer),
     )
 
 
@@ -209,7 +210,7 @@ def _opt_out(
         kind="opt_out",
         **base,
         known_buyer=done.known,
-        contact_name=buyer_name(done.buyer),
+        contact_name=display_name(done.buyer),
         mls_id=done.mls_id,
         cancelled=done.cancelled,
         reply=reply,
@@ -237,7 +238,7 @@ def _possible_opt_out(
         kind="possible_opt_out",
         **base,
         known_buyer=buyer is not None,
-        contact_name=buyer_name(buyer),
+        contact_name=display_name(buyer),
         mls_id=mls_id,
         review_id=review_id,
     )
@@ -283,7 +284,8 @@ def _help(
                 },
             )
         mls_id = last_deal(session, contact_id)
-    common = {"known_buyer": buyer is not None, "contact_name": buyer_name(buyer), "mls_id": mls_id}
+    name = display_name(buyer)
+    common = {"known_buyer": buyer is not None, "contact_name": name, "mls_id": mls_id}
     if item is None:
         return InboundOutcome(kind="help", **base, **common, reply="suppressed")
     report = deliver_now(engine=engine, client=client, rules=rules, config=config, now=now,
