@@ -142,7 +142,8 @@ def contact_to_buyer(
     return buyer, buyer.excluded_reason
 
 
-def _contact_field_ids(client: GHLClient, config: DealConfig) -> tuple[dict[str, str], list[str]]:
+def contact_field_ids(client: GHLClient, config: DealConfig) -> tuple[dict[str, str], list[str]]:
+    """This location's custom field ids for the mapping's buyer fields, and the keys missing."""
     fields = client.locations.custom_fields(model="contact")
     by_key = {f.key: f.id for f in fields}
     by_name = {f.name.strip().lower(): f.id for f in fields}
@@ -178,7 +179,7 @@ def sync_buyers(
         last = state.last_synced_at if state else None
     incremental = last is not None and not full
     report = SyncReport(mode="incremental" if incremental else "full", started_at=now)
-    field_ids, report.missing_fields = _contact_field_ids(client, config)
+    field_ids, report.missing_fields = contact_field_ids(client, config)
     if report.missing_fields:
         log.warning(
             "buyer fields missing in GHL: %s (run dealfinder validate --fix)",

@@ -33,6 +33,7 @@ from services.matcher import BuyerMatcher, facts_from_mapping
 from services.pipeline.rules import NAME_SEPARATOR
 from services.property import stored_record
 from store import state as store_state
+from store.buyers import display_name
 from store.db import session_scope
 from store.deals import OpportunityLinkIn, get_opportunity_link, get_property
 from store.deals import record_opportunity_link as record_link
@@ -282,10 +283,11 @@ class DealDesk:
         except ValueError:
             return ()
         outcome = self.matcher.match(facts, min_score=self.min_score, limit=TOP_BUYERS)
+        buyer = outcome.buyers.get
         return tuple(
             BuyerLine(
                 contact_id=result.contact_id,
-                name=_buyer_name(outcome.buyers.get(result.contact_id), result.contact_id),
+                name=display_name(buyer(result.contact_id), fallback=result.contact_id),
                 score=result.score,
             )
             for result in outcome.page.results
@@ -331,12 +333,6 @@ def _int(value: object) -> int | None:
         return round(float(str(value)))
     except ValueError:
         return None
-
-
-def _buyer_name(buyer: Any, fallback: str) -> str:
-    if buyer is None:
-        return fallback
-    return buyer.name or buyer.first_name or fallback
 
 
 def day_start(now: datetime, zone: str) -> datetime:

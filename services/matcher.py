@@ -23,6 +23,7 @@ from matching.index import BuyerIndex
 from matching.models import BuyerProfile, MatchPage, PropertyFacts
 from matching.scoring import DEFAULT_WEIGHTS, Weights
 from services.buyer_sync import last_synced
+from store.buyers import display_name
 from store.db import session_scope
 from store.models import Buyer
 from store.types import as_utc
@@ -66,7 +67,8 @@ def profile_of(buyer: Buyer) -> BuyerProfile | None:
     )
     if parsed.buy_box is None:
         return None
-    return BuyerProfile(contact_id=buyer.contact_id, name=buyer.name or "", buy_box=parsed.buy_box)
+    name = display_name(buyer, fallback=buyer.contact_id)
+    return BuyerProfile(contact_id=buyer.contact_id, name=name, buy_box=parsed.buy_box)
 
 
 class BuyerMatcher:
@@ -164,7 +166,7 @@ class BuyerMatcher:
                 .order_by(Buyer.contact_id)
                 .limit(limit)
             ).all()
-        return [(b.contact_id, b.name or "", b.excluded_reason or "") for b in rows]
+        return [(b.contact_id, display_name(b) or "", b.excluded_reason or "") for b in rows]
 
 
 def _int(value: object) -> int | None:

@@ -7,7 +7,7 @@ with session_scope(engine) as session:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import ColumnElement, false, func, inspect, or_
 from sqlmodel import Session, col, select
@@ -76,10 +76,28 @@ def get_buyer(*, session: Session, contact_id: str | None) -> Buyer | None:
     return session.get(Buyer, contact_id) if contact_id is not None else None
 
 
+@overload
+def display_name(buyer: Buyer | None, *, fallback: str) -> str: ...
+@overload
+def display_name(buyer: Buyer | None, *, fallback: None = None) -> str | None: ...
+def display_name(buyer: Buyer | None, *, fallback: str | None = None) -> str | None:
+    """How a buyer is named to people: the full name, else the first name, else `fallback`.
+
+    The one rule for every place that shows a buyer (Slack replies and cards, reviews, the
+    CLI, match profiles); a blank name counts as none.
+
+        display_name(buyer, fallback=buyer.contact_id)  # "Dana Cruz", "Dana" or "c_123"
+    """
+    if buyer is not None:
+        for name in (buyer.name, buyer.first_name):
+            if name and name.strip():
+                return name.strip()
+    return fallback
+
+
 def buyer_name(*, session: Session, contact_id: str) -> str | None:
-    """How a buyer is named to people: the full name, else the first; None when unknown."""
-    buyer = get_buyer(session=session, contact_id=contact_id)
-    return (buyer.name or buyer.first_name) if buyer is not None else None
+    """The `display_name` of the buyer with this contact id; None when unknown or unnamed."""
+    return display_name(get_buyer(session=session, contact_id=contact_id))
 
 
 def _active() -> list[ColumnElement[bool]]:

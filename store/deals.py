@@ -77,6 +77,17 @@ def get_opportunity_link(
     return session.exec(stmt).first()
 
 
+def link_of_opportunity(
+    *, session: Session, opportunity_id: str, location_id: str
+) -> OpportunityLink | None:
+    """The property a GHL opportunity of this location stands for, or None if not ours."""
+    stmt = select(OpportunityLink).where(
+        OpportunityLink.opportunity_id == opportunity_id,
+        OpportunityLink.location_id == location_id,
+    )
+    return session.exec(stmt).first()
+
+
 def record_opportunity_link(
     *, session: Session, link_in: OpportunityLinkIn, now: datetime | None = None
 ) -> OpportunityLink:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import EXIT_FAILED, err, friendly, out, settings_from_env
+from store.buyers import display_name
 
 SHOWN_EXCLUDED = 20  # buyers kept out of matching listed by sync-buyers
 
@@ -89,9 +90,7 @@ def match(
                     "matches": [
                         {
                             "contact_id": r.contact_id,
-                            "name": outcome.buyers[r.contact_id].name
-                            if r.contact_id in outcome.buyers
-                            else None,
+                            "name": display_name(outcome.buyers.get(r.contact_id)),
                             "score": r.score,
                             "components": {
                                 c.name: {
@@ -119,7 +118,7 @@ def match(
         buyer = outcome.buyers.get(r.contact_id)
         table.add_row(
             str(rank),
-            buyer.name if buyer else r.contact_id,
+            display_name(buyer, fallback=r.contact_id),
             str(r.score),
             *(
                 f"{parts[n].points}/{parts[n].max_points}"

@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, select
 
-from services.notify.common import KIND_FOLLOWUP, KIND_SMS, PURPOSE_MATCH
+from services.notify.common import KIND_FOLLOWUP, KIND_SMS
 from store import outbox
 from store.db import session_scope
-from store.models import Buyer, OutboxItem, OutboxStatus
+from store.models import OutboxItem, OutboxStatus
 
 
 def cancel_waiting_texts(*, session: Session, contact_id: str, now: datetime, why: str) -> int:
@@ -53,10 +53,13 @@ def reply_state(*, engine: Engine, item_id: int | None, created: bool) -> str:
 
 
 def last_deal(session: Session, contact_id: str) -> str | None:
-    """The property of the newest deal text sent to this contact (the thread a reply is for).
+    """Which deal a reply from this contact is about: the one rule (opt-outs, reviews, HELP and
+    the webhook's Slack post all ask here).
 
-    Falls back to the newest deal text that was *tried* (its GHL answer lost, or refused
-    after an attempt): the reply shows the buyer got something, and a reply must reach people.
+    The property of the newest text about a deal sent to this contact (a deal text to a buyer,
+    or a hot-deal alert to a broker); else of the newest one that was *tried* (its GHL answer
+    lost, or refused after an attempt): the reply shows they got something, and a reply must
+    reach people. None when the contact was never texted about a deal.
     """
     items = session.exec(
         select(OutboxItem)
@@ -68,12 +71,7 @@ def last_deal(session: Session, contact_id: str) -> str | None:
         .order_by(col(OutboxItem.updated_at).desc(), col(OutboxItem.id).desc())
         .limit(20)
     ).all()
-    deals = [item for item in items if item.payload.get("purpose", PURPOSE_MATCH) == PURPOSE_MATCH]
+    deals = [item for item in items if item.payload.get("mls_id")]
     sent = [item for item in deals if item.status == OutboxStatus.SENT]
     chosen = next(iter(sent or deals), None)
     return chosen.payload.get("mls_id") if chosen is not None else None
-
-
-def buyer_name(buyer: Buyer | None) -> str | None:
-    """The name the team knows the buyer by, for the Slack thread."""
-    return (buyer.name or buyer.first_name) if buyer is not None else None

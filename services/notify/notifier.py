@@ -24,10 +24,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from matching.buybox import build_buy_box
 from matching.index import BuyerIndex
-from matching.models import BuyerProfile, MatchResult, PropertyFacts
+from matching.models import MatchResult, PropertyFacts
 from services.hot_alerts import mark_cards_changed
+from services.matcher import facts_from_mapping, profile_of
 from services.notify.common import (
     KIND_FOLLOWUP,
     KIND_REPLY,
@@ -152,25 +152,13 @@ def load_matches(
 ) -> list[MatchResult]:
     """The location's active buyers who match `prop`, best first (matching's index, built here).
 
-    A stand-in until matching's shared `BuyerMatcher` service exists: it builds a fresh
-    `BuyerIndex` from the store on every call, which is fine for one CLI run.
+    Builds a fresh `BuyerIndex` from the store on every call (fine for one CLI run; the bot
+    keeps one up to date in `services.matcher.BuyerMatcher`), from the same `profile_of`.
     """
     with session_scope(engine, readonly=True) as session:
         rows = list_active_buyers(session=session, location_id=location_id)
-    profiles = []
-    for row in rows:
-        parsed = build_buy_box(
-            budget_min=row.budget_min,
-            budget_max=row.budget_max,
-            cities=row.cities,
-            zips=row.zips,
-            property_types=row.property_types,
-            min_bedrooms=row.min_bedrooms,
-        )
-        if parsed.buy_box is None:
-            continue  # matching cannot read this buyer's box; the sync job reports why
-        name = row.name or row.first_name or row.contact_id
-        profiles.append(BuyerProfile(contact_id=row.contact_id, name=name, buy_box=parsed.buy_box))
+    # A buyer whose box matching cannot read stays out; the sync job reports why.
+    profiles = [profile for row in rows if (profile := profile_of(row)) is not None]
     index = BuyerIndex.build(profiles)
     page = index.match(prop, min_score=min_score, limit=limit or max(len(profiles), 1))
     return list(page.results)
@@ -178,7 +166,6 @@ def load_matches(
 
 def facts_from_property(row: Property) -> PropertyFacts:
     """Matching's view of a stored property (`Property.data` as the pipeline writes it)."""
-    from services.matcher import facts_from_mapping
     from services.property import stored_record
 
     return facts_from_mapping(stored_record(row.mls_id, row.data))

@@ -35,6 +35,7 @@ from matching.notify import (
 from services.config import DealConfig
 from services.notify.common import buyer_link, cap_window, contact_info, match_key, sent_times
 from services.notify.words import recorded_words
+from store.buyers import display_name
 from store.db import session_scope
 from store.models import Buyer, OutboxItem, OutboxStatus, SmsLog
 from store.optout_reviews import paused_contacts
@@ -215,7 +216,7 @@ def plan_notifications(
                 )
             )
             continue
-        name = buyer.name or buyer.first_name or buyer.contact_id
+        name = display_name(buyer, fallback=buyer.contact_id)
         item = recorded.get(match.contact_id)
         if item is not None:
             zone = resolve_timezone(

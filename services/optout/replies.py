@@ -36,11 +36,12 @@ from services.notify.common import (
     KIND_REPLY,
     PURPOSE_HELP,
 )
-from services.notify.inbound import buyer_name, cancel_waiting_texts, last_deal, reply_state
+from services.notify.inbound import cancel_waiting_texts, last_deal, reply_state
 from services.notify.outcomes import DeliveryReport
 from services.optout.record import deliver_now, record_opt_out
 from services.optout.review import pause_for_review
 from store import buyers, optout_reviews, outbox
+from store.buyers import display_name
 from store.db import session_scope
 from store.models import Buyer, OutboxItem, OutboxStatus
 
@@ -151,7 +152,7 @@ def handle_inbound_message(
         **base,
         known_buyer=buyer is not None,
         mls_id=mls_id,
-        contact_name=buyer_name(buyer),
+        contact_name=display_name(buyer),
     )
 
 
@@ -223,7 +224,7 @@ def _opt_out(
         kind="opt_out",
         **base,
         known_buyer=done.known,
-        contact_name=buyer_name(done.buyer),
+        contact_name=display_name(done.buyer),
         mls_id=done.mls_id,
         cancelled=done.cancelled,
         reply=reply,
@@ -249,7 +250,7 @@ def _possible_opt_out(*, engine: Engine, base: _Inbound, now: datetime) -> Inbou
         kind="possible_opt_out",
         **base,
         known_buyer=buyer is not None,
-        contact_name=buyer_name(buyer),
+        contact_name=display_name(buyer),
         mls_id=mls_id,
         review_id=review_id,
     )
@@ -295,7 +296,7 @@ def _help(
                 },
             )
         mls_id = last_deal(session, contact_id)
-    known, name = buyer is not None, buyer_name(buyer)
+    known, name = buyer is not None, display_name(buyer)
     if item is None:
         return InboundOutcome(kind="help", **base, known_buyer=known, contact_name=name,
                               mls_id=mls_id, reply="suppressed")  # fmt: skip

@@ -18,6 +18,7 @@ from bot.slack.listeners.grammar import Parsed
 from services.desk import day_start
 from services.notify.words import not_words
 from services.pipeline.core import DealResult
+from store.buyers import display_name
 
 
 def show(turn: Turn, request: Parsed) -> None:
@@ -48,7 +49,7 @@ def match(turn: Turn, request: Parsed) -> None:
     results = list(outcome.page.results)
     plan = services.actions.plan(mls_id, matches=results)
     excluded = [(e.name, not_words(e.code, e.reason)) for e in plan.excluded] if plan else []
-    names = {cid: b.name or b.first_name or cid for cid, b in outcome.buyers.items()}
+    names = {cid: display_name(b, fallback=cid) for cid, b in outcome.buyers.items()}
     title = msg.deal_title(facts.address, facts.city, facts.state, facts.zip)
     answer = blocks.match_blocks(
         mls_id=mls_id, title=f"{title} ({msg.money(facts.price)})", results=results,
