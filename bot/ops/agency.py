@@ -18,13 +18,14 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.ops.location_runner import POLL_SECONDS, LocationRunner
+from bot.ops.location_jobs import location_jobs
+from bot.ops.location_runner import POLL_SECONDS, LocationJob, LocationRunner
 from bot.settings import Settings
 from services.intake.queue import KIND, location_prefix
 from store import outbox
@@ -63,8 +64,10 @@ class AgencyWorker:
         lease_seconds: float = 30.0,
         poll_seconds: float = POLL_SECONDS,
         clock: Clock = utcnow,
+        jobs_for: Callable[[str], Sequence[LocationJob]] | None = None,
     ) -> None:
         self.engine, self.active, self.pipeline_for = engine, active, pipeline_for
+        self.jobs_for = jobs_for or (lambda _location_id: ())
         self.holder = holder or worker_name()
         self.leases = LocationLeases(engine, holder=self.holder, lease_seconds=lease_seconds)
         self.lease_seconds, self.poll_seconds, self.clock = lease_seconds, poll_seconds, clock
@@ -111,7 +114,7 @@ class AgencyWorker:
         return LocationRunner(
             engine=self.engine, location_id=location_id, holder=self.holder,
             pipeline=lambda: self.pipeline_for(location_id), clock=self.clock,
-            poll_seconds=self.poll_seconds,
+            poll_seconds=self.poll_seconds, jobs=self.jobs_for(location_id),
         )  # fmt: skip
 
     def _take_over(self, location_id: str, lost_by: str) -> None:
@@ -168,6 +171,7 @@ def run_agency_worker(
         pipeline_for=pipeline_factory(settings, engine=engine, client_for=client_for),
         lease_seconds=settings.lease_seconds,
         poll_seconds=poll_seconds,
+        jobs_for=location_jobs(settings, engine=engine, client_for=client_for),
     )
     log.info("agency worker %s started (lease %ss)", worker.holder, settings.lease_seconds)
     worker.run(stop)

@@ -6,15 +6,21 @@ rate-limit window) and its own backoff, so a slow, failing or rate-limited locat
 only itself. A location whose day of GHL requests ran out is parked until GHL's daily reset
 (midnight UTC) instead of failing item after item; `location_status` reports it.
 
-    runner = LocationRunner(engine=engine, location_id="loc_a", pipeline=build, holder="w1")
+    runner = LocationRunner(engine=engine, location_id="loc_a", pipeline=build, holder="w1",
+                            jobs=[LocationJob("health", timedelta(minutes=5), monitor.run)])
     runner.start(); runner.wake(); runner.stop()
+
+Each location's scheduled jobs (`LocationJob`: its health check, its hot-deal workflow
+enrolments) run in the same thread after each pass, each on its own interval and each failure
+its own: a failing job is logged and tried at its next turn, and the intake carries on.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +37,16 @@ from store.types import utcnow
 log = logging.getLogger("dealfinder.agency")
 
 STATUS_PREFIX = "location_work:"
+
+
+@dataclass(frozen=True)
+class LocationJob:
+    """A scheduled job of one location: `run(now)` every `every` while its lease is held."""
+
+    id: str
+    every: timedelta
+    run: Callable[[datetime], object]
+    when_parked: bool = True  # False: skipped while the location's GHL day is used up
 
 
 class DailyLimitReached(RuntimeError):
@@ -70,8 +86,10 @@ class LocationRunner:
         holder: str,
         clock: Callable[[], datetime] = utcnow,
         poll_seconds: float = POLL_SECONDS,
+        jobs: Sequence[LocationJob] = (),
     ) -> None:
         self.engine, self.location_id, self.holder = engine, location_id, holder
+        self.jobs, self._job_due = list(jobs), {job.id: clock() for job in jobs}
         self.clock, self.poll_seconds = clock, poll_seconds
         self.worker_id = f"{holder}:{location_id}"[:128]
         self.intake = IntakeWorker(
@@ -108,7 +126,27 @@ class LocationRunner:
         return self._thread is not None and self._thread.is_alive()
 
     def pass_once(self) -> None:
-        """One pass: drain what is due unless parked; record the outcome."""
+        """One pass: drain what is due unless parked, record the outcome, run due jobs."""
+        self._drain()
+        self.run_due_jobs()
+
+    def run_due_jobs(self) -> list[str]:
+        """Run each job whose time has come; returns their ids. A failure is the job's own."""
+        ran = []
+        for job in self.jobs:
+            now = self.clock()
+            parked = self.parked_until is not None and now < self.parked_until
+            if now < self._job_due[job.id] or (parked and not job.when_parked):
+                continue
+            self._job_due[job.id] = now + job.every
+            ran.append(job.id)
+            try:
+                job.run(now)
+            except Exception:
+                log.exception("location %s: job %s failed", self.location_id, job.id)
+        return ran
+
+    def _drain(self) -> None:
         now = self.clock()
         if self.parked_until is not None and now < self.parked_until:
             return
