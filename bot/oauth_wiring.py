@@ -40,22 +40,6 @@ def reinstall_text(location_id: str, reason: str) -> str:
     )
 
 
-def ops_poster(settings: Settings) -> Poster:
-    """Post to SLACK_OPS_CHANNEL with the bot token, or to the log when Slack is not set."""
-    if settings.slack_bot_token is None:
-        from bot.ops.wiring import log_poster
-
-        return log_poster
-    from slack_sdk import WebClient
-
-    from bot.ops.wiring import slack_poster
-
-    client = WebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
-    )
-    return slack_poster(client, settings.ops_channel)
-
-
 @dataclass
 class OAuthParts:
     """Everything the app install needs in one process."""
@@ -93,7 +77,7 @@ class OAuthParts:
             engine=engine,
             app=app,
             vault=vault,
-            post_ops=post_ops or ops_poster(settings),
+            post_ops=post_ops or _ops_poster(settings),
             clock=clock,
         )
 
@@ -146,3 +130,9 @@ class OAuthParts:
             authorize_url=self.settings.ghl_oauth_authorize_url,
         )
         return {"/ghl/install": install.start, "/ghl/oauth/callback": install.callback}
+
+
+def _ops_poster(settings: Settings) -> Poster:
+    from bot.ops.wiring import ops_poster
+
+    return ops_poster(settings)

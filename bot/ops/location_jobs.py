@@ -37,7 +37,7 @@ def location_jobs(
 ) -> Callable[[str], list[LocationJob]]:
     """`location_id -> its jobs`, with its client, its ops channel and its label."""
     if poster_for is None:
-        from bot.oauth_wiring import ops_poster
+        from bot.ops.wiring import ops_poster
 
         poster_for = ops_poster
 

@@ -286,3 +286,15 @@ def log_poster(text_: str) -> bool:
     """The ops channel when Slack is not configured: the log (WARNING)."""
     log.warning("ops alert (no Slack configured):\n%s", text_)
     return True
+
+
+def ops_poster(settings: Settings) -> Callable[[str], bool]:
+    """Post to SLACK_OPS_CHANNEL with the bot token, or to the log when Slack is not set."""
+    if settings.slack_bot_token is None:
+        return log_poster
+    from slack_sdk import WebClient
+
+    client = WebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
+    return slack_poster(client, settings.ops_channel)
