@@ -95,8 +95,12 @@ def test_serve_takes_a_hot_deal_over_http_and_posts_one_card(
                              timeout=10)  # fmt: skip
     assert accepted.status_code == 202
     (record,) = accepted.json()["properties"]
-    done = wait_for(lambda: (s := status(url, "TPA-1001"))["alert"]["status"] == "posted" and s,
-                    timeout=30, what="the deal worked and its card posted")  # fmt: skip
+    # The card is posted from inside the pipeline, a moment before the item is marked done.
+    done = wait_for(
+        lambda: (s := status(url, "TPA-1001"))["alert"]["status"] == "posted"
+        and s["state"] == "done" and s,
+        timeout=30, what="the deal worked and its card posted",
+    )  # fmt: skip
     assert done["state"] == "done" and done["action"] == "created" and done["hot"] is True
     assert done["stage"] == "Priority Review" and done["opportunity_url"]
     again = requests.post(f"{url}/api/properties", json=[deal_row("TPA-1001")], headers=auth,

@@ -74,6 +74,7 @@ COMMANDS = {
     "outbox retry": _cmd("outbox", "retry", "1", uses=(DB,)),
     "outbox resolve": _cmd("outbox", "resolve", "1", uses=(DB,)),
     "serve": _cmd("serve", "--http", "--port", "0", uses=(DB, REDIS, SLACK)),
+    "agency-status": _cmd("agency-status", uses=(DB,)),
     "locations": _cmd("locations", "list", uses=(DB,)),
     "locations list": _cmd("locations", "list", uses=(DB,)),
     "locations show": _cmd("locations", "show", "loc_x", uses=(DB,)),
