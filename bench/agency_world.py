@@ -29,6 +29,7 @@ from werkzeug.test import Client
 
 from bench.agency_figures import cpu_percent
 from bench.slack_ack import wait_until_up
+from bench.soak import fresh_schema
 from bot.oauth_wiring import OAuthParts
 from bot.ops.wiring import log_poster
 from bot.settings import load_settings
@@ -36,7 +37,7 @@ from sandbox.ghl_emulator.agency import AGENCY_COMPANY_ID
 from sandbox.ghl_emulator.oauth_state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from services.intake.queue import submit_properties
 from store.db import make_engine, migrate
-from tests.fixtures.db import PG_URL, fresh_schema
+from tests.fixtures.db import PG_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = [sys.executable, "-c", "from bot.cli.main import main; main()", "worker", "--agency"]
