@@ -37,8 +37,14 @@ def _action(turn: Turn) -> dict[str, Any]:
     return dict(turn.body["actions"][0])
 
 
-def _deal_of_select(turn: Turn) -> str | None:
-    return edit.mls_id_of_block(_action(turn).get("block_id"))
+def _deal_of_select(turn: Turn, chosen: str) -> str | None:
+    """The deal whose card's select chose `chosen`; None (and the user told) if either is
+    missing."""
+    mls_id = edit.mls_id_of_block(_action(turn).get("block_id"))
+    if mls_id is None or not chosen:
+        turn.say(words.edit_problem("unknown_deal", mls_id or "?"))
+        return None
+    return mls_id
 
 
 def _done(turn: Turn, outcome: EditOutcome, answer: str, entry: str) -> None:
@@ -69,20 +75,18 @@ def move(turn: Turn, mls_id: str, stage: str) -> None:
 
 
 def move_from_card(turn: Turn) -> None:
-    mls_id = _deal_of_select(turn)
     stage = str((_action(turn).get("selected_option") or {}).get("value") or "")
-    if mls_id is None or not stage:
-        turn.say(words.edit_problem("unknown_deal", mls_id or "?"))
+    mls_id = _deal_of_select(turn, stage)
+    if mls_id is None:
         return
     move(turn, mls_id, stage)
 
 
 def reassign(turn: Turn) -> None:
     """The selected Slack user's GHL user becomes the owner; no GHL user: how to fix it."""
-    mls_id = _deal_of_select(turn)
     chosen = str(_action(turn).get("selected_user") or "")
-    if mls_id is None or not chosen:
-        turn.say(words.edit_problem("unknown_deal", mls_id or "?"))
+    mls_id = _deal_of_select(turn, chosen)
+    if mls_id is None:
         return
     email = turn.services.roles.ghl_email(chosen)
     outcome = DealEdits(turn.services.desk).reassign(mls_id, ghl_email=email)
