@@ -115,7 +115,7 @@ class _Reply:
     def deliver(self) -> DeliveryReport:
         """Send what the reply queued now, instead of waiting for the next worker pass."""
         return deliver_now(engine=self.engine, client=self.client, rules=self.rules,
-                           config=self.config, now=self.now, worker=self.worker)  # fmt: skip
+                           config=self.config, now=self.now, worker_id=self.worker)  # fmt: skip
 
 
 def handle_inbound_message(
