@@ -47,8 +47,13 @@ def _deal_of_select(turn: Turn, chosen: str) -> str | None:
     return mls_id
 
 
-def _done(turn: Turn, outcome: EditOutcome, answer: str, entry: str) -> None:
-    """Tell the user, record a real change in the thread, and update the card in place."""
+def _done(turn: Turn, outcome: EditOutcome, answer: str, *, kind: str, detail: str = "") -> None:
+    """Tell the user `answer` (or why the edit failed), record a real change in the deal's
+    thread as a `kind` entry (`detail` already escaped), and update the card in place."""
+    if not outcome.ok:
+        turn.say(words.edit_problem(outcome.code, outcome.mls_id))
+        return
+    entry = words.thread_entry(kind, user_id=turn.user_id, detail=detail)
     if outcome.code == "done" and not record_in_thread(turn.services, outcome.mls_id, entry):
         answer += " (The deal's thread could not be updated.)"
     turn.say(answer)
@@ -65,13 +70,9 @@ def move(turn: Turn, mls_id: str, stage: str) -> None:
 
         turn.say(words.unknown_stage(stage, outcome.stages, usage=usage(DEAL, "stage")))
         return
-    if not outcome.ok:
-        turn.say(words.edit_problem(outcome.code, mls_id))
-        return
     name = outcome.stage or stage
-    entry = words.thread_entry("stage", user_id=turn.user_id, detail=escape(name))
-    _done(turn, outcome, words.stage_moved(mls_id, name, unchanged=outcome.code == "unchanged"),
-          entry)  # fmt: skip
+    answer = words.stage_moved(mls_id, name, unchanged=outcome.code == "unchanged")
+    _done(turn, outcome, answer, kind="stage", detail=escape(name))
 
 
 def move_from_card(turn: Turn) -> None:
@@ -94,24 +95,16 @@ def reassign(turn: Turn) -> None:
         seen = email or slack_email(turn.client, chosen)
         turn.say(words.no_ghl_user(slack_email=seen, whose=f"{mention(chosen)}'s"))
         return
-    if not outcome.ok:
-        turn.say(words.edit_problem(outcome.code, mls_id))
-        return
     owner = outcome.owner or chosen
-    entry = words.thread_entry("owner", user_id=turn.user_id, detail=escape(owner))
     answer = words.owner_changed(mls_id, owner, unchanged=outcome.code == "unchanged")
-    _done(turn, outcome, answer, entry)
+    _done(turn, outcome, answer, kind="owner", detail=escape(owner))
 
 
 def _close(turn: Turn, status: str) -> None:
     mls_id = button_value(turn)
     outcome = DealEdits(turn.services.desk).close(mls_id, status)
-    if not outcome.ok:
-        turn.say(words.edit_problem(outcome.code, mls_id))
-        return
-    entry = words.thread_entry(status, user_id=turn.user_id)
     answer = words.closed(mls_id, status, unchanged=outcome.code == "unchanged")
-    _done(turn, outcome, answer, entry)
+    _done(turn, outcome, answer, kind=status)
 
 
 def mark_won(turn: Turn) -> None:
@@ -167,11 +160,7 @@ def save_note(turn: Turn) -> None:
         return
     mls_id, text = meta["mls_id"], note_text(view)
     outcome = DealEdits(turn.services.desk).add_note(mls_id, text, author_email=turn.ghl_email)
-    if not outcome.ok:
-        turn.say(words.edit_problem(outcome.code, mls_id))
-        return
-    entry = words.thread_entry("note", user_id=turn.user_id, detail=one_line(text, 300))
-    _done(turn, outcome, words.note_added(mls_id), entry)
+    _done(turn, outcome, words.note_added(mls_id), kind="note", detail=one_line(text, 300))
 
 
 def reply_to_note_author(
