@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import heapq
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol
 
 from matching.bitsets import BitsetMap, SlotGroups, slots_of
 from matching.budget_index import BoundIndex
 from matching.cells import BudgetTiers, Level, score_levels
-from matching.models import BuyerProfile, MatchPage, MatchResult, PropertyFacts
+from matching.models import BuyBox, BuyerProfile, MatchPage, MatchResult, PropertyFacts
 from matching.scoring import (
     DEFAULT_MIN_SCORE,
     DEFAULT_WEIGHTS,
@@ -53,6 +54,14 @@ from matching.scoring import (
 )
 
 _MIN_DENSE = 256
+
+
+class _SlotIndex(Protocol):
+    """One of the index's key -> slots maps (`BitsetMap`, `SlotGroups`, `BoundIndex`)."""
+
+    def add(self, key: Any, slot: int, /) -> None: ...
+
+    def discard(self, key: Any, slot: int, /) -> None: ...
 
 
 class BuyerIndex:
@@ -121,16 +130,17 @@ class BuyerIndex:
             self._buyers[slot] = buyer
         self._slot_of[buyer.contact_id] = slot
         self._live |= 1 << slot
-        box = buyer.buy_box
-        for zip_code in box.zips:
-            self._zips.add(zip_code, slot)
-        for city in box.cities:
-            self._cities.add(city, slot)
-        for type_key in box.property_types or (None,):
-            self._types.add(type_key, slot)
-        self._min_beds.add(box.min_bedrooms, slot)
-        self._budget_min.add(box.budget_min, slot)
-        self._budget_max.add(box.budget_max, slot)
+        for index, key in self._postings(buyer.buy_box):
+            index.add(key, slot)
+
+    def _postings(self, box: BuyBox) -> Iterator[tuple[_SlotIndex, Any]]:
+        """Every (index, key) a buyer's slot is filed under: `_add` files, `_remove` unfiles."""
+        yield from ((self._zips, zip_code) for zip_code in box.zips)
+        yield from ((self._cities, city) for city in box.cities)
+        yield from ((self._types, type_key) for type_key in box.property_types or (None,))
+        yield self._min_beds, box.min_bedrooms
+        yield self._budget_min, box.budget_min
+        yield self._budget_max, box.budget_max
 
     def _remove(self, contact_id: str) -> bool:
         slot = self._slot_of.pop(contact_id, None)
@@ -138,16 +148,8 @@ class BuyerIndex:
             return False
         indexed = self._buyers[slot]
         assert indexed is not None  # a slot in _slot_of always holds its buyer
-        box = indexed.buy_box
-        for zip_code in box.zips:
-            self._zips.discard(zip_code, slot)
-        for city in box.cities:
-            self._cities.discard(city, slot)
-        for type_key in box.property_types or (None,):
-            self._types.discard(type_key, slot)
-        self._min_beds.discard(box.min_bedrooms, slot)
-        self._budget_min.discard(box.budget_min, slot)
-        self._budget_max.discard(box.budget_max, slot)
+        for index, key in self._postings(indexed.buy_box):
+            index.discard(key, slot)
         self._live ^= 1 << slot
         self._buyers[slot] = None
         self._free.append(slot)

@@ -14,6 +14,7 @@ Who may do it is checked by the caller (`bot.slack.listeners.deal_edits`, with `
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ghl.models import Opportunity
 from services.desk import DealDesk
@@ -24,6 +25,7 @@ from store.models import OpportunityLink
 
 CLOSING_STATUSES = ("won", "lost")
 MAX_NOTE = 5000  # a note is for a person to read; longer text is a document, not a note
+MissingLink = Literal["no_opportunity", "unknown_deal"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,18 @@ def find_stage(stages: tuple[tuple[str, str], ...], wanted: str) -> tuple[str, s
     return None
 
 
+def stored_link(desk: DealDesk, mls_id: str) -> OpportunityLink | MissingLink:
+    """The deal's stored opportunity link in the desk's location, else why there is none:
+    "no_opportunity" for a stored deal without one, "unknown_deal" for no such deal."""
+    with session_scope(desk.engine, readonly=True) as session:
+        link = get_opportunity_link(
+            session=session, mls_id=mls_id, location_id=desk.ghl.location_id
+        )
+    if link is None:
+        return "no_opportunity" if desk.facts(mls_id) is not None else "unknown_deal"
+    return link
+
+
 class DealEdits:
     """Writes to one location's deals in GHL. Thread-safe (no state of its own)."""
 
@@ -63,15 +77,8 @@ class DealEdits:
 
     def _link(self, mls_id: str) -> OpportunityLink | EditOutcome:
         """The deal's stored opportunity link, or the outcome that explains why there is none."""
-        desk = self.desk
-        with session_scope(desk.engine, readonly=True) as session:
-            link = get_opportunity_link(
-                session=session, mls_id=mls_id, location_id=desk.ghl.location_id
-            )
-        if link is None:
-            known = desk.facts(mls_id) is not None
-            return EditOutcome("no_opportunity" if known else "unknown_deal", mls_id)
-        return link
+        link = stored_link(self.desk, mls_id)
+        return EditOutcome(link, mls_id) if isinstance(link, str) else link
 
     def stage_names(self) -> tuple[str, ...]:
         return tuple(name for _, name in self._map().pipeline_stages)

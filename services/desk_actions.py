@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from matching.models import MatchResult
+from services.deal_edits import stored_link
 from services.desk import DealDesk, desk_key
 from services.hot_alerts import mark_cards_changed
 from services.notify.notifier import (
@@ -36,7 +37,7 @@ from services.pipeline.core import DealPipeline, DealResult, HotHook, StageMove
 from services.property import PropertyRecord
 from store import state as store_state
 from store.db import session_scope
-from store.deals import OpportunityLinkIn, get_opportunity_link, record_opportunity_link
+from store.deals import OpportunityLinkIn, record_opportunity_link
 
 log = logging.getLogger("dealfinder.services.desk_actions")
 
@@ -187,13 +188,9 @@ class DeskActions:
         A deal someone else claimed stays theirs unless `override` (brokers and admins).
         """
         desk = self.desk
-        with session_scope(desk.engine, readonly=True) as session:
-            link = get_opportunity_link(
-                session=session, mls_id=mls_id, location_id=desk.ghl.location_id
-            )
-        if link is None:
-            known = desk.facts(mls_id) is not None
-            return ClaimOutcome("no_opportunity" if known else "unknown_deal", mls_id)
+        link = stored_link(desk, mls_id)
+        if isinstance(link, str):
+            return ClaimOutcome(link, mls_id)
         ghl_map = desk.map_source().get()
         user_id = ghl_map.user_id(ghl_email)
         if user_id is None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import and_, case, func, null, or_, update
 from sqlmodel import Session, col, select
@@ -253,39 +253,39 @@ def defer(
     return _transition(session=session, item_id=item_id, worker_id=worker_id, values=values)
 
 
-def _close_values(status: OutboxStatus, reason: str, now: datetime | None) -> dict[str, Any]:
-    return {
+class CloseArgs(TypedDict):
+    """The arguments of `cancel` and `exclude`: which item, why, and who asks when."""
+
+    session: Session
+    item_id: int
+    reason: str
+    worker_id: NotRequired[str | None]
+    now: NotRequired[datetime | None]
+
+
+def _close(status: OutboxStatus, args: CloseArgs) -> OutboxItem | None:
+    values = {
         "status": status,
-        "last_error": reason[:ERROR_LIMIT],
+        "last_error": args["reason"][:ERROR_LIMIT],
         "lease_until": None,
-        "updated_at": now or utcnow(),
+        "updated_at": args.get("now") or utcnow(),
     }
+    return _transition(
+        session=args["session"],
+        item_id=args["item_id"],
+        worker_id=args.get("worker_id"),
+        values=values,
+    )
 
 
-def cancel(
-    *,
-    session: Session,
-    item_id: int,
-    reason: str,
-    worker_id: str | None = None,
-    now: datetime | None = None,
-) -> OutboxItem | None:
+def cancel(**args: Unpack[CloseArgs]) -> OutboxItem | None:
     """Drop an item that should no longer happen (e.g. the buyer opted out)."""
-    values = _close_values(OutboxStatus.CANCELLED, reason, now)
-    return _transition(session=session, item_id=item_id, worker_id=worker_id, values=values)
+    return _close(OutboxStatus.CANCELLED, args)
 
 
-def exclude(
-    *,
-    session: Session,
-    item_id: int,
-    reason: str,
-    worker_id: str | None = None,
-    now: datetime | None = None,
-) -> OutboxItem | None:
+def exclude(**args: Unpack[CloseArgs]) -> OutboxItem | None:
     """Drop an item a policy rules out (e.g. no valid phone, DND set in GHL)."""
-    values = _close_values(OutboxStatus.EXCLUDED, reason, now)
-    return _transition(session=session, item_id=item_id, worker_id=worker_id, values=values)
+    return _close(OutboxStatus.EXCLUDED, args)
 
 
 def extend_lease(

@@ -25,6 +25,7 @@ from services.config import DealConfig, DealConfigError
 from services.notify import words
 from services.notify.notifier import (
     DeliveryReport,
+    DeliveryRun,
     NotifyPlan,
     PlannedNotification,
     deliver_due,
@@ -92,7 +93,10 @@ def notify(
                 _show(plan, as_json=as_json, extra={"dry_run": True})
                 return
             enqueued = enqueue_notifications(engine=engine, plan=plan, property=facts, now=now)
-            delivery = _deliver(engine, client, rules=rules, config=config, now=now, zone=zone)
+            worker = f"cli-{socket.gethostname()}-{os.getpid()}"
+            run = DeliveryRun(engine=engine, client=client, rules=rules, config=config,
+                              now=now, worker_id=worker)  # fmt: skip
+            delivery = _deliver(run, zone=zone)
     finally:  # an unreachable store or GHL: one line and exit code from bot.cli.errors
         engine.dispose()
     _show(
@@ -121,29 +125,11 @@ def _location_timezone(client: GHLClient, *, dry_run: bool) -> str | None:
         return None
 
 
-def _deliver(
-    engine: Any,
-    client: GHLClient,
-    *,
-    rules: NotifyRules,
-    config: DealConfig,
-    now: datetime,
-    zone: str | None,
-) -> DeliveryReport:
+def _deliver(run: DeliveryRun, *, zone: str | None) -> DeliveryReport:
     """Deliver what is due now: the texts, then the follow-ups they queue."""
     total = DeliveryReport()
-    worker = f"cli-{socket.gethostname()}-{os.getpid()}"
     for _ in range(MAX_PASSES):
-        report = deliver_due(
-            engine=engine,
-            client=client,
-            rules=rules,
-            config=config,
-            now=now,
-            worker_id=worker,
-            limit=100,
-            location_timezone=zone,
-        )
+        report = deliver_due(**run, limit=100, location_timezone=zone)
         if not report.outcomes:
             break
         total.outcomes.extend(report.outcomes)

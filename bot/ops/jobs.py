@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock_time
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import Engine
 
@@ -31,7 +31,7 @@ from ghl.client import GHLClient
 from matching.notify import NotifyRules
 from services.buyer_sync import SyncReport, sync_buyers
 from services.config import DealConfig
-from services.notify.notifier import DeliveryReport, release_due
+from services.notify.notifier import DeliveryReport, DeliveryRun, release_due
 from services.pipeline.hot import WorkflowEnrolments
 from store.db import session_scope
 from store.webhooks import prune_webhook_ids
@@ -57,23 +57,18 @@ SEEN_WEBHOOK_IDS_KEPT = timedelta(days=1)
 
 def release_deferred_sms(
     *,
-    engine: Engine,
-    client: GHLClient,
-    rules: NotifyRules,
-    config: DealConfig,
-    now: datetime,
-    worker_id: str,
     metrics: Metrics | None = None,
     limit: int = 50,
     max_passes: int = 10,
     location_timezone: str | None = None,
+    **run: Unpack[DeliveryRun],
 ) -> list[DeliveryReport]:
     """Send the texts whose time has come (a deferred text is an item whose not_before passed).
 
     Works in passes of `limit` until one claims less (a backlog at 08:00 goes out in this run,
     not one batch a minute), but at most `max_passes` so a run stays short.
     """
-    started = time.monotonic()
+    started, now = time.monotonic(), run["now"]
 
     def clock() -> datetime:
         # each item is judged at the moment it is sent, not at the tick's start (a long pass
@@ -82,17 +77,7 @@ def release_deferred_sms(
 
     reports = []
     for _ in range(max_passes):
-        report = release_due(
-            engine=engine,
-            client=client,
-            rules=rules,
-            config=config,
-            now=now,
-            worker_id=worker_id,
-            limit=limit,
-            location_timezone=location_timezone,
-            clock=clock,
-        )
+        report = release_due(**run, limit=limit, location_timezone=location_timezone, clock=clock)
         if metrics is not None:
             metrics.count_delivery(report.outcomes)
         reports.append(report)

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any
 
 from slack_bolt import App
@@ -37,6 +37,7 @@ from bot.slack.request_check import (
     timestamp_problem,
 )
 from bot.web.http_parsing import harden
+from bot.web.stoppable import StopsOnExit
 
 log = logging.getLogger("dealfinder.bot.server")
 
@@ -193,7 +194,7 @@ def serve_http(
         server.close()
 
 
-class RunningHTTP:
+class RunningHTTP(StopsOnExit):
     """A WSGI app served by waitress in a background thread; `url`, `port`, `stop()`.
 
     The serving loop is waitress's own poll, run a step at a time so that it can see a stop
@@ -241,17 +242,6 @@ class RunningHTTP:
             self._thread.join(timeout=5)
         else:
             self._close_channels()
-
-    def __enter__(self) -> RunningHTTP:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start_http_in_thread(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from string import Template
+from typing import TypedDict, Unpack, cast
 
 MAX_LENGTH = 320
 OPT_OUT_HINT = "Reply STOP to opt out"
@@ -89,7 +90,10 @@ def validate_template(template: str) -> None:
         raise ValueError(f"SMS template uses unknown placeholders {unknown}; known: {known}")
     if "link" not in names:
         raise ValueError("SMS template must contain $link: an alert without its deal is noise")
-    sample = _render(template, _fields("B", "", "", "", 0, None, "https://x.co/1"))
+    sample_facts = DealFacts(
+        brand="B", first_name="", address="", city="", price=0, beds=None, link="https://x.co/1"
+    )
+    sample = _render(template, _fields(sample_facts))
     if len(sample) > MAX_LENGTH - 60:
         raise ValueError(f"SMS template leaves under 60 of {MAX_LENGTH} characters for the deal")
 
@@ -108,46 +112,40 @@ def format_beds(beds: int | None) -> str:
     return "studio" if beds == 0 else f"{beds} bd"
 
 
-def render_deal_sms(
-    *,
-    template: str | None,
-    brand: str,
-    first_name: str | None,
-    address: str | None,
-    city: str | None,
-    price: int,
-    beds: int | None,
-    link: str,
-) -> str:
+class DealFacts(TypedDict):
+    """What a deal text says: the sender, the buyer's name, the place, price, beds and link."""
+
+    brand: str
+    first_name: str | None
+    address: str | None
+    city: str | None
+    price: int
+    beds: int | None
+    link: str
+
+
+def render_deal_sms(*, template: str | None, **facts: Unpack[DealFacts]) -> str:
     """One buyer's deal alert: at most 320 characters, the link whole, the opt-out hint in."""
     template = template or DEFAULT_TEMPLATE
     validate_template(template)
-    if not _clean(brand) or not _clean(link):
+    if not _clean(facts["brand"]) or not _clean(facts["link"]):
         raise ValueError("brand and link are required in a deal text")
-    fields = _fields(brand, first_name, address, city, price, beds, link)
+    fields = _fields(facts)
     text = _render(template, fields)
     for name in _SHRINKABLE:
         while len(text) > MAX_LENGTH and fields[name] not in ("", "there"):
-            fields[name] = _shorten(fields[name], by=len(text) - MAX_LENGTH)
-            fields = _fields(
-                fields["brand"], fields["first_name"], fields["address"], fields["city"],
-                price, beds, fields["link"],
-            )  # fmt: skip
+            shorter = _shorten(fields[name], by=len(text) - MAX_LENGTH)
+            facts = cast(DealFacts, {**facts, name: shorter})
+            fields = _fields(facts)
             text = _render(template, fields)
     if len(text) > MAX_LENGTH:
         raise MessageTooLongError(f"deal text is {len(text)} characters even fully shortened")
     return text
 
 
-def _fields(
-    brand: str,
-    first_name: str | None,
-    address: str | None,
-    city: str | None,
-    price: int,
-    beds: int | None,
-    link: str,
-) -> dict[str, str]:
+def _fields(facts: DealFacts) -> dict[str, str]:
+    brand, first_name, link = facts["brand"], facts["first_name"], facts["link"]
+    address, city, price, beds = facts["address"], facts["city"], facts["price"], facts["beds"]
     place = ", ".join(part for part in (_clean(address), _clean(city)) if part)
     details = ", ".join(part for part in (format_price(price), format_beds(beds)) if part)
     return {

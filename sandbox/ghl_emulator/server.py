@@ -12,11 +12,11 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import replace
-from types import TracebackType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from bot.web.stoppable import StopsOnExit
 from sandbox.ghl_emulator.agency import AGENCY_COMPANY_ID, agency_token, seed_agency
 from sandbox.ghl_emulator.app import GHLApp
 from sandbox.ghl_emulator.config import DEMO_LOCATION_ID, DEMO_TOKEN, EmulatorConfig
@@ -38,7 +38,7 @@ class _QuietHandler(WSGIRequestHandler):
         return None
 
 
-class RunningServer:
+class RunningServer(StopsOnExit):
     """A served emulator: `.url`, `.port`, `.stop()`; also a context manager."""
 
     def __init__(self, server: BaseWSGIServer, thread: threading.Thread) -> None:
@@ -52,17 +52,6 @@ class RunningServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
-
-    def __enter__(self) -> RunningServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class Emulator:

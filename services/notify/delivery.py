@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from sqlalchemy import Engine
 
@@ -53,6 +54,18 @@ log = logging.getLogger("dealfinder.notify")
 DEFAULT_LEASE_SECONDS = 120.0
 # A follow-up that keeps failing is retried with a doubling wait, up to this.
 MAX_FOLLOWUP_WAIT = timedelta(hours=1)
+
+
+class DeliveryRun(TypedDict):
+    """Who delivers, at what time, with what: the arguments every caller of `deliver_due`
+    passes through (`bot.ops.jobs`, `dealfinder notify`, an opt-out's immediate reply)."""
+
+    now: datetime
+    worker_id: str
+    engine: Engine
+    client: GHLClient
+    rules: NotifyRules
+    config: DealConfig
 
 
 def deliver_due(

@@ -36,7 +36,7 @@ from services.notify.common import (
     PURPOSE_MATCH,
     match_key,
 )
-from services.notify.delivery import deliver_due, release_due
+from services.notify.delivery import DeliveryRun, deliver_due, release_due
 from services.notify.outcomes import DeliveryReport, ItemOutcome
 from services.notify.plan import NotifyPlan, PlannedNotification, plan_notifications
 from store import outbox
@@ -51,6 +51,7 @@ __all__ = [
     "PURPOSE_BROKER",
     "PURPOSE_MATCH",
     "DeliveryReport",
+    "DeliveryRun",
     "EnqueueReport",
     "ItemOutcome",
     "NotifyPlan",

@@ -94,7 +94,7 @@ def decide_review(
     if decision == "opt_out":
         worker = worker_id or f"optout-{socket.gethostname()}-{os.getpid()}"
         deliver_now(engine=engine, client=client, rules=rules, config=config, now=now,
-                    worker=worker)  # fmt: skip
+                    worker_id=worker)  # fmt: skip
     return ReviewDecision(review=review, changed=True, released=released)
 
 

@@ -4,18 +4,17 @@ opt-out (`services.optout.decisions`), and the immediate delivery of what it que
     with session_scope(engine) as session:
         done = record_opt_out(session=session, contact_id="c1", ref="m1", language="es",
                               rules=rules, config=config, now=now, why="...", decided_by="buyer")
-    deliver_now(engine=engine, client=ghl, rules=rules, config=config, now=now, worker="w")
+    deliver_now(engine=engine, client=ghl, rules=rules, config=config, now=now, worker_id="w")
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Unpack
 
-from sqlalchemy import Engine
 from sqlmodel import Session
 
-from ghl.client import GHLClient
 from matching.notify import NotifyRules, opt_out_confirmation
 from services.config import DealConfig
 from services.notify.common import (
@@ -24,7 +23,7 @@ from services.notify.common import (
     PURPOSE_OPTOUT_CONFIRM,
     optout_confirm_key,
 )
-from services.notify.delivery import deliver_due
+from services.notify.delivery import DeliveryRun, deliver_due
 from services.notify.followups import optout_followups
 from services.notify.inbound import cancel_waiting_texts, last_deal
 from services.notify.outcomes import DeliveryReport
@@ -102,23 +101,6 @@ def record_opt_out(
     )
 
 
-def deliver_now(
-    *,
-    engine: Engine,
-    client: GHLClient,
-    rules: NotifyRules,
-    config: DealConfig,
-    now: datetime,
-    worker: str,
-) -> DeliveryReport:
+def deliver_now(**run: Unpack[DeliveryRun]) -> DeliveryReport:
     """Send replies and GHL follow-ups right away instead of waiting for the next minute."""
-    return deliver_due(
-        engine=engine,
-        client=client,
-        rules=rules,
-        config=config,
-        now=now,
-        worker_id=worker,
-        limit=20,
-        kinds=(KIND_REPLY, KIND_FOLLOWUP),
-    )
+    return deliver_due(**run, limit=20, kinds=(KIND_REPLY, KIND_FOLLOWUP))

@@ -101,6 +101,23 @@ class DndOutcome:
     cancelled: int = 0
 
 
+@dataclass(frozen=True)
+class _Reply:
+    """What acting on one inbound reply needs: where to record it and how to send at once."""
+
+    engine: Engine
+    client: GHLClient
+    rules: NotifyRules
+    config: DealConfig
+    now: datetime
+    worker: str
+
+    def deliver(self) -> DeliveryReport:
+        """Send what the reply queued now, instead of waiting for the next worker pass."""
+        return deliver_now(engine=self.engine, client=self.client, rules=self.rules,
+                           config=self.config, now=self.now, worker_id=self.worker)  # fmt: skip
+
+
 def handle_inbound_message(
     *,
     engine: Engine,
@@ -130,12 +147,12 @@ def handle_inbound_message(
         "why": reading.why,
     }
     worker = worker_id or f"inbound-{socket.gethostname()}-{os.getpid()}"
+    ctx = _Reply(engine=engine, client=client, rules=rules, config=config, now=now,
+                 worker=worker)  # fmt: skip
     if kind == "opt_out":
-        return _opt_out(engine=engine, client=client, base=base, rules=rules, config=config,
-                        now=now, worker=worker)  # fmt: skip
+        return _opt_out(ctx, base)
     if kind == "help":
-        return _help(engine=engine, client=client, base=base, rules=rules, config=config,
-                     now=now, worker=worker)  # fmt: skip
+        return _help(ctx, base)
     if kind == "possible_opt_out":
         outcome = _possible_opt_out(engine=engine, base=base, now=now)
         if outcome is not None:
@@ -197,16 +214,8 @@ def handle_dnd_update(*, engine: Engine, payload: dict[str, Any], now: datetime)
     )
 
 
-def _opt_out(
-    *,
-    engine: Engine,
-    client: GHLClient,
-    base: _Inbound,
-    rules: NotifyRules,
-    config: DealConfig,
-    now: datetime,
-    worker: str,
-) -> InboundOutcome:
+def _opt_out(ctx: _Reply, base: _Inbound) -> InboundOutcome:
+    engine, rules, config, now = ctx.engine, ctx.rules, ctx.config, ctx.now
     contact_id = base["contact_id"]
     # One event reference per inbound message: GHL's retry of the same webhook maps to the same
     # follow-up keys, a second STOP to new ones (tag removal and DND are harmless to repeat).
@@ -217,8 +226,7 @@ def _opt_out(
             rules=rules, config=config, now=now, why="the buyer replied to opt out",
             decided_by="buyer",
         )  # fmt: skip
-    report = deliver_now(engine=engine, client=client, rules=rules, config=config, now=now,
-                         worker=worker)  # fmt: skip
+    report = ctx.deliver()
     reply = reply_state(engine=engine, item_id=done.confirmation_id, created=done.created)
     return InboundOutcome(
         kind="opt_out",
@@ -256,16 +264,8 @@ def _possible_opt_out(*, engine: Engine, base: _Inbound, now: datetime) -> Inbou
     )
 
 
-def _help(
-    *,
-    engine: Engine,
-    client: GHLClient,
-    base: _Inbound,
-    rules: NotifyRules,
-    config: DealConfig,
-    now: datetime,
-    worker: str,
-) -> InboundOutcome:
+def _help(ctx: _Reply, base: _Inbound) -> InboundOutcome:
+    engine, config, now = ctx.engine, ctx.config, ctx.now
     contact_id = base["contact_id"]
     with session_scope(engine) as session:
         # The buyer row lock orders concurrent HELPs from a known buyer (PostgreSQL; SQLite's
@@ -300,8 +300,7 @@ def _help(
     if item is None:
         return InboundOutcome(kind="help", **base, known_buyer=known, contact_name=name,
                               mls_id=mls_id, reply="suppressed")  # fmt: skip
-    report = deliver_now(engine=engine, client=client, rules=rules, config=config, now=now,
-                         worker=worker)  # fmt: skip
+    report = ctx.deliver()
     reply = reply_state(engine=engine, item_id=item.id, created=True)
     return InboundOutcome(kind="help", **base, known_buyer=known, contact_name=name,
                           mls_id=mls_id, reply=reply, delivery=report)  # fmt: skip

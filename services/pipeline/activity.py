@@ -12,17 +12,13 @@ mapping does not name is left where it is. The webhook and poll wiring call thes
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from ghl.client import GHLClient
 from ghl.errors import GHLNotFoundError
-from services.config import DealConfig
-from services.ghl_map import GHLMap
+from services.pipeline.parts import LocationPart
 from services.pipeline.rules import (
     STAGE_FOR_APPOINTMENT,
     STAGE_FOR_TASK,
@@ -54,20 +50,8 @@ def deals_of_contact(engine: Engine, *, location_id: str, contact_id: str) -> li
         return list(session.exec(stmt).all())
 
 
-class StageAdvancer:
+class StageAdvancer(LocationPart):
     """Moves one location's deals forward on activity; made by `DealPipeline`."""
-
-    def __init__(
-        self,
-        *,
-        client: GHLClient,
-        engine: Engine,
-        config: DealConfig,
-        ghl_map: GHLMap,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self.client, self.engine, self.config = client, engine, config
-        self.ghl_map, self.clock = ghl_map, clock
 
     def on_task_completed(self, *, contact_id: str, task_title: str) -> list[StageMove]:
         """A DealFinder task was completed; other tasks (no MLS id in the title) move nothing."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,8 +39,7 @@ from matching.notify import (
     resolve_timezone,
     window_for,
 )
-from services.config import DealConfig
-from services.ghl_map import GHLMap
+from services.pipeline.parts import LocationPart
 from services.pipeline.rules import broker_message
 from services.property import PropertyRecord
 from store import outbox
@@ -136,25 +136,18 @@ class WorkflowEnrolments:
             )  # fmt: skip
 
 
-class HotDealActions:
+@dataclass(kw_only=True, eq=False, repr=False)
+class HotDealActions(LocationPart):
     """The side effects of a hot deal, for one location; made by `DealPipeline`."""
 
-    def __init__(
-        self,
-        *,
-        client: GHLClient,
-        engine: Engine,
-        config: DealConfig,
-        ghl_map: GHLMap,
-        clock: Callable[[], datetime],
-        rules: NotifyRules,
-        worker_id: str,
-    ):
-        self.client, self.engine, self.config = client, engine, config
-        self.ghl_map, self.clock, self.rules, self.worker_id = ghl_map, clock, rules, worker_id
-        self._broker_contacts: dict[str, str] = {}  # user email -> contact id, per process
+    rules: NotifyRules
+    worker_id: str
+    # user email -> contact id, per process
+    _broker_contacts: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
         self.enrolments = WorkflowEnrolments(
-            client=client, engine=engine, clock=clock, worker_id=worker_id
+            client=self.client, engine=self.engine, clock=self.clock, worker_id=self.worker_id
         )
 
     def drain(self) -> None:

@@ -37,12 +37,23 @@ def _action(turn: Turn) -> dict[str, Any]:
     return dict(turn.body["actions"][0])
 
 
-def _deal_of_select(turn: Turn) -> str | None:
-    return edit.mls_id_of_block(_action(turn).get("block_id"))
+def _deal_of_select(turn: Turn, chosen: str) -> str | None:
+    """The deal whose card's select chose `chosen`; None (and the user told) if either is
+    missing."""
+    mls_id = edit.mls_id_of_block(_action(turn).get("block_id"))
+    if mls_id is None or not chosen:
+        turn.say(words.edit_problem("unknown_deal", mls_id or "?"))
+        return None
+    return mls_id
 
 
-def _done(turn: Turn, outcome: EditOutcome, answer: str, entry: str) -> None:
-    """Tell the user, record a real change in the thread, and update the card in place."""
+def _done(turn: Turn, outcome: EditOutcome, answer: str, *, kind: str, detail: str = "") -> None:
+    """Tell the user `answer` (or why the edit failed), record a real change in the deal's
+    thread as a `kind` entry (`detail` already escaped), and update the card in place."""
+    if not outcome.ok:
+        turn.say(words.edit_problem(outcome.code, outcome.mls_id))
+        return
+    entry = words.thread_entry(kind, user_id=turn.user_id, detail=detail)
     if outcome.code == "done" and not record_in_thread(turn.services, outcome.mls_id, entry):
         answer += " (The deal's thread could not be updated.)"
     turn.say(answer)
@@ -59,30 +70,24 @@ def move(turn: Turn, mls_id: str, stage: str) -> None:
 
         turn.say(words.unknown_stage(stage, outcome.stages, usage=usage(DEAL, "stage")))
         return
-    if not outcome.ok:
-        turn.say(words.edit_problem(outcome.code, mls_id))
-        return
     name = outcome.stage or stage
-    entry = words.thread_entry("stage", user_id=turn.user_id, detail=escape(name))
-    _done(turn, outcome, words.stage_moved(mls_id, name, unchanged=outcome.code == "unchanged"),
-          entry)  # fmt: skip
+    answer = words.stage_moved(mls_id, name, unchanged=outcome.code == "unchanged")
+    _done(turn, outcome, answer, kind="stage", detail=escape(name))
 
 
 def move_from_card(turn: Turn) -> None:
-    mls_id = _deal_of_select(turn)
     stage = str((_action(turn).get("selected_option") or {}).get("value") or "")
-    if mls_id is None or not stage:
-        turn.say(words.edit_problem("unknown_deal", mls_id or "?"))
+    mls_id = _deal_of_select(turn, stage)
+    if mls_id is None:
         return
     move(turn, mls_id, stage)
 
 
 def reassign(turn: Turn) -> None:
     """The selected Slack user's GHL user becomes the owner; no GHL user: how to fix it."""
-    mls_id = _deal_of_select(turn)
     chosen = str(_action(turn).get("selected_user") or "")
-    if mls_id is None or not chosen:
-        turn.say(words.edit_problem("unknown_deal", mls_id or "?"))
+    mls_id = _deal_of_select(turn, chosen)
+    if mls_id is None:
         return
     email = turn.services.roles.ghl_email(chosen)
     outcome = DealEdits(turn.services.desk).reassign(mls_id, ghl_email=email)
@@ -90,24 +95,16 @@ def reassign(turn: Turn) -> None:
         seen = email or slack_email(turn.client, chosen)
         turn.say(words.no_ghl_user(slack_email=seen, whose=f"{mention(chosen)}'s"))
         return
-    if not outcome.ok:
-        turn.say(words.edit_problem(outcome.code, mls_id))
-        return
     owner = outcome.owner or chosen
-    entry = words.thread_entry("owner", user_id=turn.user_id, detail=escape(owner))
     answer = words.owner_changed(mls_id, owner, unchanged=outcome.code == "unchanged")
-    _done(turn, outcome, answer, entry)
+    _done(turn, outcome, answer, kind="owner", detail=escape(owner))
 
 
 def _close(turn: Turn, status: str) -> None:
     mls_id = button_value(turn)
     outcome = DealEdits(turn.services.desk).close(mls_id, status)
-    if not outcome.ok:
-        turn.say(words.edit_problem(outcome.code, mls_id))
-        return
-    entry = words.thread_entry(status, user_id=turn.user_id)
     answer = words.closed(mls_id, status, unchanged=outcome.code == "unchanged")
-    _done(turn, outcome, answer, entry)
+    _done(turn, outcome, answer, kind=status)
 
 
 def mark_won(turn: Turn) -> None:
@@ -163,11 +160,7 @@ def save_note(turn: Turn) -> None:
         return
     mls_id, text = meta["mls_id"], note_text(view)
     outcome = DealEdits(turn.services.desk).add_note(mls_id, text, author_email=turn.ghl_email)
-    if not outcome.ok:
-        turn.say(words.edit_problem(outcome.code, mls_id))
-        return
-    entry = words.thread_entry("note", user_id=turn.user_id, detail=one_line(text, 300))
-    _done(turn, outcome, words.note_added(mls_id), entry)
+    _done(turn, outcome, words.note_added(mls_id), kind="note", detail=one_line(text, 300))
 
 
 def reply_to_note_author(
