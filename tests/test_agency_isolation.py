@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import typer
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -80,6 +81,7 @@ def _opportunities(emulator, location_id: str) -> list:
     return [o for o in emulator.state.opportunities.values() if o.location_id == location_id]
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_two_locations_stay_apart_and_one_failing_never_stops_the_other(
     make_emulator, engine, db_url
 ):

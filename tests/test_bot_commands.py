@@ -152,6 +152,7 @@ def test_match_lists_buyers_with_reasons_freshness_and_exclusions(bot_world: Bot
     bot_world.wait_for_ephemeral("U0AGENT01", "No deal matches `NOPE-1`")
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_hot_lists_todays_hot_deals_only(bot_world: BotWorld) -> None:
     bot_world.add_deal("TPA-1")
     bot_world.add_deal("TPA-2", deal_score=60, address="1 Cold St")

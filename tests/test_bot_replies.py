@@ -5,6 +5,7 @@ Then the same through the real bot: a slash command whose response_url fails is 
 
 from __future__ import annotations
 
+import pytest
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RateLimitErrorRetryHandler
@@ -74,6 +75,7 @@ def test_a_response_url_slack_refuses_is_dropped_for_the_web_api(slack_fake: Sla
     assert [c.error for c in slack_fake.calls_to("response_url")] == ["expired_url"]
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_server_errors_are_retried_then_given_up_for_an_ephemeral(slack_fake: SlackFake) -> None:
     slack_fake.queue_fault("response_url", "server_error", times=2)
     assert _reply(slack_fake)(text="after two 500s") == "response_url"
@@ -83,12 +85,14 @@ def test_server_errors_are_retried_then_given_up_for_an_ephemeral(slack_fake: Sl
     assert _texts(slack_fake, "api") == ["after three 500s"]
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_dropped_connection_is_retried(slack_fake: SlackFake) -> None:
     slack_fake.queue_fault("response_url", "drop", times=1)
     assert _reply(slack_fake)(text="after a drop") == "response_url"
     assert _texts(slack_fake, "response_url") == ["after a drop"]
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_where_the_bot_cannot_post_the_answer_is_a_direct_message(slack_fake: SlackFake) -> None:
     # C0GENERAL: the user is a member, the bot is not; the response_url has failed.
     slack_fake.expect_rejection("not_in_channel", method="chat.postEphemeral")
@@ -109,6 +113,7 @@ def test_a_modal_submit_without_response_url_answers_by_ephemeral(slack_fake: Sl
     assert slack_fake.calls_to("response_url") == []
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_the_bot_answers_a_command_whose_response_url_keeps_failing(bot_world: BotWorld) -> None:
     bot_world.slack.queue_fault("response_url", "server_error", times=3)
     line = "TPA-1001 | 4812 W Bay Vista Ave | Tampa | FL | 33611 | 265000 | 3 | 93 | d@example.com"

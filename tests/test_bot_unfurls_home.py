@@ -167,6 +167,7 @@ def test_no_preview_in_a_channel_shared_with_other_organisations(bot_world: BotW
     assert drained(bot_world).slack.calls_to("chat.unfurl") == []
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_forged_link_shared_is_refused_and_unfurls_nothing(bot_world: BotWorld) -> None:
     bot_world.add_deal("TPA-1001")
     url = bot_world.ghl.opportunity_url(deal_link(bot_world).opportunity_id)

@@ -201,6 +201,7 @@ def test_a_buyer_s_reply_marks_the_card_changed(bot_world: BotWorld) -> None:
         assert cards.pending(session=session, mls_id="TPA-1001") == 1
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_changed_re_import_elsewhere_updates_the_card(bot_world: BotWorld) -> None:
     from services.ghl_map import GHLMap
     from services.pipeline.core import DealPipeline

@@ -127,6 +127,7 @@ def _webhooks_into_the_bot(world: BotWorld, serve_wsgi) -> None:
     world.emulator.webhooks.jitter_s = 0.0
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_claim_stage_move_and_notify_each_add_one_entry_to_the_deal_s_one_thread(
     routed: BotWorld, serve_wsgi
 ):

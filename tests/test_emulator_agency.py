@@ -196,6 +196,7 @@ def test_bad_agency_control_requests_get_a_clear_400(emulator, name, body, messa
     assert emulator.config.location_limits == {}
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_module_entry_point_seeds_an_agency():
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.ghl_emulator", "--port", "0", "--locations", "12",
@@ -220,6 +221,7 @@ def test_module_entry_point_seeds_an_agency():
             process.kill()
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_module_entry_point_refuses_a_negative_location_count():
     answer = subprocess.run(
         [sys.executable, "-m", "sandbox.ghl_emulator", "--locations", "-1"],

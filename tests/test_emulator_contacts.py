@@ -117,6 +117,7 @@ def test_malformed_email_is_refused(ghl_http):
     assert response.json()["message"] == ["email must be an email"]
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_search_pages_through_250_buyers(emulator, ghl_http):
     emulator.seed_demo(buyers=250, seed=3)
     buyers = [{"field": "tags", "operator": "eq", "value": "active_buyer"}]

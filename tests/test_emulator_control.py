@@ -112,6 +112,7 @@ def test_demo_data_can_fill_several_locations():
     assert state.tokens == {DEMO_TOKEN: DEMO_LOCATION_ID}
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_every_demo_contact_passes_the_response_check(make_emulator):
     emulator: Emulator = make_emulator(burst_max=1_000)
     emulator.seed_demo(buyers=200, seed=1)

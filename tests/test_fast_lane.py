@@ -12,6 +12,8 @@ import ast
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 TESTS = Path(__file__).resolve().parent
 PACKAGES = (
     "ghl",
@@ -103,6 +105,7 @@ def _postgres_tests(tree: ast.Module) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_the_check_sees_both_lanes() -> None:
     # Guards the test below against reading nothing: the soak is slow, the grammar is fast.
     fast, slow = lanes()

@@ -6,9 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.fixtures.cli_processes import HOT, batch_file
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_import_with_slack_posts_the_hot_deal_cards(procs, tmp_path):
     batch = batch_file(tmp_path)
     imported = subprocess.run(

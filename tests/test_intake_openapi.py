@@ -74,6 +74,7 @@ BODIES: list[tuple[str, Any]] = [
 ]
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 @pytest.mark.parametrize(("case", "body"), BODIES, ids=[case for case, _ in BODIES])
 def test_the_document_and_the_server_agree_on_what_is_accepted(
     api: RunningHTTP, case: str, body: Any

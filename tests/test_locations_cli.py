@@ -106,6 +106,7 @@ def test_set_show_unset_disable_enable(env):
         ("mapping_file=/nowhere/map.json", "mapping file not found: /nowhere/map.json"),
     ],
 )
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_bad_assignment_is_one_line_exit_2_and_changes_nothing(env, assignment, said):
     env.setenv("GHL_LOCATION_ID", "locA")
     assert dealfinder("locations", "set", "locA", "name=Alpha").exit_code == 0

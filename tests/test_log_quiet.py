@@ -35,6 +35,7 @@ def _retried_429_and_bolt_app(slack_fake, monkeypatch):
     App(client=web, signing_secret="s" * 32)
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 @pytest.mark.parametrize("level", ["INFO", "WARNING"])
 def test_normal_output_has_no_library_chatter(
     slack_fake, monkeypatch, capfd, restore_logging, level
@@ -46,6 +47,7 @@ def test_normal_output_has_no_library_chatter(
     assert "will be unused" not in err
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_debug_logs_keep_it(slack_fake, monkeypatch, capfd, restore_logging):
     configure_logging(level="DEBUG")
     _retried_429_and_bolt_app(slack_fake, monkeypatch)

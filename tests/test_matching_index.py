@@ -196,6 +196,7 @@ def test_add_remove_replace_contract() -> None:
         index.match(prop, limit=-1)
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_index_memory_grows_linearly_within_budget() -> None:
     # The bench measures 100,000 buyers against 200 MB; here 20,000 must stay under a fifth.
     buyers = random_buyers(random.Random(5), 20_000)

@@ -242,6 +242,7 @@ def weight_sets(draw: st.DrawFn) -> Weights:
     return Weights(*parts)
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 @settings(max_examples=200, deadline=None)
 @given(properties(), buy_boxes(), weight_sets())
 def test_score_is_the_bounded_sum_of_bounded_components(
@@ -265,6 +266,7 @@ def test_score_is_the_bounded_sum_of_bounded_components(
         assert component.reason
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 @settings(max_examples=150, deadline=None)
 @given(properties(), buy_boxes(), st.integers(min_value=1, max_value=2_000_000))
 def test_moving_the_price_into_the_range_never_lowers_the_score(
@@ -290,6 +292,7 @@ def test_budget_points_never_rise_as_the_price_moves_away(a: int, b: int, distan
             assert budget_points(far, low, high, 40) <= budget_points(near, low, high, 40)
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 @settings(max_examples=150, deadline=None)
 @given(properties(), buy_boxes())
 def test_fitting_location_type_or_bedrooms_never_lowers_the_score(
@@ -318,6 +321,7 @@ def test_fitting_location_type_or_bedrooms_never_lowers_the_score(
     st.integers(1, 100),
     st.data(),
 )
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_budget_thresholds_are_exactly_the_points_condition(
     price: int, low: int | None, high: int | None, weight: int, data: st.DataObject
 ) -> None:

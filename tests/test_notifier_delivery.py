@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from services.notify.notifier import KIND_SMS, deliver_due
 from store import buyers, outbox
 from store.db import session_scope
@@ -133,6 +135,7 @@ def test_follow_ups_tag_note_task_and_workflow_after_a_send(notify_world):
     assert all(i.status == OutboxStatus.SENT for i in followups)
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_failing_follow_up_is_retried_alone_and_never_resends_the_text(notify_world):
     world = notify_world
     buyer = world.add_buyer()

@@ -95,6 +95,7 @@ def test_a_company_install_gets_each_approved_locations_token(world):
     ],
     ids=["missing", "forged", "empty", "oversized"],
 )
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_callback_without_a_state_we_issued_is_refused_and_stores_nothing(world, query):
     answer = requests.get(world.http.url + "/ghl/oauth/callback?" + urlencode(query), timeout=10)
 

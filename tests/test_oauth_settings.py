@@ -65,6 +65,7 @@ def test_without_the_app_nothing_about_it_is_required_or_served():
     assert Runtime(settings).oauth is None  # so `serve` mounts no /ghl/install routes
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_command_uses_the_install_when_there_is_no_private_token(seeded_emulator, tmp_path):
     db_url = f"sqlite:///{tmp_path / 'df.db'}"
     seeded_emulator.state.oauth.choice = InstallChoice(location_id="loc_demo")

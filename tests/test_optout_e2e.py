@@ -112,6 +112,7 @@ def the_review(world: BotWorld) -> OptoutReview:
         return review
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_possible_opt_out_pauses_and_a_broker_resumes_texting(bot_world, webhooks):
     world = bot_world
     buyer, card = texted_buyer(world)

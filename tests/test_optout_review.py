@@ -199,6 +199,7 @@ def test_undecided_for_24_hours_it_becomes_an_opt_out(notify_world, slack_fake):
 
 
 # slack_sdk's default client retries a dropped connection once: two drops lose the call.
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 @pytest.mark.parametrize(("fault", "times"), [("server_error", 1), ("drop", 2)])
 def test_a_review_slack_did_not_take_is_posted_by_the_job(
     notify_world_any, slack_fake, fault, times

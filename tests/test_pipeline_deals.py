@@ -3,6 +3,7 @@ PostgreSQL): what is created, what a re-run or a change does, and what hot deals
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from sandbox.ghl_emulator.demo_data import STAGES
@@ -146,6 +147,7 @@ def test_a_better_score_moves_the_deal_forward(deal_env):
     assert result.tasks_created == [f"Schedule showing — {record(4).mls_id}"]
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_new_machine_finds_the_deal_in_ghl_and_duplicates_nothing(deal_env, tmp_path):
     emu = deal_env.emulator
     hot = record(0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from freezegun import freeze_time
 
@@ -37,6 +38,7 @@ class Recorder:
             return self._changed.wait_for(lambda: len(self.runs) >= count, timeout=timeout)
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_ticks_missed_during_downtime_are_made_up_once(sqlite_engine):
     job = Recorder()
     spec = JobSpec(id="every_minute", run=job, every=timedelta(minutes=1))
@@ -59,6 +61,7 @@ def test_ticks_missed_during_downtime_are_made_up_once(sqlite_engine):
     assert job.runs == [utc("2027-01-15 15:10:30")]
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_run_later_than_its_grace_is_skipped_but_the_schedule_goes_on(sqlite_engine):
     job = Recorder()
     spec = JobSpec(
@@ -138,6 +141,7 @@ def test_a_job_that_raises_is_logged_and_the_scheduler_keeps_going(sqlite_engine
     assert "job flaky failed at tick 2027-01-15T15:03:00+00:00" in caplog.text
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_job_marked_to_run_when_first_scheduled_runs_at_once_only_the_first_time(
     sqlite_engine,
 ):

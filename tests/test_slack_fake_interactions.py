@@ -43,6 +43,7 @@ def _post(url: str, payload: dict) -> requests.Response:
 @pytest.mark.parametrize(
     "slack_fake_config", [FakeConfig(post_message_burst=2, post_message_per_second=2.0)]
 )
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_rate_limit_is_429_that_slack_sdk_waits_out(slack_fake: SlackFake) -> None:
     # slack_sdk sleeps Retry-After (1 s, Slack's smallest) plus jitter: this test takes 1-2 s.
     client = WebClient(

@@ -91,6 +91,7 @@ def _try(engine: Engine, name: str) -> bool:
         return held
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_releasing_one_name_keeps_the_others_held(engine: Engine, db_url: str) -> None:
     # POSIX record locks all go when a process closes any descriptor of the file: a thread
     # taking and releasing another name must not free this one for other processes.

@@ -179,6 +179,7 @@ def test_replies_to_a_deal_without_a_card_reach_one_thread_in_slack(
         world.ghl.close()
 
 
+@pytest.mark.slow  # over 0.5 s: the full run only (README, 'fast lane')
 def test_a_reply_about_a_hot_deal_goes_to_its_card_thread(
     world, sqlite_url, ed25519_pair, serve_wsgi, caplog
 ):
