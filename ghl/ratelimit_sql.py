@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
@@ -33,11 +34,18 @@ rate_window = sa.Table(
 )
 
 
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    # WAL persists in the file: a second process finds it set and changes nothing.
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
 class SQLBackend(Backend):
     """Limiter state in a SQLAlchemy database (SQLite file or PostgreSQL)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self._url = url
+        self._sleep = sleep
         if url.startswith("sqlite:"):
             path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
             self._sqlite_path: str | None = path
@@ -68,16 +76,34 @@ class SQLBackend(Backend):
         if conn is None:
             assert self._sqlite_path is not None, "only the SQLite backend opens sqlite3"
             conn = sqlite3.connect(self._sqlite_path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            self._when_unlocked(lambda: _switch_to_wal(conn))
             self._local.conn = conn
         return conn
 
     def _ensure_sqlite(self) -> None:
-        self._sqlite().execute(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} "
-            "(key VARCHAR(200) PRIMARY KEY, state TEXT NOT NULL)"
+        conn = self._sqlite()
+        self._when_unlocked(
+            lambda: conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} "
+                "(key VARCHAR(200) PRIMARY KEY, state TEXT NOT NULL)"
+            )
         )
+
+    def _when_unlocked(self, op: Callable[[], object], *, attempts: int = 200) -> None:
+        """Run a set-up step that SQLite may refuse at once with "database is locked": the
+        switch to WAL needs a moment of exclusive access, and a statement that must upgrade a
+        read lock while another process holds the write lock gets that answer without its busy
+        handler (SQLite's deadlock rule). Processes opening a fresh file together meet both;
+        they wait a little and try again (up to 10 s) instead of dying."""
+        for attempt in range(attempts):
+            try:
+                op()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                self._sleep(0.05)
 
     def _locked(self, key: str, defaults: WindowState, step: Callable[[WindowState], _T]) -> _T:
         if self._sqlite_path is not None:

@@ -110,3 +110,44 @@ def test_snapshot_reports_what_is_used(tmp_path):
     assert used == 7 and state.daily_remaining == 200_000 - 7
     _state, used_later = backend.snapshot("loc", now=NOW + 11, defaults=defaults())
     assert used_later == 0  # the window slid past them
+
+
+def _held_by_another_process(path):
+    """A rollback-journal file whose write lock another connection holds, as at the moment a
+    second `dealfinder` process creates the same fresh file."""
+    import sqlite3
+
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE seed (x INTEGER)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO seed VALUES (1)")
+    return other
+
+
+def test_a_fresh_file_locked_by_another_process_is_waited_for_not_fatal(tmp_path):
+    """SQLite refuses the switch to WAL at once ("database is locked", no busy wait) while
+    another process holds the file; the backend waits and tries again instead of dying."""
+    path = tmp_path / "r.db"
+    other = _held_by_another_process(path)
+    waits = []
+
+    def sleep(seconds):  # the other process finishes its write while we wait
+        waits.append(seconds)
+        if len(waits) == 2:
+            other.execute("COMMIT")
+
+    backend = SQLBackend(f"sqlite:///{path}", sleep=sleep)
+    assert len(waits) == 2  # refused twice, then it went through
+    assert backend._sqlite().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    grab(backend, "loc", 3)
+    assert backend.snapshot("loc", now=NOW + 1, defaults=defaults())[1] == 3
+
+
+def test_a_file_that_stays_locked_is_an_error_not_a_hang(tmp_path):
+    path = tmp_path / "r.db"
+    other = _held_by_another_process(path)
+    waits = []
+    with pytest.raises(Exception, match="locked"):
+        SQLBackend(f"sqlite:///{path}", sleep=waits.append)
+    assert len(waits) == 199  # about 10 s of waiting in all, then the error
+    other.execute("ROLLBACK")

@@ -3,6 +3,8 @@ limiter's window (SQLite file, PostgreSQL or Redis) — and do cause them when t
 which shows the test can tell the difference."""
 
 import multiprocessing
+import queue as queue_module
+import time
 import uuid
 
 import pytest
@@ -38,6 +40,21 @@ def _hammer(base_url, backend_kind, database_url, redis_url, key, queue):
     queue.put(client.stats.rate_limited)
 
 
+def _results(queue, procs, *, within=120.0):
+    """Each process's 429 count; a process that dies fails the test at once, not after
+    the whole timeout."""
+    results: list[int] = []
+    deadline = time.monotonic() + within
+    while len(results) < len(procs):
+        try:
+            results.append(queue.get(timeout=0.5))
+        except queue_module.Empty:
+            died = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            assert not died, f"a process died (exit codes {died}); its traceback is above"
+            assert time.monotonic() < deadline, "the processes did not finish in time"
+    return results
+
+
 def run_two(emulator, backend_kind, *, database_url=None, redis_url=None):
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
@@ -50,7 +67,7 @@ def run_two(emulator, backend_kind, *, database_url=None, redis_url=None):
     ]
     for p in procs:
         p.start()
-    seen_429 = sum(queue.get(timeout=120) for _ in procs)
+    seen_429 = sum(_results(queue, procs))
     for p in procs:
         p.join(timeout=30)
         assert p.exitcode == 0
