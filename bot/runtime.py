@@ -255,7 +255,7 @@ class Runtime:
         routing = channel_routing(s, config) if config.slack_routing else None
         return DealAlerts(
             self.web_client, self.engine, s.deals_channel, cards=self.desk.card,
-            clock=self.clock, routing=routing,
+            clock=self.clock, routing=routing, location_id=self.location_id,
         )  # fmt: skip
 
     @cached_property

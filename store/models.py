@@ -230,7 +230,7 @@ class SyncState(SQLModel, table=True):
 
 
 class SlackMessage(SQLModel, table=True):
-    """The one Slack message that stands for a thing (e.g. key "deal:{mls_id}")."""
+    """The one Slack message that stands for a thing (e.g. key "deal:{location_id}:{mls_id}")."""
 
     __tablename__ = "slack_messages"
 

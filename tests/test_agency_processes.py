@@ -1,9 +1,11 @@
 """Three `dealfinder worker --agency` processes share four GHL locations on PostgreSQL (issue
 14): one is SIGKILLed mid-import, its locations move to the others within a minute, and every
-property of every location ends up done exactly once in GHL (the emulator, over HTTP)."""
+property of every location ends up done exactly once in GHL (the emulator, over HTTP) — and
+every hot deal has exactly one card in Slack (the fake, over HTTP) per location, naming it."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,9 +19,12 @@ import pytest
 from sqlmodel import select
 
 from sandbox.ghl_emulator.oauth_state import InstallChoice
+from sandbox.slack_fake import BOT_TOKEN
+from sandbox.slack_fake.state import Channel
 from services.intake.queue import submit_properties
 from store.db import session_scope
 from store.location_leases import lease_holders
+from store.locations import update_location
 from store.models import OutboxItem, OutboxStatus
 from tests.fixtures.pipeline import property_rows
 from tests.oauth_world import OAuthWorld
@@ -30,8 +35,9 @@ PER_LOCATION = 10
 LEASE_SECONDS = 3
 
 
-def _env(world: OAuthWorld) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GHL_", "DEALFINDER_"))}
+def _env(world: OAuthWorld, slack_api_url: str) -> dict[str, str]:
+    prefixes = ("GHL_", "DEALFINDER_", "SLACK_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     settings = world.settings
     return env | {
         "PYTHONPATH": str(ROOT),
@@ -45,6 +51,9 @@ def _env(world: OAuthWorld) -> dict[str, str]:
         "GHL_MAX_RETRIES": "2",
         "DEALFINDER_LEASE_SECONDS": str(LEASE_SECONDS),
         "DEALFINDER_LOG_LEVEL": "WARNING",
+        # with Slack: each location posts its hot deals' cards in its own channel
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack_api_url,
     }
 
 
@@ -72,7 +81,7 @@ def _until(condition, what: str, timeout: float) -> float:
 
 @pytest.mark.slow
 def test_a_killed_worker_s_locations_finish_elsewhere_with_nothing_done_twice(
-    make_emulator, pg_url, tmp_path
+    make_emulator, slack_fake, pg_url, tmp_path
 ):
     emulator = make_emulator(burst_max=100_000, burst_interval_ms=1_000)
     for location_id in LOCATIONS:
@@ -84,10 +93,20 @@ def test_a_killed_worker_s_locations_finish_elsewhere_with_nothing_done_twice(
     workers: list[subprocess.Popen] = []
     try:
         assert world.install().status_code == 200
+        with session_scope(world.engine) as session:
+            for location_id in LOCATIONS:
+                channel = _channel(location_id)
+                slack_fake.add_channel(
+                    Channel(channel, channel.lower(), members={slack_fake.config.bot_user_id})
+                )
+                update_location(
+                    session=session, location_id=location_id,
+                    settings={"channels": {"deals": channel}},
+                )  # fmt: skip
         rows = property_rows(PER_LOCATION)
         for location_id in LOCATIONS:
             submit_properties(rows, engine=world.engine, location_id=location_id)
-        env, log = _env(world), tmp_path / "workers.log"
+        env, log = _env(world, slack_fake.api_url), tmp_path / "workers.log"
         workers = [_worker(env, log) for _ in range(3)]
         total = PER_LOCATION * len(LOCATIONS)
 
@@ -110,6 +129,8 @@ def test_a_killed_worker_s_locations_finish_elsewhere_with_nothing_done_twice(
 
         failover = _until(moved, "the killed worker's locations to move", 60)
         _until(lambda: _sent(world.engine) == total, "every location to finish", 120)
+        hot = [r["mls_id"] for r in rows if r["deal_score"] >= 90]
+        _until(lambda: len(_cards(slack_fake)) >= len(hot) * len(LOCATIONS), "the cards", 60)
         for worker in workers:
             if worker is not victim:
                 worker.send_signal(signal.SIGTERM)
@@ -135,3 +156,25 @@ def test_a_killed_worker_s_locations_finish_elsewhere_with_nothing_done_twice(
         tasks = Counter((t.contact_id, t.title) for t in state.tasks.values()
                         if t.contact_id in contacts)  # fmt: skip
         assert set(tasks.values()) <= {1}, location_id
+    # One card per hot deal per location, each naming its location: none lost, none twice.
+    cards = _cards(slack_fake)
+    assert sorted(cards) == sorted((loc, mls) for loc in LOCATIONS for mls in hot), cards
+
+
+def _channel(location_id: str) -> str:
+    return f"C0DEALS{location_id[-1]}"
+
+
+def _cards(slack_fake) -> list[tuple[str, str]]:
+    """(location, MLS id) of each card in the locations' channels; a card's location is the
+    one it names, and it must be posted in that location's own channel."""
+    found = []
+    for channel in map(_channel, LOCATIONS):
+        for message in slack_fake.messages(channel):
+            blocks = json.dumps(message.blocks or [])
+            [location] = [loc for loc in LOCATIONS if f"({loc})" in blocks or f": {loc}" in blocks]
+            assert _channel(location) == channel, (location, channel)
+            [mls_id] = {b["block_id"].removeprefix("deal:") for b in message.blocks or []
+                        if str(b.get("block_id", "")).startswith("deal:")}  # fmt: skip
+            found.append((location, mls_id))
+    return found

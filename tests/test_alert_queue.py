@@ -44,7 +44,8 @@ def test_the_pipeline_queues_a_hot_deal_s_alert_and_only_a_hot_one(deal_env) -> 
     results = [deal_env.pipeline.process(r) for r in (hot, cool)]
     assert [r.alert for r in results] == ["queued", None]  # no Slack in this process
     [item] = _alerts(deal_env.engine)
-    assert item.dedupe_key == alert_key(hot.mls_id) and item.status == OutboxStatus.PENDING
+    assert item.dedupe_key == alert_key(deal_env.pipeline.location_id, hot.mls_id)
+    assert item.status == OutboxStatus.PENDING
     again = deal_env.pipeline.process(PropertyRecord.parse(property_row(0) | {"deal_score": 97}))
     assert again.action == "updated" and again.alert == "queued"
     assert len(_alerts(deal_env.engine)) == 1  # one alert per deal, ever
@@ -77,7 +78,8 @@ def test_an_alert_queued_elsewhere_is_posted_by_the_bot_s_job(bot_world: BotWorl
 
     ops = world.runtime.ops  # as `serve` wires it
     assert ops.scheduler.run_now(JOB_SLACK_RECOVER) == "ok"
-    assert alert_state(world.engine, "TPA-2002") == "posted"
+    here = world.ghl.location_id
+    assert alert_state(world.engine, location_id=here, mls_id="TPA-2002") == "posted"
     assert world.services.alerts.recover() == 0  # a restart's recovery: nothing left
     assert len(world.channel_messages()) == 1
 
@@ -163,7 +165,8 @@ def test_two_posters_racing_in_threads_post_one_card_per_deal(bot_world: BotWorl
         migrate(engine)
         web = WebClient(token=BOT_TOKEN, base_url=world.slack.api_url)
         posters.append(DealAlerts(web, engine, "C0DEALS", cards=world.services.desk.card,
-                                  worker_id=f"poster-{n}"))  # fmt: skip
+                                  worker_id=f"poster-{n}",
+                                  location_id=world.ghl.location_id))  # fmt: skip
     start = threading.Barrier(2)
 
     def run(alerts: DealAlerts) -> None:

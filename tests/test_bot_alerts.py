@@ -20,6 +20,8 @@ from store.db import session_scope
 from store.models import OutboxStatus
 from store.state import get_slack_message
 
+LOC = "loc_alerts"
+
 
 class Clock:
     """Our clock, starting at the real now so Slack's message timestamps agree with it."""
@@ -53,7 +55,7 @@ def web(slack_fake: SlackFake) -> WebClient:
 
 def alerts_for(web: WebClient, engine: Engine, clock: Clock, cards: dict[str, DealCard],
                channel: str = "C0DEALS", **kw: object) -> DealAlerts:  # fmt: skip
-    return DealAlerts(web, engine, channel, cards=cards.get, clock=clock, **kw)  # type: ignore[arg-type]
+    return DealAlerts(web, engine, channel, cards=cards.get, clock=clock, location_id=LOC, **kw)  # type: ignore[arg-type]
 
 
 def deal_messages(slack_fake: SlackFake, mls_id: str) -> list:
@@ -75,8 +77,8 @@ def test_posts_once_then_updates_in_place(slack_fake: SlackFake, web: WebClient,
     assert len(slack_fake.calls_to("chat.postMessage")) == 1
     assert len(slack_fake.calls_to("chat.update")) == 2
     with session_scope(engine, readonly=True) as session:
-        stored = get_slack_message(session=session, key=message_key("TPA-1"))
-        item = outbox.get_by_dedupe_key(session=session, dedupe_key=post_key("TPA-1"))
+        stored = get_slack_message(session=session, key=message_key(LOC, "TPA-1"))
+        item = outbox.get_by_dedupe_key(session=session, dedupe_key=post_key(LOC, "TPA-1"))
     assert stored is not None and (stored.channel, stored.ts) == (first.channel, first.ts)
     assert item is not None and item.status == OutboxStatus.SENT
 
@@ -113,7 +115,7 @@ def test_a_failed_post_is_retried_after_looking_in_the_channel(
     slack_fake.queue_fault("chat.postMessage", "server_error", times=1)
     assert alerts.post_or_update(cards["TPA-1"]) is None
     with session_scope(engine, readonly=True) as session:
-        item = outbox.get_by_dedupe_key(session=session, dedupe_key=post_key("TPA-1"))
+        item = outbox.get_by_dedupe_key(session=session, dedupe_key=post_key(LOC, "TPA-1"))
     assert item is not None and item.status == OutboxStatus.PENDING and item.last_error
     clock.now += timedelta(minutes=2)
     assert alerts.recover() == 1
@@ -194,7 +196,7 @@ def test_a_post_for_a_deal_not_in_the_store_yet_is_retried_not_dropped(
 ) -> None:
     clock, cards = Clock(), {}
     with session_scope(engine) as session:  # an intent left by another process
-        outbox.enqueue(session=session, kind="slack_post", dedupe_key=post_key("TPA-9"),
+        outbox.enqueue(session=session, kind="slack_post", dedupe_key=post_key(LOC, "TPA-9"),
                        payload={"mls_id": "TPA-9", "channel": "C0DEALS"}, now=clock())  # fmt: skip
     alerts = alerts_for(web, engine, clock, cards)
     assert alerts.recover() == 1

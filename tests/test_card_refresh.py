@@ -133,7 +133,7 @@ def test_a_429_postpones_the_card_by_retry_after(bot_world: BotWorld, times: int
     # No slack_sdk retry handler here: the refresher itself must honour Retry-After.
     plain = WebClient(token=BOT_TOKEN, base_url=world.slack.api_url)
     alerts = DealAlerts(plain, world.engine, "C0DEALS", cards=world.services.desk.card,
-                        clock=world.clock)  # fmt: skip
+                        clock=world.clock, location_id=world.ghl.location_id)  # fmt: skip
     refresher = CardRefresher(alerts)
     mark_cards_changed(world.engine, ["TPA-1001"], now=world.clock())
     world.slack.queue_fault("chat.update", "ratelimited", times=times)

@@ -4,6 +4,7 @@ The real bot over HTTP, the Slack fake, the GHL emulator with two seeded locatio
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -139,3 +140,59 @@ def test_a_locations_own_roles_decide_in_its_channel(agency_bot, tmp_path):
     assert "No hot deals yet today" in _hot(world, "U0ADMIN01", "C0DEALSBAY")
     # the same broker in the default location's channel keeps the deployment's roles
     assert "No hot deals yet today" in _hot(world, "U0BROKER1", "C0DEALS")
+
+
+def _field(blocks, label: str) -> str:
+    """A card's field value ("*Stage*\nNew Lead" -> "New Lead")."""
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    for block in blocks:
+        for item in block.get("fields") or []:
+            if item["text"].startswith(f"*{label}*\n"):
+                return item["text"].split("\n", 1)[1]
+    raise AssertionError(f"no {label} field in the card")
+
+
+def test_another_locations_alert_is_posted_and_kept_current_by_its_own_location(agency_bot):
+    """A hot deal of loc_b queued by a process without Slack (an import, a worker): the
+    default location's poster never takes it; serve's recovery job posts it in loc_b's
+    channel, rendered from loc_b's GHL; its refreshes go through loc_b too."""
+    from bot.ops.jobs import JOB_SLACK_CARDS, JOB_SLACK_RECOVER
+    from services.ghl_map import GHLMapSource
+    from services.hot_alerts import alert_state, mark_cards_changed
+    from services.pipeline.core import DealPipeline
+
+    world = agency_bot
+    bay = world.services.locations.services_for("loc_b")  # type: ignore[union-attr]
+    no_slack = DealPipeline(  # as `dealfinder import` or a worker without SLACK_BOT_TOKEN
+        bay.ghl, world.engine, bay.config, GHLMapSource(bay.ghl, bay.config).get(),
+        rules=bay.rules, clock=world.clock,
+    )  # fmt: skip
+    queued = no_slack.process(PropertyRecord.parse(deal_row("BAY-2001", city="Oakland")))
+    assert queued.hot and queued.alert == "queued"
+
+    world.add_deal("TPA-1001")  # loc_demo posts its own card: it drains only its own alerts
+    assert len(world.channel_messages("C0DEALS")) == 1
+    assert world.channel_messages("C0DEALSBAY") == []
+    assert alert_state(world.engine, location_id="loc_b", mls_id="BAY-2001") == "queued"
+
+    assert world.runtime.ops.scheduler.run_now(JOB_SLACK_RECOVER) == "ok"
+    (card,) = world.channel_messages("C0DEALSBAY")
+    assert "Location: Bay Team (loc_b)" in str(card.blocks)
+    assert _field(card.blocks, "Stage") != "—"  # rendered with loc_b's opportunity
+    assert len(world.channel_messages("C0DEALS")) == 1  # nothing of loc_b's in loc_demo's
+    assert alert_state(world.engine, location_id="loc_b", mls_id="BAY-2001") == "posted"
+
+    updates = len(world.slack.calls_to("chat.update"))
+    mark_cards_changed(world.engine, ["BAY-2001"], now=world.clock())
+    world.clock.advance(seconds=5)
+    assert world.runtime.ops.scheduler.run_now(JOB_SLACK_CARDS) == "ok"
+    [update] = world.slack.calls_to("chat.update")[updates:]
+    assert update.args["channel"] == "C0DEALSBAY" and update.args["ts"] == card.ts
+    assert "Location: Bay Team (loc_b)" in str(update.args["blocks"])
+    assert _field(update.args["blocks"], "Stage") == _field(card.blocks, "Stage")
+
+    opportunity = next(
+        o for o in world.emulator.state.opportunities.values() if o.location_id == "loc_b"
+    )
+    assert world.services.alerts.refresh_opportunity(opportunity.id)  # a loc_b webhook's refresh
+    assert world.slack.calls_to("chat.update")[-1].args["channel"] == "C0DEALSBAY"

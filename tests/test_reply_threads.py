@@ -36,7 +36,7 @@ class Crash(Exception):
 
 
 def threads_for(web: WebClient, engine: Engine, channel: str = "C0DEALS", **kw: Any):
-    alerts = DealAlerts(web, engine, "C0DEALS", cards={MLS_ID: CARD}.get)
+    alerts = DealAlerts(web, engine, "C0DEALS", cards={MLS_ID: CARD}.get, location_id="loc")
     return ReplyThreads(
         client=web, engine=engine, channel=channel, cards={MLS_ID: CARD}.get,
         card_message=alerts.message_for, **kw,
@@ -87,7 +87,7 @@ def test_a_deal_not_in_the_store_still_gets_a_thread(
 def test_a_reply_about_a_deal_with_a_card_goes_to_the_card_thread(
     slack_fake: SlackFake, web: WebClient, engine: Engine
 ) -> None:
-    alerts = DealAlerts(web, engine, "C0DEALS", cards={MLS_ID: CARD}.get)
+    alerts = DealAlerts(web, engine, "C0DEALS", cards={MLS_ID: CARD}.get, location_id="loc")
     card = alerts.post_or_update(CARD)
     assert card is not None
     posted = threads_for(web, engine).post(mls_id=MLS_ID, text="interested")
@@ -99,7 +99,7 @@ def test_a_reply_about_a_deal_with_a_card_goes_to_the_card_thread(
 def test_a_deleted_card_sends_the_reply_to_the_replies_thread(
     slack_fake: SlackFake, web: WebClient, engine: Engine
 ) -> None:
-    alerts = DealAlerts(web, engine, "C0DEALS", cards={MLS_ID: CARD}.get)
+    alerts = DealAlerts(web, engine, "C0DEALS", cards={MLS_ID: CARD}.get, location_id="loc")
     card = alerts.post_or_update(CARD)
     assert card is not None
     web.chat_delete(channel=card.channel, ts=card.ts)

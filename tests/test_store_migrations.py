@@ -156,3 +156,54 @@ def test_workflow_enrolments_made_before_are_keyed_by_their_deals_location(engin
     with engine.connect() as conn:
         keys = set(conn.execute(text("SELECT dedupe_key FROM outbox")).scalars())
     assert keys == {"workflow:hot_deal:loc_a:FL-1", "workflow:hot_deal:FL-2"}
+
+
+def test_hot_deal_alerts_and_cards_made_before_are_keyed_by_their_deals_location(engine):
+    """0010: `slack:deal:{mls}` -> `slack:deal:{location}:{mls}` and the card's `deal:{mls}`
+    -> `deal:{location}:{mls}`, from the stored property; one whose property is gone is left
+    as it was; the downgrade puts them back."""
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0009_workflow_keys")
+    with engine.begin() as conn:
+        for mls, loc in (("FL-1", "loc_a"), ("FL-2", "loc_b")):
+            conn.execute(
+                text(
+                    "INSERT INTO properties (mls_id, location_id, data, created_at, updated_at) "
+                    "VALUES (:m, :l, '{}', :t, :t)"
+                ),
+                {"m": mls, "l": loc, "t": "2026-03-02 15:00:00"},
+            )
+        for mls in ("FL-1", "FL-2", "FL-GONE"):
+            conn.execute(
+                text(
+                    "INSERT INTO outbox (kind, dedupe_key, status, payload, attempts, "
+                    "not_before, created_at, updated_at) VALUES ('slack_post', :k, 'pending', "
+                    "'{}', 0, :t, :t, :t)"
+                ),
+                {"k": f"slack:deal:{mls}", "t": "2026-03-02 15:00:00"},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO slack_messages (key, channel, ts, created_at, updated_at) "
+                    "VALUES (:k, 'C1', :ts, :t, :t)"
+                ),
+                {"k": f"deal:{mls}", "ts": f"{len(mls)}.1", "t": "2026-03-02 15:00:00"},
+            )
+    migrate(engine)
+    with engine.connect() as conn:
+        keys = set(conn.execute(text("SELECT dedupe_key FROM outbox")).scalars())
+        cards = set(conn.execute(text("SELECT key FROM slack_messages")).scalars())
+    assert keys == {"slack:deal:loc_a:FL-1", "slack:deal:loc_b:FL-2", "slack:deal:FL-GONE"}
+    assert cards == {"deal:loc_a:FL-1", "deal:loc_b:FL-2", "deal:FL-GONE"}
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0009_workflow_keys")
+    with engine.connect() as conn:
+        keys = set(conn.execute(text("SELECT dedupe_key FROM outbox")).scalars())
+    assert keys == {"slack:deal:FL-1", "slack:deal:FL-2", "slack:deal:FL-GONE"}
+    with engine.connect() as conn:
+        cards = set(conn.execute(text("SELECT key FROM slack_messages")).scalars())
+    assert cards == {"deal:FL-1", "deal:FL-2", "deal:FL-GONE"}
+    migrate(engine)

@@ -25,7 +25,9 @@ LOCATION = "loc_demo"
 
 def handlers(world: Any, slack_fake: Any, *, channel: str) -> WebhookHandlers:
     web = WebClient(token=BOT_TOKEN, base_url=slack_fake.api_url)
-    alerts = DealAlerts(web, world.engine, "C0DEALS", cards=lambda mls_id: None)
+    alerts = DealAlerts(
+        web, world.engine, "C0DEALS", cards=lambda mls_id: None, location_id=LOCATION
+    )
 
     def inbound(payload: dict[str, Any], now: Any) -> Any:
         return handle_inbound_message(

@@ -35,7 +35,7 @@ class Deals:
     def __init__(self, engine: Any, slack_fake: Any) -> None:
         self.engine, self.slack = engine, slack_fake
         web = WebClient(token=BOT_TOKEN, base_url=slack_fake.api_url)
-        self.alerts = DealAlerts(web, engine, "C0DEALS", cards=self.card)
+        self.alerts = DealAlerts(web, engine, "C0DEALS", cards=self.card, location_id=LOCATION)
 
     def card(self, mls_id: str) -> DealCard | None:
         with session_scope(self.engine, readonly=True) as session:

@@ -91,8 +91,8 @@ def import_command(
                 on_progress=on_progress, pipeline=lambda: runtime.deal_pipeline,
             )  # fmt: skip
             slack_note, hot_lines = describe_alerts(
-                summary.results, engine=runtime.engine, dry_run=settings.dry_run,
-                has_slack=runtime.slack,
+                summary.results, engine=runtime.engine, location_id=runtime.ghl.location_id,
+                dry_run=settings.dry_run, has_slack=runtime.slack,
             )  # fmt: skip
     except (DealConfigError, ReadError, GHLMapError) as exc:
         raise _fail(str(exc)) from None

@@ -121,7 +121,10 @@ def _agency(settings: Settings) -> None:
     stop = threading.Event()
     thread = threading.Thread(
         target=run_agency_worker, name="agency", daemon=True,
-        args=(settings,), kwargs={"engine": engine, "client_for": client_for, "stop": stop},
+        args=(settings,),
+        kwargs={"engine": engine, "client_for": client_for, "stop": stop,
+                # with SLACK_BOT_TOKEN each location posts its own hot-deal cards
+                "web_client": runtime.web_client if runtime.slack else None},
     )  # fmt: skip
     out.print(f"agency worker started (lease {settings.lease_seconds:g} s). Ctrl-C stops.")
     if hasattr(signal, "pthread_sigmask"):

@@ -8,7 +8,11 @@ a worker that died gets its in-flight intake items back at once (`outbox.expire_
 pipeline's progress marks and per-deal lock make finishing them safe (nothing done twice).
 
     stop = threading.Event()
-    run_agency_worker(settings, engine=engine, client_for=parts.client_for, stop=stop)
+    run_agency_worker(settings, engine=engine, client_for=parts.client_for, stop=stop,
+                      web_client=runtime.web_client)   # with Slack: hot-deal cards too
+
+With SLACK_BOT_TOKEN each location posts its own hot deals' cards in its own channel
+(`bot.ops.agency_slack`); without it they wait in the store for a process with Slack.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.ops.agency_slack import location_alerts
 from bot.ops.location_jobs import location_jobs
 from bot.ops.location_runner import POLL_SECONDS, LocationJob, LocationRunner
 from bot.settings import Settings
@@ -129,10 +134,15 @@ class AgencyWorker:
 
 
 def pipeline_factory(
-    settings: Settings, *, engine: Engine, client_for: Callable[[str], Any]
+    settings: Settings,
+    *,
+    engine: Engine,
+    client_for: Callable[[str], Any],
+    alerts_for: Callable[[str], Any] | None = None,
 ) -> Callable[[str], Any]:
     """`location_id -> DealPipeline` with that location's client, map and SMS rules (its
-    profile in the store, `services.locations.profile_for`: overrides over the defaults)."""
+    profile in the store, `services.locations.profile_for`: overrides over the defaults);
+    with `alerts_for` (Slack), its hot deals post their cards at once."""
     from services.ghl_map import GHLMapSource
     from services.locations import profile_for
     from services.pipeline.core import DealPipeline
@@ -142,9 +152,11 @@ def pipeline_factory(
         with session_scope(engine, readonly=True) as session:
             profile = profile_for(session, location_id, settings)
         config = profile.config
+        hooks = [alerts_for(location_id).on_hot_deal] if alerts_for is not None else []
         return DealPipeline(
-            client, engine, config, GHLMapSource(client, config).get(), rules=profile.rules
-        )
+            client, engine, config, GHLMapSource(client, config).get(), rules=profile.rules,
+            on_hot_deal=hooks,
+        )  # fmt: skip
 
     return build
 
@@ -156,8 +168,10 @@ def run_agency_worker(
     client_for: Callable[[str], Any],
     stop: threading.Event,
     poll_seconds: float = POLL_SECONDS,
+    web_client: Any | None = None,
 ) -> None:
-    """Work every active location this process can lease until `stop` is set."""
+    """Work every active location this process can lease until `stop` is set; with
+    `web_client` (SLACK_BOT_TOKEN), each location also posts its hot-deal cards."""
     # A Private Integration Token reaches its one location: other installed ones are not ours.
     only = settings.ghl_location_id if settings.ghl_api_key is not None else None
 
@@ -165,13 +179,25 @@ def run_agency_worker(
         found = active_locations(engine, configured=only)
         return [loc for loc in found if loc == only] if only else found
 
+    holder = worker_name()
+    alerts_for = None
+    if web_client is not None:
+        alerts_for = location_alerts(
+            settings, engine=engine, client_for=client_for, web_client=web_client,
+            worker_id=f"agency-alerts:{holder}",
+        )  # fmt: skip
     worker = AgencyWorker(
         engine=engine,
         active=active,
-        pipeline_for=pipeline_factory(settings, engine=engine, client_for=client_for),
+        pipeline_for=pipeline_factory(
+            settings, engine=engine, client_for=client_for, alerts_for=alerts_for
+        ),
+        holder=holder,
         lease_seconds=settings.lease_seconds,
         poll_seconds=poll_seconds,
-        jobs_for=location_jobs(settings, engine=engine, client_for=client_for),
+        jobs_for=location_jobs(
+            settings, engine=engine, client_for=client_for, alerts_for=alerts_for
+        ),
     )
     log.info("agency worker %s started (lease %ss)", worker.holder, settings.lease_seconds)
     worker.run(stop)

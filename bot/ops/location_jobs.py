@@ -1,7 +1,8 @@
 """Each leased location's scheduled jobs in an agency worker (issue 14, item 2): its buyer
 cache refresh (with its own mapping), its health check (alerting its ops channel on change,
 the location named), and its hot-deal workflow enrolments left due (a retry after a 429, one an
-operator put back). They run in the location's own thread (`bot.ops.location_runner`), so a
+operator put back), and with Slack its hot-deal cards left queued (`bot.ops.agency_slack`).
+They run in the location's own thread (`bot.ops.location_runner`), so a
 location whose GHL is slow or failing delays only its own jobs.
 
     jobs_for = location_jobs(settings, engine=engine, client_for=client_for)
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.ops.agency_slack import ALERTS_EVERY
 from bot.ops.health import HealthMonitor
 from bot.ops.location_runner import LocationJob
 from bot.settings import Settings
@@ -34,6 +36,7 @@ def location_jobs(
     engine: Engine,
     client_for: Callable[[str], Any],
     poster_for: Callable[[Settings], Callable[[str], bool]] | None = None,
+    alerts_for: Callable[[str], Any] | None = None,
 ) -> Callable[[str], list[LocationJob]]:
     """`location_id -> its jobs`, with its client, its ops channel and its label."""
     if poster_for is None:
@@ -63,10 +66,18 @@ def location_jobs(
             return enrolments.drain()
 
         health_every = timedelta(minutes=settings.health_interval_minutes)
-        return [
+        jobs = [
             LocationJob("buyer_refresh", timedelta(minutes=settings.buyer_cache_minutes), buyers),
             LocationJob("health_check", health_every, monitor.run),
             LocationJob("hot_deal_workflows", WORKFLOWS_EVERY, workflows, when_parked=False),
         ]
+        if alerts_for is not None:  # cards render from GHL: not while its day is used up
+            alerts = alerts_for(location_id)
+            jobs.append(
+                LocationJob(
+                    "slack_alerts", ALERTS_EVERY, lambda _now: alerts.recover(), when_parked=False
+                )
+            )
+        return jobs
 
     return build

@@ -20,8 +20,8 @@ from store.types import utcnow
 
 
 def describe_alerts(
-    results: Sequence[DealResult], *, engine: Engine, dry_run: bool, has_slack: bool,
-    now: datetime | None = None,
+    results: Sequence[DealResult], *, engine: Engine, location_id: str, dry_run: bool,
+    has_slack: bool, now: datetime | None = None,
 ) -> tuple[str | None, list[tuple[str, str]]]:  # fmt: skip
     """(a line about Slack for the whole import or None, [(mls_id, what happened)] per hot
     deal this run worked on)."""
@@ -30,7 +30,7 @@ def describe_alerts(
         if not r.hot or r.action == "failed":
             continue
         # A re-run skips an unchanged deal: its alert is as an earlier run left it.
-        state = r.alert or alert_state(engine, r.mls_id)
+        state = r.alert or alert_state(engine, location_id=location_id, mls_id=r.mls_id)
         if state is not None:
             hot.append(replace(r, alert=state, record=None))
     if not hot:

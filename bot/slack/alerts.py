@@ -1,19 +1,25 @@
 """Hot-deal alerts: one Slack message per deal in the deals channel, kept up to date in place.
 
-A deal's message is found through the store's Slack message map (key ``deal:{mls_id}``; the
-first writer wins), so a retry or a restart updates it with `chat.update` instead of posting
-again. Posting has a crash window — Slack accepted the post, the process died before the map
-was written — so the post goes through the outbox (kind ``slack_post``, dedupe key
-``slack:deal:{mls_id}``): the intent is recorded first, and whoever later finds the intent
-unfinished (`outcome_unknown`, or a failed earlier attempt) first looks for the message in the
-channel (`conversations.history`, matched by the card's ``deal:{mls_id}`` block id or message
-metadata) and adopts it instead of posting a second one.
+A deal's message is found through the store's Slack message map (key
+``deal:{location_id}:{mls_id}``; the first writer wins), so a retry or a restart updates it
+with `chat.update` instead of posting again. Posting has a crash window — Slack accepted the
+post, the process died before the map was written — so the post goes through the outbox (kind
+``slack_post``, dedupe key ``slack:deal:{location_id}:{mls_id}``): the intent is recorded
+first, and whoever later finds the intent unfinished (`outcome_unknown`, or a failed earlier
+attempt) first looks for the message in the channel (`conversations.history`, matched by the
+card's ``deal:{mls_id}`` block id or message metadata) and adopts it instead of posting a
+second one.
 
-    alerts = DealAlerts(web_client, engine, "C0DEALS", cards=desk.card)
+    alerts = DealAlerts(web_client, engine, "C0DEALS", cards=desk.card, location_id="loc")
     alerts.post_or_update(card)              # post once, then update in place
     alerts.refresh("TPA-1")                  # re-render from the store/GHL (webhooks call it)
     alerts.refresh_opportunity("opp_id")     # the same, by GHL opportunity id
     alerts.post_thread_reply("TPA-1", "Buyer Alex replied: interested")
+
+One `DealAlerts` stands for one location (issue 14): it drains only that location's queued
+alerts and renders cards with that location's desk (its GHL token, map and channel). Where
+one process serves several locations, `others` names the other locations' alerts: a refresh
+or a recovery run for another location's deal goes through that location's own `DealAlerts`.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -35,13 +41,13 @@ from sqlmodel import select
 from bot.slack.blocks import CARD_BLOCK_PREFIX, card_block_id, deal_card_blocks, deal_card_text
 from bot.slack.escape import MAX_SECTION_TEXT, safe
 from services.desk import DealCard
-from services.hot_alerts import ALERT_KIND, alert_key, card_key, record_poster
+from services.hot_alerts import ALERT_KIND, alert_key, alert_prefix, card_key, record_poster
 from services.slack_routing import ChannelRouting, route
 from store import cards as store_cards
 from store import outbox
 from store import state as store_state
 from store.db import session_scope
-from store.models import OpportunityLink, OutboxItem
+from store.models import OpportunityLink, OutboxItem, Property
 from store.types import utcnow
 
 log = logging.getLogger("dealfinder.bot.alerts")
@@ -65,12 +71,20 @@ CardSource = Callable[[str], DealCard | None]
 Checkpoint = Callable[[str, str], None]  # (point, mls_id): tests stop a run at a point
 
 
-def message_key(mls_id: str) -> str:
-    return card_key(mls_id)
+def message_key(location_id: str, mls_id: str) -> str:
+    return card_key(location_id, mls_id)
 
 
-def post_key(mls_id: str) -> str:
-    return alert_key(mls_id)
+def post_key(location_id: str, mls_id: str) -> str:
+    return alert_key(location_id, mls_id)
+
+
+class OtherLocations(Protocol):
+    """The other locations a process serves, and their alerts (`bot.slack.locations`)."""
+
+    def active(self) -> list[str]: ...
+
+    def alerts_for(self, location_id: str) -> DealAlerts | None: ...
 
 
 def channel_key(name: str) -> str:
@@ -100,11 +114,14 @@ def _is_channel_id(channel: str) -> bool:
     return channel[:1] in ("C", "G") and channel.isalnum() and channel.isupper()
 
 
-def _names_deal(message: dict[str, Any], mls_id: str) -> bool:
-    """Whether a channel message is this deal's card (posted by us, found after a crash)."""
+def _names_deal(message: dict[str, Any], mls_id: str, location_id: str) -> bool:
+    """Whether a channel message is this location's card of this deal (posted by us, found
+    after a crash); another location's card of the same listing is not."""
     payload = (message.get("metadata") or {}).get("event_payload") or {}
-    if payload.get("mls_id") == mls_id:
-        return True
+    if payload.get("mls_id"):
+        return (
+            payload["mls_id"] == mls_id and payload.get("location_id", location_id) == location_id
+        )
     return any(
         block.get("block_id") == card_block_id(mls_id) for block in message.get("blocks") or []
     )
@@ -125,8 +142,12 @@ class DealAlerts:
         worker_id: str | None = None,
         checkpoint: Checkpoint | None = None,
         routing: ChannelRouting | None = None,
+        location_id: str,
+        others: OtherLocations | None = None,
     ):
         self.client, self.engine, self.channel = web_client, engine, channel
+        # The location whose deals these are; `others`: the rest, where a process serves several.
+        self.location_id, self.others = location_id, others
         # Per-market channels (the mapping's slack_routing); None: every card in `channel`.
         self.routing = routing
         self.cards, self.clock, self.checkpoint = cards, clock, checkpoint
@@ -147,8 +168,17 @@ class DealAlerts:
     # -- posting and updating -------------------------------------------------------------
 
     def message_for(self, mls_id: str) -> MessageRef | None:
+        """Where the deal's card is (its own location's card: `_location_of`), or None."""
+        return self._message(self._location_of(mls_id) or self.location_id, mls_id)
+
+    def _own_message(self, mls_id: str) -> MessageRef | None:
+        return self._message(self.location_id, mls_id)
+
+    def _message(self, location_id: str, mls_id: str) -> MessageRef | None:
         with session_scope(self.engine, readonly=True) as session:
-            row = store_state.get_slack_message(session=session, key=message_key(mls_id))
+            row = store_state.get_slack_message(
+                session=session, key=message_key(location_id, mls_id)
+            )
             return MessageRef(row.channel, row.ts) if row else None
 
     def post_or_update(self, deal: DealCard) -> MessageRef | None:
@@ -156,21 +186,25 @@ class DealAlerts:
 
         Returns where it is, or None when another process is posting it right now.
         """
-        ref = self.message_for(deal.mls_id)
+        ref = self._own_message(deal.mls_id)
         if ref is not None:
             return self._update(ref, deal)
         now = self.clock()
         with session_scope(self.engine) as session:
             outbox.enqueue(
-                session=session, kind=POST_KIND, dedupe_key=post_key(deal.mls_id),
-                payload={"mls_id": deal.mls_id, "channel": self.channel_for(deal)}, now=now,
+                session=session, kind=POST_KIND, dedupe_key=post_key(self.location_id, deal.mls_id),
+                payload={"mls_id": deal.mls_id, "location_id": self.location_id,
+                         "channel": self.channel_for(deal)}, now=now,
             )  # fmt: skip
         self._drain({deal.mls_id: deal})
-        return self.message_for(deal.mls_id)
+        return self._own_message(deal.mls_id)
 
     def refresh(self, mls_id: str) -> bool:
         """Re-render a posted deal from the store and GHL; False if it has no message."""
-        ref = self.message_for(mls_id)
+        owner = self._owner(self._location_of(mls_id))
+        if owner is not self:
+            return owner.refresh(mls_id) if owner is not None else False
+        ref = self._own_message(mls_id)
         if ref is None:
             return False
         with session_scope(self.engine, readonly=True) as session:
@@ -194,8 +228,10 @@ class DealAlerts:
             link = session.exec(
                 select(OpportunityLink).where(OpportunityLink.opportunity_id == opportunity_id)
             ).first()
-            mls_id = link.mls_id if link else None
-        return self.refresh(mls_id) if mls_id else False
+        if link is None:
+            return False
+        owner = self._owner(link.location_id)
+        return owner.refresh(link.mls_id) if owner is not None else False
 
     def recover(self) -> int:
         """Finish posts an earlier run left unfinished or a failure postponed; returns how
@@ -209,6 +245,20 @@ class DealAlerts:
             handled += batch
             if batch < DRAIN_BATCH:
                 break
+        return handled + self._recover_others()
+
+    def _recover_others(self) -> int:
+        """The other locations' queued alerts, each through its own alerts; a location whose
+        set-up or Slack fails is logged and skipped, never holding up the rest."""
+        handled = 0
+        for location_id in self.others.active() if self.others is not None else ():
+            if location_id == self.location_id:
+                continue
+            try:
+                owner = self.others.alerts_for(location_id)  # type: ignore[union-attr]
+                handled += owner.recover() if owner is not None else 0
+            except Exception:
+                log.exception("hot-deal alerts of location %s: recovery failed", location_id)
         return handled
 
     def post_thread_reply(self, mls_id: str, text: str) -> str | None:
@@ -230,6 +280,20 @@ class DealAlerts:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _location_of(self, mls_id: str) -> str | None:
+        if self.others is None:  # one location: every deal is ours
+            return self.location_id
+        with session_scope(self.engine, readonly=True) as session:
+            row = session.get(Property, mls_id)
+            return row.location_id if row is not None else None
+
+    def _owner(self, location_id: str | None) -> DealAlerts | None:
+        """Whose card a deal of `location_id` is: ours, another location's alerts, or None
+        when that location is not served here (disabled, uninstalled)."""
+        if location_id is None or location_id == self.location_id or self.others is None:
+            return self
+        return self.others.alerts_for(location_id)
+
     def _update(self, ref: MessageRef, deal: DealCard) -> MessageRef:
         try:
             self.client.chat_update(
@@ -244,7 +308,8 @@ class DealAlerts:
         posted = self._post(deal)
         with session_scope(self.engine) as session:
             store_state.record_slack_message(
-                session=session, key=message_key(deal.mls_id), channel=posted.channel,
+                session=session, key=message_key(self.location_id, deal.mls_id),
+                channel=posted.channel,
                 ts=posted.ts, replace=True, now=self.clock(),
             )  # fmt: skip
         return posted
@@ -253,7 +318,8 @@ class DealAlerts:
         channel = self.channel_for(deal)
         answer = self.client.chat_postMessage(
             channel=channel, text=deal_card_text(deal), blocks=deal_card_blocks(deal),
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"mls_id": deal.mls_id}},
+            metadata={"event_type": METADATA_EVENT,
+                      "event_payload": {"mls_id": deal.mls_id, "location_id": self.location_id}},
         )  # fmt: skip
         posted = MessageRef(str(answer["channel"]), str(answer["ts"]))
         remember_channel_id(self.engine, channel, posted, now=self.clock())
@@ -272,6 +338,7 @@ class DealAlerts:
             items = outbox.claim_due(
                 session=session, now=self.clock(), worker_id=self.worker_id,
                 lease_seconds=LEASE_SECONDS, limit=DRAIN_BATCH, kinds=[POST_KIND],
+                key_prefix=alert_prefix(self.location_id),
             )  # fmt: skip
         for item in items:
             mls_id = str(item.payload.get("mls_id"))
@@ -289,7 +356,7 @@ class DealAlerts:
                         wait=RETRY_MISSING)  # fmt: skip
             return
         try:
-            ref = self.message_for(mls_id)
+            ref = self._own_message(mls_id)
             if ref is None and (item.outcome_unknown or item.attempts > 1):
                 ref = self._adopt(
                     mls_id, since=item.created_at - LOOKBACK, channel=self.channel_for(deal)
@@ -318,7 +385,8 @@ class DealAlerts:
         """Store the message in the map; if another process won, delete ours and use theirs."""
         with session_scope(self.engine) as session:
             row, stored = store_state.record_slack_message(
-                session=session, key=message_key(mls_id), channel=posted.channel,
+                session=session, key=message_key(self.location_id, mls_id),
+                channel=posted.channel,
                 ts=posted.ts, now=self.clock(),
             )  # fmt: skip
             winner = MessageRef(row.channel, row.ts)
@@ -342,7 +410,7 @@ class DealAlerts:
                 include_all_metadata=True,
             )  # fmt: skip
             for message in page.get("messages") or []:
-                if _names_deal(message, mls_id):
+                if _names_deal(message, mls_id, self.location_id):
                     log.info("found the lost post of %s in %s; adopting it", mls_id, channel)
                     return self._record(mls_id, MessageRef(channel, str(message["ts"])))
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
@@ -361,4 +429,6 @@ class DealAlerts:
             )  # fmt: skip
 
 
-__all__ = ["CARD_BLOCK_PREFIX", "DealAlerts", "MessageRef", "message_key", "post_key"]
+__all__ = [
+    "CARD_BLOCK_PREFIX", "DealAlerts", "MessageRef", "OtherLocations", "message_key", "post_key",
+]  # fmt: skip

@@ -132,8 +132,9 @@ def build_services(
     )  # fmt: skip
     routing = channel_routing(settings, config) if config.slack_routing else None
     alerts = alerts or DealAlerts(
-        web_client, engine, settings.deals_channel, cards=desk.card, clock=clock, routing=routing
-    )
+        web_client, engine, settings.deals_channel, cards=desk.card, clock=clock, routing=routing,
+        location_id=ghl.location_id,
+    )  # fmt: skip
     deal_thread = DealThread(
         replies=ReplyThreads(
             client=web_client, engine=engine, channel=settings.replies_channel,
@@ -185,6 +186,8 @@ def create_app(
     if services.locations is None:
         build = location_services_factory(services, client)
         services.locations = LocationDesks(default=services, build=build)
+        # Another location's deal card is rendered and posted by its own location's alerts.
+        services.alerts.others = services.locations
     secret = settings.slack_signing_secret
     app = App(
         client=client,

@@ -23,6 +23,7 @@ from store.db import session_scope
 from store.locations import active_location_ids
 
 if TYPE_CHECKING:
+    from bot.slack.alerts import DealAlerts
     from bot.slack.app import BotServices
     from bot.slack.listeners.common import Turn
 
@@ -79,6 +80,17 @@ class LocationDesks:
                 found = self._built[location_id] = self.build(location_id)
                 log.info("serving Slack commands for location %s", location_id)
             return found
+
+    def alerts_for(self, location_id: str) -> DealAlerts | None:
+        """The hot-deal alerts of an active location (`bot.slack.alerts.OtherLocations`); None
+        when it is not active, or its set-up is broken (logged: its own checks say why)."""
+        if location_id not in self.active():
+            return None
+        try:
+            return self.services_for(location_id).alerts
+        except Exception:
+            log.exception("location %s: its Slack services could not be built", location_id)
+            return None
 
     def close(self) -> None:
         for services in self._built.values():

@@ -32,7 +32,7 @@ def property_status(
     with session_scope(engine, readonly=True) as session:
         item = latest_item(session, location_id, mls_id)
         stored = get_property(session=session, mls_id=mls_id) is not None
-        alert = _alert(session, mls_id)
+        alert = _alert(session, location_id, mls_id)
     if item is None and not stored:
         return None
     result = dict(item.result or {}) if item is not None else {}
@@ -75,12 +75,12 @@ def property_status(
     return status
 
 
-def _alert(session: Any, mls_id: str) -> dict[str, Any]:
+def _alert(session: Any, location_id: str, mls_id: str) -> dict[str, Any]:
     """posted (with channel and ts) | queued | failed | none: the deal's Slack card."""
-    message = store_state.get_slack_message(session=session, key=card_key(mls_id))
+    message = store_state.get_slack_message(session=session, key=card_key(location_id, mls_id))
     if message is not None:
         return {"status": "posted", "channel": message.channel, "ts": message.ts}
-    item = outbox.get_by_dedupe_key(session=session, dedupe_key=alert_key(mls_id))
+    item = outbox.get_by_dedupe_key(session=session, dedupe_key=alert_key(location_id, mls_id))
     if item is None:
         return {"status": "none", "channel": None, "ts": None}
     state = "failed" if item.status in (OutboxStatus.FAILED, OutboxStatus.CANCELLED) else "queued"

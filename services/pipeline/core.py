@@ -343,7 +343,9 @@ class DealPipeline:
     def _hot(self, record: PropertyRecord, contact_id: str, result: DealResult) -> None:
         # The Slack alert is queued here, in the one path every door goes through, so a
         # process without Slack leaves it for one that has it (services.hot_alerts).
-        queue_alert(self.engine, mls_id=record.mls_id, now=self.clock())
+        queue_alert(
+            self.engine, location_id=self.location_id, mls_id=record.mls_id, now=self.clock()
+        )
         warning = self.hot.enrol(mls_id=record.mls_id, contact_id=contact_id)
         result.warnings += [warning] if warning else []
         result.warnings += self.hot.alert_brokers(record, url=result.opportunity_url or "")
@@ -353,7 +355,7 @@ class DealPipeline:
             except Exception as exc:  # a subscriber's bug must not lose the deal
                 log.exception("on_hot_deal hook %r failed for %s", hook, record.mls_id)
                 result.warnings.append(f"hot-deal hook {getattr(hook, '__name__', hook)}: {exc}")
-        result.alert = alert_state(self.engine, record.mls_id)
+        result.alert = alert_state(self.engine, location_id=self.location_id, mls_id=record.mls_id)
 
     # -- bookkeeping ----------------------------------------------------------------------
 
