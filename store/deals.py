@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import Session, col, select
 
 from store.db import dialect_insert
 from store.models import OpportunityLink, Property
@@ -62,9 +63,50 @@ def upsert_property(
     ).one()
 
 
+def save_progress(
+    *,
+    session: Session,
+    mls_id: str,
+    location_id: str,
+    data: dict[str, Any],
+    progress: dict[str, Any],
+    deal_score: float | None,
+    now: datetime | None = None,
+) -> Property:
+    """Store a listing's latest analysis (`data`) with one location's GHL progress merged
+    into ``data["ghl"]`` as it is in the store now, the row locked: two locations working one
+    listing at once each keep their own progress (a plain upsert of a dict read earlier would
+    drop the other's — and with it, after a crash, the other's hot-deal steps)."""
+    now = now or utcnow()
+    seed = dialect_insert(session, Property).values(
+        mls_id=mls_id, location_id=location_id, data={}, deal_score=deal_score,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.execute(seed.on_conflict_do_nothing(index_elements=["mls_id"]))
+    row = session.exec(
+        select(Property).where(Property.mls_id == mls_id).with_for_update(),
+        execution_options={"populate_existing": True},
+    ).one()
+    ghl = dict((row.data or {}).get("ghl") or {})
+    ghl[location_id] = progress
+    row.data = {**data, "ghl": ghl}
+    row.location_id, row.deal_score, row.updated_at = location_id, deal_score, now
+    session.add(row)
+    session.flush()
+    return row
+
+
 def get_property(*, session: Session, mls_id: str) -> Property | None:
     """The stored analysis of a listing, or None."""
     return session.get(Property, mls_id)
+
+
+def worked_at(location_id: str) -> ColumnElement[bool]:
+    """A `where` condition: the properties a location works — stored by it last, or with an
+    opportunity of its own (one listing may be worked by several locations of an agency; the
+    property row holds each one's progress)."""
+    linked = select(OpportunityLink.mls_id).where(OpportunityLink.location_id == location_id)
+    return or_(col(Property.location_id) == location_id, col(Property.mls_id).in_(linked))
 
 
 def get_opportunity_link(

@@ -292,3 +292,41 @@ def test_a_location_drains_only_its_own_workflow_enrolments(deal_env):
     assert deal_env.client.location_id == "loc_demo"
     assert here.drain() == 0
     assert outbox_items(deal_env.engine)[workflow_key("loc_other", "FL-1")].status == "pending"
+
+
+def test_two_locations_saving_one_listing_at_once_keep_each_others_progress(engine):
+    """One listing worked by two locations of an agency at once: each saves its progress over
+    a state it read before the other wrote. Both must survive (a lost entry made a resumed
+    deal skip its hot-deal steps: no card, no workflow)."""
+    import threading
+
+    record = PropertyRecord.parse(property_row(0))
+    now = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    a = load_state(engine, mls_id=record.mls_id, location_id="loc_a")
+    b = load_state(engine, mls_id=record.mls_id, location_id="loc_b")
+    a.progress.pending = record.version()
+    save_state(engine, state=a, record=record, location_id="loc_a", now=now)
+    b.progress.done = record.version()
+    save_state(engine, state=b, record=record, location_id="loc_b", now=now)
+    again = load_state(engine, mls_id=record.mls_id, location_id="loc_a")
+    assert again.has_history and again.progress.pending == record.version()
+    assert load_state(engine, mls_id=record.mls_id, location_id="loc_b").progress.done
+
+    start = threading.Barrier(4)
+
+    def work(location_id: str) -> None:  # each saves over its own earlier read, many times
+        state = load_state(engine, mls_id=record.mls_id, location_id=location_id)
+        start.wait()
+        for n in range(15):
+            state.progress.notes = [f"{location_id}-{n}"]
+            save_state(engine, state=state, record=record, location_id=location_id, now=now)
+
+    threads = [threading.Thread(target=work, args=(f"loc_{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for i in range(4):
+        state = load_state(engine, mls_id=record.mls_id, location_id=f"loc_{i}")
+        assert state.has_history and state.progress.notes == [f"loc_{i}-14"], i
+    assert load_state(engine, mls_id=record.mls_id, location_id="loc_a").has_history

@@ -26,7 +26,7 @@ from store.deals import (
     get_opportunity_link,
     get_property,
     record_opportunity_link,
-    upsert_property,
+    save_progress,
 )
 from store.models import OpportunityLink
 
@@ -72,24 +72,20 @@ def save_state(
     link_in: OpportunityLinkIn | None = None,
 ) -> None:
     """Write the record, the progress and (if given) the opportunity link in one transaction."""
-    ghl = dict(state.data.get("ghl") or {})
-    ghl[location_id] = state.progress.model_dump(mode="json")
-    state.data = {
-        "record": record.model_dump(mode="json"),
-        "version": record.version(),
-        "ghl": ghl,
-    }
+    listing = {"record": record.model_dump(mode="json"), "version": record.version()}
     with session_scope(engine) as session:
         if link_in is not None:
             state.link = record_opportunity_link(session=session, link_in=link_in, now=now)
-        upsert_property(
+        saved = save_progress(
             session=session,
             mls_id=record.mls_id,
             location_id=location_id,
-            data=state.data,
+            data=listing,
+            progress=state.progress.model_dump(mode="json"),
             deal_score=float(record.deal_score),
             now=now,
         )
+        state.data = dict(saved.data)
 
 
 def unlinked_mls_ids(engine: Engine, *, location_id: str, mls_ids: list[str]) -> set[str]:
