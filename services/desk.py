@@ -35,7 +35,7 @@ from services.property import stored_record
 from store import state as store_state
 from store.buyers import display_name
 from store.db import session_scope
-from store.deals import OpportunityLinkIn, get_opportunity_link, get_property
+from store.deals import OpportunityLinkIn, get_opportunity_link, get_property, worked_at
 from store.deals import record_opportunity_link as record_link
 from store.models import OutboxItem, OutboxStatus, Property, SmsLog
 from store.types import utcnow
@@ -142,11 +142,15 @@ class DealDesk:
 
     def find(self, query: str, *, limit: int = 10) -> list[str]:
         """MLS ids for `query`: the exact id if stored, else addresses holding every word."""
+        here = worked_at(self.ghl.location_id)  # another location's deals are not ours to show
         with session_scope(self.engine, readonly=True) as session:
-            if get_property(session=session, mls_id=query) is not None:
+            if session.exec(select(Property.mls_id).where(Property.mls_id == query, here)).first():
                 return [query]
             rows = session.exec(
-                select(Property).order_by(col(Property.updated_at).desc()).limit(SEARCH_SCAN)
+                select(Property)
+                .where(here)
+                .order_by(col(Property.updated_at).desc())
+                .limit(SEARCH_SCAN)
             ).all()
             words = query.casefold().split()
             found = []
@@ -174,7 +178,7 @@ class DealDesk:
                 .where(
                     col(Property.deal_score) >= self.config.thresholds.hot,
                     col(Property.created_at) >= start,
-                    Property.location_id == self.ghl.location_id,
+                    worked_at(self.ghl.location_id),
                 )
                 .order_by(col(Property.deal_score).desc(), col(Property.created_at))
                 .limit(limit)

@@ -196,3 +196,41 @@ def test_another_locations_alert_is_posted_and_kept_current_by_its_own_location(
     )
     assert world.services.alerts.refresh_opportunity(opportunity.id)  # a loc_b webhook's refresh
     assert world.slack.calls_to("chat.update")[-1].args["channel"] == "C0DEALSBAY"
+
+
+def test_one_listing_worked_by_two_locations_is_each_ones_own(agency_bot):
+    """The same listing imported at loc_demo and at loc_b: each has its own card in its own
+    channel naming it, each keeps it in its hot list, and a change updates both cards."""
+    from bot.ops.jobs import JOB_SLACK_CARDS
+    from services.hot_alerts import mark_cards_changed
+
+    world = agency_bot
+    world.add_deal("TPA-1001")
+    bay = world.services.locations.services_for("loc_b")  # type: ignore[union-attr]
+    bay.actions.add(PropertyRecord.parse(deal_row("TPA-1001")))
+
+    (demo_card,) = world.channel_messages("C0DEALS")
+    (bay_card,) = world.channel_messages("C0DEALSBAY")
+    assert "Location: Demo Realty (loc_demo)" in str(demo_card.blocks)
+    assert "Location: Bay Team (loc_b)" in str(bay_card.blocks)
+    assert "TPA-1001" in _hot(world, "U0BROKER1", "C0DEALS")
+    assert "TPA-1001" in _hot(world, "U0BROKER1", "C0DEALSBAY")
+
+    updates = len(world.slack.calls_to("chat.update"))
+    mark_cards_changed(world.engine, ["TPA-1001"], now=world.clock())
+    world.clock.advance(seconds=5)
+    assert world.runtime.ops.scheduler.run_now(JOB_SLACK_CARDS) == "ok"
+    updated = {c.args["channel"]: c.args for c in world.slack.calls_to("chat.update")[updates:]}
+    assert set(updated) == {"C0DEALS", "C0DEALSBAY"}
+    assert "Location: Demo Realty (loc_demo)" in str(updated["C0DEALS"]["blocks"])
+    assert "Location: Bay Team (loc_b)" in str(updated["C0DEALSBAY"]["blocks"])
+
+
+def test_a_locations_deals_are_not_found_from_another(agency_bot):
+    world = agency_bot
+    bay = world.services.locations.services_for("loc_b")  # type: ignore[union-attr]
+    bay.actions.add(PropertyRecord.parse(deal_row("BAY-2001", city="Oakland", state="CA")))
+    assert bay.desk.find("BAY-2001") == ["BAY-2001"]
+    assert bay.desk.find("Bay Vista") == ["BAY-2001"]
+    assert world.services.desk.find("BAY-2001") == []  # loc_demo's desk: not its deal
+    assert world.services.desk.find("Bay Vista") == []

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from bot.slack.escape import escape
 from store.db import session_scope
+from store.deals import worked_at
 from store.models import OpportunityLink, Property
 
 log = logging.getLogger("dealfinder.digest")
@@ -52,7 +53,7 @@ def digest_text(
                 isouter=True,
             )
             .where(
-                Property.location_id == location_id,
+                worked_at(location_id),
                 col(Property.deal_score) >= hot,
                 col(Property.updated_at) >= since,
             )

@@ -159,7 +159,7 @@ class DealAlerts:
 
     def on_hot_deal(self, result: Any) -> None:
         """`DealPipeline(on_hot_deal=[alerts.on_hot_deal])`: post or update the deal's card."""
-        if self.refresh(result.mls_id):  # posted already: updated now, the change settled
+        if self._refresh_own(result.mls_id):  # posted already: updated now, change settled
             return
         card = self.cards(result.mls_id)
         if card is not None:
@@ -168,8 +168,16 @@ class DealAlerts:
     # -- posting and updating -------------------------------------------------------------
 
     def message_for(self, mls_id: str) -> MessageRef | None:
-        """Where the deal's card is (its own location's card: `_location_of`), or None."""
-        return self._message(self._location_of(mls_id) or self.location_id, mls_id)
+        """Where the deal's card is: this location's card, else (serving several) the card
+        of another location working the listing; None when it has none."""
+        own = self._own_message(mls_id)
+        if own is not None or self.others is None:
+            return own
+        for location_id in self._locations_of(mls_id):
+            ref = self._message(location_id, mls_id)
+            if ref is not None:
+                return ref
+        return None
 
     def _own_message(self, mls_id: str) -> MessageRef | None:
         return self._message(self.location_id, mls_id)
@@ -200,10 +208,17 @@ class DealAlerts:
         return self._own_message(deal.mls_id)
 
     def refresh(self, mls_id: str) -> bool:
-        """Re-render a posted deal from the store and GHL; False if it has no message."""
-        owner = self._owner(self._location_of(mls_id))
-        if owner is not self:
-            return owner.refresh(mls_id) if owner is not None else False
+        """Re-render a posted deal from the store and GHL; False if it has no message. Serving
+        several locations, every location's card of the listing, each by its own alerts."""
+        if self.others is None:
+            return self._refresh_own(mls_id)
+        shown = False
+        for location_id in self._locations_of(mls_id):
+            owner = self._owner(location_id)
+            shown = (owner is not None and owner._refresh_own(mls_id)) or shown
+        return shown
+
+    def _refresh_own(self, mls_id: str) -> bool:
         ref = self._own_message(mls_id)
         if ref is None:
             return False
@@ -231,7 +246,7 @@ class DealAlerts:
         if link is None:
             return False
         owner = self._owner(link.location_id)
-        return owner.refresh(link.mls_id) if owner is not None else False
+        return owner._refresh_own(link.mls_id) if owner is not None else False
 
     def recover(self) -> int:
         """Finish posts an earlier run left unfinished or a failure postponed; returns how
@@ -280,17 +295,23 @@ class DealAlerts:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _location_of(self, mls_id: str) -> str | None:
-        if self.others is None:  # one location: every deal is ours
-            return self.location_id
+    def _locations_of(self, mls_id: str) -> list[str]:
+        """The locations working a listing: those with its opportunity, and the one that
+        stored it last (a deal not yet in GHL); ours alone when we serve one."""
+        if self.others is None:
+            return [self.location_id]
         with session_scope(self.engine, readonly=True) as session:
+            linked = session.exec(
+                select(OpportunityLink.location_id).where(OpportunityLink.mls_id == mls_id)
+            ).all()
             row = session.get(Property, mls_id)
-            return row.location_id if row is not None else None
+        found = set(linked) | ({row.location_id} if row is not None else set())
+        return sorted(found) or [self.location_id]
 
-    def _owner(self, location_id: str | None) -> DealAlerts | None:
+    def _owner(self, location_id: str) -> DealAlerts | None:
         """Whose card a deal of `location_id` is: ours, another location's alerts, or None
         when that location is not served here (disabled, uninstalled)."""
-        if location_id is None or location_id == self.location_id or self.others is None:
+        if location_id == self.location_id or self.others is None:
             return self
         return self.others.alerts_for(location_id)
 
