@@ -20,6 +20,9 @@ One `DealAlerts` stands for one location (issue 14): it drains only that locatio
 alerts and renders cards with that location's desk (its GHL token, map and channel). Where
 one process serves several locations, `others` names the other locations' alerts: a refresh
 or a recovery run for another location's deal goes through that location's own `DealAlerts`.
+
+The outbox side (claim, post, adopt a lost post, record) is `bot.slack.card_delivery`, its
+base class; a card's place in Slack and finding a lost one, `bot.slack.card_messages`.
 """
 
 from __future__ import annotations
@@ -29,54 +32,39 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from bot.slack.blocks import CARD_BLOCK_PREFIX, card_block_id, deal_card_blocks, deal_card_text
+from bot.slack.blocks import CARD_BLOCK_PREFIX
+from bot.slack.card_delivery import (
+    DRAIN_BATCH,
+    LEASE_SECONDS,
+    POST_KIND,
+    CardDelivery,
+    CardSource,
+    Checkpoint,
+)
+from bot.slack.card_messages import MessageRef, message_key, post_key
 from bot.slack.escape import MAX_SECTION_TEXT, safe
 from services.desk import DealCard
-from services.hot_alerts import ALERT_KIND, alert_key, alert_prefix, card_key, record_poster
-from services.slack_routing import ChannelRouting, route
+from services.hot_alerts import record_poster
+from services.slack_routing import ChannelRouting
 from store import cards as store_cards
 from store import outbox
-from store import state as store_state
 from store.db import session_scope
-from store.models import OpportunityLink, OutboxItem, Property
+from store.models import OpportunityLink, Property
 from store.types import utcnow
 
 log = logging.getLogger("dealfinder.bot.alerts")
 
-POST_KIND = ALERT_KIND  # the pipeline queues these for any door (services.hot_alerts)
-LEASE_SECONDS = 60.0
-RETRY_AFTER = timedelta(minutes=1)  # Slack refused or did not answer: try again soon
-RETRY_MISSING = timedelta(hours=1)  # the deal is not in the store: maybe later
-MAX_MISSING_ATTEMPTS = 24
-# A message is looked for from a little before its intent was recorded (clock skew).
-LOOKBACK = timedelta(minutes=2)
-HISTORY_PAGES = 10
-METADATA_EVENT = "dealfinder_deal"
-DRAIN_BATCH = 20
 # A card is updated at most once per this many seconds by the `slack_cards` job (a click's
 # own refresh counts too); see bot.slack.card_refresh.
 CARD_DEBOUNCE = timedelta(seconds=3)
 MAX_BATCHES = 25  # per recovery run; the next run (seconds later) takes the rest
-
-CardSource = Callable[[str], DealCard | None]
-Checkpoint = Callable[[str, str], None]  # (point, mls_id): tests stop a run at a point
-
-
-def message_key(location_id: str, mls_id: str) -> str:
-    return card_key(location_id, mls_id)
-
-
-def post_key(location_id: str, mls_id: str) -> str:
-    return alert_key(location_id, mls_id)
 
 
 class OtherLocations(Protocol):
@@ -87,47 +75,7 @@ class OtherLocations(Protocol):
     def alerts_for(self, location_id: str) -> DealAlerts | None: ...
 
 
-def channel_key(name: str) -> str:
-    return f"slack_channel:{name}"
-
-
-def remember_channel_id(engine: Engine, channel: str, posted: MessageRef, *, now: datetime) -> None:
-    """A channel configured by name ("#deals"): keep the id Slack posted to, which
-    conversations.history needs to find a lost post after a restart."""
-    if posted.channel == channel:
-        return
-    with session_scope(engine) as session:
-        store_state.set_sync_state(
-            session=session, key=channel_key(channel), value={"id": posted.channel}, now=now
-        )
-
-
-@dataclass(frozen=True)
-class MessageRef:
-    """Where a deal's message lives in Slack."""
-
-    channel: str
-    ts: str
-
-
-def _is_channel_id(channel: str) -> bool:
-    return channel[:1] in ("C", "G") and channel.isalnum() and channel.isupper()
-
-
-def _names_deal(message: dict[str, Any], mls_id: str, location_id: str) -> bool:
-    """Whether a channel message is this location's card of this deal (posted by us, found
-    after a crash); another location's card of the same listing is not."""
-    payload = (message.get("metadata") or {}).get("event_payload") or {}
-    if payload.get("mls_id"):
-        return (
-            payload["mls_id"] == mls_id and payload.get("location_id", location_id) == location_id
-        )
-    return any(
-        block.get("block_id") == card_block_id(mls_id) for block in message.get("blocks") or []
-    )
-
-
-class DealAlerts:
+class DealAlerts(CardDelivery):
     """Posts and updates hot-deal messages in one channel. Thread-safe; several processes may
     share one store (the outbox and the message map keep one message per deal)."""
 
@@ -178,16 +126,6 @@ class DealAlerts:
             if ref is not None:
                 return ref
         return None
-
-    def _own_message(self, mls_id: str) -> MessageRef | None:
-        return self._message(self.location_id, mls_id)
-
-    def _message(self, location_id: str, mls_id: str) -> MessageRef | None:
-        with session_scope(self.engine, readonly=True) as session:
-            row = store_state.get_slack_message(
-                session=session, key=message_key(location_id, mls_id)
-            )
-            return MessageRef(row.channel, row.ts) if row else None
 
     def post_or_update(self, deal: DealCard) -> MessageRef | None:
         """Show `deal` in the channel: update its message, or post it once.
@@ -287,12 +225,6 @@ class DealAlerts:
         )
         return str(answer["ts"])
 
-    def channel_for(self, deal: DealCard | None) -> str:
-        """The channel of the deal's card: its market's, else the deals channel."""
-        if self.routing is None:
-            return self.channel
-        return route(event="hot_deal", deal=deal, routing=self.routing) or self.channel
-
     # -- internals ------------------------------------------------------------------------
 
     def _locations_of(self, mls_id: str) -> list[str]:
@@ -315,141 +247,8 @@ class DealAlerts:
             return self
         return self.others.alerts_for(location_id)
 
-    def _update(self, ref: MessageRef, deal: DealCard) -> MessageRef:
-        try:
-            self.client.chat_update(
-                channel=ref.channel, ts=ref.ts, text=deal_card_text(deal),
-                blocks=deal_card_blocks(deal),
-            )  # fmt: skip
-            return ref
-        except SlackApiError as exc:
-            if exc.response.get("error") != "message_not_found":
-                raise
-        log.warning("message of %s was deleted in Slack; posting it again", deal.mls_id)
-        posted = self._post(deal)
-        with session_scope(self.engine) as session:
-            store_state.record_slack_message(
-                session=session, key=message_key(self.location_id, deal.mls_id),
-                channel=posted.channel,
-                ts=posted.ts, replace=True, now=self.clock(),
-            )  # fmt: skip
-        return posted
-
-    def _post(self, deal: DealCard) -> MessageRef:
-        channel = self.channel_for(deal)
-        answer = self.client.chat_postMessage(
-            channel=channel, text=deal_card_text(deal), blocks=deal_card_blocks(deal),
-            metadata={"event_type": METADATA_EVENT,
-                      "event_payload": {"mls_id": deal.mls_id, "location_id": self.location_id}},
-        )  # fmt: skip
-        posted = MessageRef(str(answer["channel"]), str(answer["ts"]))
-        remember_channel_id(self.engine, channel, posted, now=self.clock())
-        return posted
-
-    def _channel_id(self, channel: str | None = None) -> str | None:
-        channel = channel or self.channel
-        if _is_channel_id(channel):
-            return channel
-        with session_scope(self.engine, readonly=True) as session:
-            known = store_state.get_sync_state(session=session, key=channel_key(channel))
-            return str(known.value.get("id")) if known else None
-
-    def _drain(self, fresh: dict[str, DealCard]) -> int:
-        with session_scope(self.engine) as session:
-            items = outbox.claim_due(
-                session=session, now=self.clock(), worker_id=self.worker_id,
-                lease_seconds=LEASE_SECONDS, limit=DRAIN_BATCH, kinds=[POST_KIND],
-                key_prefix=alert_prefix(self.location_id),
-            )  # fmt: skip
-        for item in items:
-            mls_id = str(item.payload.get("mls_id"))
-            self._deliver(item, fresh.get(mls_id) or self.cards(mls_id))
-        return len(items)
-
-    def _deliver(self, item: OutboxItem, deal: DealCard | None) -> None:
-        assert item.id is not None
-        mls_id = str(item.payload.get("mls_id"))
-        if deal is None:
-            # Not stored (yet, or any more): try again later rather than never, or the deal
-            # could never be posted (its dedupe key would be taken by a failed item).
-            give_up = item.attempts >= MAX_MISSING_ATTEMPTS
-            self._close(item, error=f"deal {mls_id} is not in the store", retry=not give_up,
-                        wait=RETRY_MISSING)  # fmt: skip
-            return
-        try:
-            ref = self._own_message(mls_id)
-            if ref is None and (item.outcome_unknown or item.attempts > 1):
-                ref = self._adopt(
-                    mls_id, since=item.created_at - LOOKBACK, channel=self.channel_for(deal)
-                )
-            ref = self._post_and_record(deal) if ref is None else self._update(ref, deal)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            # The next attempt looks in the channel first (attempts > 1), so a post that did
-            # reach Slack before the error is adopted, not repeated.
-            error = exc.response.get("error") if isinstance(exc, SlackApiError) else None
-            self._close(item, error=f"{type(exc).__name__}: {error or 'no answer'}", retry=True)
-            log.warning("posting deal %s to Slack failed: %s", mls_id, error or exc)
-            return
-        with session_scope(self.engine) as session:
-            outbox.mark_sent(
-                session=session, item_id=item.id, worker_id=self.worker_id,
-                result={"channel": ref.channel, "ts": ref.ts}, now=self.clock(),
-            )  # fmt: skip
-
-    def _post_and_record(self, deal: DealCard) -> MessageRef:
-        posted = self._post(deal)
-        if self.checkpoint is not None:
-            self.checkpoint("posted", deal.mls_id)
-        return self._record(deal.mls_id, posted)
-
-    def _record(self, mls_id: str, posted: MessageRef) -> MessageRef:
-        """Store the message in the map; if another process won, delete ours and use theirs."""
-        with session_scope(self.engine) as session:
-            row, stored = store_state.record_slack_message(
-                session=session, key=message_key(self.location_id, mls_id),
-                channel=posted.channel,
-                ts=posted.ts, now=self.clock(),
-            )  # fmt: skip
-            winner = MessageRef(row.channel, row.ts)
-        if not stored and winner != posted:
-            self.client.chat_delete(channel=posted.channel, ts=posted.ts)
-        return winner
-
-    def _adopt(
-        self, mls_id: str, *, since: datetime, channel: str | None = None
-    ) -> MessageRef | None:
-        """The deal's message if an earlier attempt posted it; recorded in the map."""
-        name = channel or self.channel
-        channel = self._channel_id(name)
-        if channel is None:
-            log.warning("cannot look for a lost post in %s: its id is not known", name)
-            return None
-        cursor = None
-        for _ in range(HISTORY_PAGES):
-            page = self.client.conversations_history(
-                channel=channel, oldest=f"{since.timestamp():.6f}", limit=200, cursor=cursor,
-                include_all_metadata=True,
-            )  # fmt: skip
-            for message in page.get("messages") or []:
-                if _names_deal(message, mls_id, self.location_id):
-                    log.info("found the lost post of %s in %s; adopting it", mls_id, channel)
-                    return self._record(mls_id, MessageRef(channel, str(message["ts"])))
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-        return None
-
-    def _close(
-        self, item: OutboxItem, *, error: str, retry: bool, wait: timedelta = RETRY_AFTER
-    ) -> None:
-        assert item.id is not None
-        with session_scope(self.engine) as session:
-            outbox.mark_failed(
-                session=session, item_id=item.id, worker_id=self.worker_id, error=error,
-                retry_at=self.clock() + wait if retry else None, now=self.clock(),
-            )  # fmt: skip
-
 
 __all__ = [
-    "CARD_BLOCK_PREFIX", "DealAlerts", "MessageRef", "OtherLocations", "message_key", "post_key",
+    "CARD_BLOCK_PREFIX", "LEASE_SECONDS", "POST_KIND", "DealAlerts", "MessageRef",
+    "OtherLocations", "message_key", "post_key",
 ]  # fmt: skip

@@ -38,7 +38,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import Engine
 
 from bot.slack import messages as msg
-from bot.slack.alerts import MessageRef, channel_key, remember_channel_id
+from bot.slack.card_messages import (
+    MessageRef,
+    find_message,
+    known_channel_id,
+    remember_channel_id,
+)
 from bot.slack.escape import MAX_SECTION_TEXT, clip, safe
 from services.desk import DealCard
 from services.slack_routing import ChannelRouting, route
@@ -52,7 +57,6 @@ log = logging.getLogger("dealfinder.bot.replies")
 THREAD_EVENT = "dealfinder_replies"
 THREAD_BLOCK_PREFIX = "replies:"
 LOOKBACK = timedelta(minutes=2)  # a lost start is looked for from a little before its intent
-HISTORY_PAGES = 10
 
 CardSource = Callable[[str], DealCard | None]
 CardMessage = Callable[[str], MessageRef | None]
@@ -98,10 +102,6 @@ _PLACES = {
     "new replies thread": "a new replies thread",
     "replies thread": "the replies thread",
 }
-
-
-def _is_channel_id(channel: str) -> bool:
-    return channel[:1] in ("C", "G") and channel.isalnum() and channel.isupper()
 
 
 class ReplyThreads:
@@ -265,35 +265,24 @@ class ReplyThreads:
         name = channel
         if since is None:
             return None
-        channel_id = name if _is_channel_id(name) else self._known_channel_id(name)
+        channel_id = known_channel_id(self.engine, name)
         if channel_id is None:
             log.warning("cannot look for a lost replies thread in %s: its id is not known",
                         name)  # fmt: skip
             return None
-        cursor = None
-        for _ in range(HISTORY_PAGES):
-            page = self.client.conversations_history(
-                channel=channel_id, oldest=f"{(since - LOOKBACK).timestamp():.6f}", limit=200,
-                cursor=cursor, include_all_metadata=True,
+        ts = find_message(
+            self.client, channel_id, since=since - LOOKBACK,
+            matches=lambda message: _starts_thread(message, mls_id),
+        )  # fmt: skip
+        if ts is None:
+            return None
+        log.info("found the lost replies thread of %s; adopting it", mls_id)
+        with session_scope(self.engine) as session:
+            row, _ = store_state.record_slack_message(
+                session=session, key=thread_key(mls_id), channel=channel_id, ts=ts,
+                now=self.clock(),
             )  # fmt: skip
-            for message in page.get("messages") or []:
-                if _starts_thread(message, mls_id):
-                    log.info("found the lost replies thread of %s; adopting it", mls_id)
-                    with session_scope(self.engine) as session:
-                        row, _ = store_state.record_slack_message(
-                            session=session, key=thread_key(mls_id), channel=channel_id,
-                            ts=str(message["ts"]), now=self.clock(),
-                        )  # fmt: skip
-                        return MessageRef(row.channel, row.ts)
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-        return None
-
-    def _known_channel_id(self, name: str) -> str | None:
-        with session_scope(self.engine, readonly=True) as session:
-            known = store_state.get_sync_state(session=session, key=channel_key(name))
-            return str(known.value.get("id")) if known else None
+            return MessageRef(row.channel, row.ts)
 
 
 def _starts_thread(message: dict[str, Any], mls_id: str) -> bool:
