@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.ops.wiring import reply_threads_for
+from bot.ops.event_wiring import reply_threads_for
 from bot.slack.alerts import DealAlerts
 from bot.web.webhook_handlers import WebhookHandlers
 from bot.web.webhooks import process_webhook_events

@@ -12,21 +12,21 @@ Built by `bot.runtime.Runtime.ops` for `dealfinder serve` and `dealfinder worker
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
+from bot.ops.event_wiring import LocationEvents, event_parts
 from bot.ops.health import HealthThresholds
 from bot.ops.jobs import OpsContext, build_job_specs
 from bot.ops.scheduler import OpsScheduler
 from bot.settings import ConfigError, Settings
-from bot.slack.deal_thread import DealThread, ops_channel
+from bot.slack.deal_thread import ops_channel
 from bot.web.metrics import Metrics, Readiness, WSGIApp, make_metrics_app, make_readyz_app
-from bot.web.webhook_handlers import DealAlertsLike, WebhookHandlers
+from bot.web.webhook_handlers import DealAlertsLike
 from bot.web.webhook_verify import SignatureVerifier, WebhookKeyError
 from bot.web.webhooks import make_webhook_app
 from bot.web.workflow_events import WorkflowEventsApp
@@ -76,19 +76,6 @@ class Ops:
         }
 
 
-class _Lazy:
-    """A value built on first use (GHL lookups the process may never need), then kept."""
-
-    def __init__(self, build: Callable[[], Any]) -> None:
-        self._build, self._value, self._lock = build, None, threading.Lock()
-
-    def get(self) -> Any:
-        with self._lock:
-            if self._value is None:
-                self._value = self._build()
-            return self._value
-
-
 def build_ops(
     settings: Settings,
     *,
@@ -114,7 +101,6 @@ def build_ops(
     `DeskActions`, called on the first completed task. The digest is off unless
     `digest_hour` (0-23) is given.
     """
-    from services.optout.replies import handle_dnd_update, handle_inbound_message
 
     metrics = metrics or Metrics()
     metrics.watch_ghl(client)
@@ -124,63 +110,20 @@ def build_ops(
 
         loaded = Runtime(settings)
         config, rules = config or loaded.config, rules or loaded.rules
-    maps = maps or GHLMapSource(client, config)
-    ghl_map = maps.get
-
-    def build_pipeline() -> Any:
-        from services.pipeline.core import DealPipeline
-
-        return DealPipeline(client, engine, config, ghl_map(), rules=rules)
-
-    deals = _Lazy(pipeline or build_pipeline)
-
-    def task_completed(contact_id: str, title: str) -> Any:
-        return deals.get().advance_on_task_completed(contact_id=contact_id, task_title=title)
-
-    optout_poster = None
-    if slack_client is not None:
-        from bot.slack.optout_review import OptoutReviewPoster
-
-        optout_poster = OptoutReviewPoster(
-            client=slack_client,
-            engine=engine,
-            ops_channel=ops_channel(settings, config),
-            alerts=alerts,
-        )
-
-    def inbound(payload: dict[str, Any], now: datetime) -> Any:
-        outcome = handle_inbound_message(
-            engine=engine, client=client, payload=payload, rules=rules, config=config, now=now
-        )
-        # A possible opt-out paused texting the buyer: ask a person now (the job retries).
-        if outcome.kind == "possible_opt_out" and optout_poster is not None:
-            optout_poster.post(outcome.review_id)
-        elif outcome.kind == "possible_opt_out":
-            log.warning(
-                "possible opt-out %s paused a buyer, but Slack is not configured: nobody can "
-                "decide, so it becomes an opt-out in 24 h",
-                outcome.review_id,
-            )
-        return outcome
-
-    def stage_names() -> Mapping[str, str]:
-        found = ghl_map()
-        return {found.stage_ids[key]: name for key, name in found.stage_names.items()}
-
-    replies = reply_threads_for(alerts, channel=settings.replies_channel)
-    ops_alerts = ops_channel(settings, config)  # the mapping's slack_routing, else the setting
-    handlers = WebhookHandlers(
+    events = event_parts(
+        settings, engine=engine, client=client, config=config, rules=rules, maps=maps,
+        slack_client=slack_client, alerts=alerts, pipeline=pipeline,
         install_events=_install_events(settings, engine, config, slack_client, oauth),
-        engine=engine,
-        client=client,
-        config=config,
-        inbound=inbound,
-        dnd_update=lambda payload, now: handle_dnd_update(engine=engine, payload=payload, now=now),
-        task_completed=task_completed,
-        alerts=alerts,
-        replies=replies,
-        deal_thread=DealThread(replies=replies, stage_names=stage_names) if replies else None,
-    )
+    )  # fmt: skip
+    handlers, stage_names, optout_poster = (
+        events.handlers, events.stage_names, events.optout_poster,
+    )  # fmt: skip
+    if oauth is not None:  # GHL sends every installed location's events here (issue 14)
+        handlers.others = LocationEvents(
+            settings, engine=engine, client_for=oauth.client_for, slack_client=slack_client,
+            alerts=alerts,
+        )  # fmt: skip
+    ops_alerts = ops_channel(settings, config)  # the mapping's slack_routing, else the setting
     post_ops = slack_poster(slack_client, ops_alerts) if slack_client else log_poster
     context = OpsContext(
         engine=engine,
@@ -230,20 +173,6 @@ def _card_flusher(alerts: Any) -> Callable[[], int] | None:
     if not isinstance(alerts, DealAlerts):
         return None
     return CardRefresher(alerts).flush
-
-
-def reply_threads_for(alerts: Any, *, channel: str) -> Any:
-    """`bot.slack.reply_threads.ReplyThreads` beside the bot's `DealAlerts` (same Slack client,
-    store and deal cards); None without one (no Slack client in this process)."""
-    from bot.slack.alerts import DealAlerts
-    from bot.slack.reply_threads import ReplyThreads
-
-    if not isinstance(alerts, DealAlerts):
-        return None
-    return ReplyThreads(
-        client=alerts.client, engine=alerts.engine, channel=channel, cards=alerts.cards,
-        card_message=alerts.message_for, clock=alerts.clock, routing=alerts.routing,
-    )  # fmt: skip
 
 
 def _install_events(

@@ -134,6 +134,9 @@ class WebhookHandlers:
         # Stage and status changes become entries in the deal's thread (`bot.slack.deal_thread`).
         self.deal_thread = deal_thread
         self.field_ids = FieldIds(client=client, config=config, clock=clock)
+        # Other locations' handlers by location id (the app install sends every installed
+        # location's events here: `bot.ops.event_wiring.LocationEvents`); None: one location.
+        self.others: Callable[[str], WebhookHandlers | None] | None = None
 
     def handle(self, event_type: str, payload: Mapping[str, Any], now: datetime) -> str:
         body = dict(payload)
@@ -146,7 +149,10 @@ class WebhookHandlers:
             return self.install_events(event_type, body, now)
         location = body.get("locationId")
         if location and location != self.location_id:
-            return Ignored.OTHER_LOCATION.describe()
+            other = self.others(str(location)) if self.others is not None else None
+            if other is None:  # not installed here, or disabled
+                return Ignored.OTHER_LOCATION.describe()
+            return other.handle(event_type, payload, now)
         if event_type == "InboundMessage":
             return self._inbound(body, now)
         if event_type == "ContactDndUpdate":
