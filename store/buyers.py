@@ -29,17 +29,11 @@ def upsert_buyer(*, session: Session, buyer_in: BuyerIn, now: datetime | None = 
     values = buyer_in.model_dump()
     values["synced_at"] = now
     values["opted_out_at"] = now if buyer_in.opted_out else None
-    stmt = dialect_insert(session, Buyer).values(**values)
-    table = inspect(Buyer).local_table
-    updates: dict[str, ColumnElement[Any]] = {
-        k: stmt.excluded[k] for k in values if k not in ("contact_id", "opted_out_at")
-    }
-    updates["opted_out"] = or_(table.c.opted_out, stmt.excluded.opted_out)
-    updates["opted_out_at"] = func.coalesce(table.c.opted_out_at, stmt.excluded.opted_out_at)
-    stmt = stmt.on_conflict_do_update(index_elements=["contact_id"], set_=updates)
-    return session.scalars(
+    stmt = _keeping_opt_outs(dialect_insert(session, Buyer).values(**values), values)
+    stored: Buyer = session.scalars(
         stmt.returning(Buyer), execution_options={"populate_existing": True}
     ).one()
+    return stored
 
 
 def upsert_buyers(*, session: Session, buyers_in: list[BuyerIn], now: datetime) -> int:
@@ -57,18 +51,23 @@ def upsert_buyers(*, session: Session, buyers_in: list[BuyerIn], now: datetime) 
         values["synced_at"] = now
         values["opted_out_at"] = now if buyer_in.opted_out else None
         rows.append(values)
-    stmt = dialect_insert(session, Buyer)
-    table = inspect(Buyer).local_table
-    updates: dict[str, ColumnElement[Any]] = {
-        k: stmt.excluded[k] for k in rows[0] if k not in ("contact_id", "opted_out_at")
-    }
-    updates["opted_out"] = or_(table.c.opted_out, stmt.excluded.opted_out)
-    updates["opted_out_at"] = func.coalesce(table.c.opted_out_at, stmt.excluded.opted_out_at)
-    stmt = stmt.on_conflict_do_update(index_elements=["contact_id"], set_=updates)
+    stmt = _keeping_opt_outs(dialect_insert(session, Buyer), rows[0])
     # On the session's connection (same transaction), past the ORM's bulk machinery: the
     # driver's executemany is ~3x faster and nothing here needs ORM objects back.
     session.connection().execute(stmt, rows)
     return len(rows)
+
+
+def _keeping_opt_outs(stmt: Any, values: dict[str, Any]) -> Any:
+    """`stmt` (an insert of `values`' columns) updating a stored buyer on conflict, except
+    that an opt-out stays, with its first time (see `upsert_buyer`)."""
+    table = inspect(Buyer).local_table
+    updates: dict[str, ColumnElement[Any]] = {
+        k: stmt.excluded[k] for k in values if k not in ("contact_id", "opted_out_at")
+    }
+    updates["opted_out"] = or_(table.c.opted_out, stmt.excluded.opted_out)
+    updates["opted_out_at"] = func.coalesce(table.c.opted_out_at, stmt.excluded.opted_out_at)
+    return stmt.on_conflict_do_update(index_elements=["contact_id"], set_=updates)
 
 
 def get_buyer(*, session: Session, contact_id: str | None) -> Buyer | None:

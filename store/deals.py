@@ -109,6 +109,15 @@ def worked_at(location_id: str) -> ColumnElement[bool]:
     return or_(col(Property.location_id) == location_id, col(Property.mls_id).in_(linked))
 
 
+def locations_working(*, session: Session, mls_id: str) -> list[str]:
+    """The locations that work a listing (`worked_at` from the listing's side), sorted."""
+    linked = session.exec(
+        select(OpportunityLink.location_id).where(OpportunityLink.mls_id == mls_id)
+    ).all()
+    row = session.get(Property, mls_id)
+    return sorted(set(linked) | ({row.location_id} if row is not None else set()))
+
+
 def get_opportunity_link(
     *, session: Session, mls_id: str, location_id: str
 ) -> OpportunityLink | None:

@@ -172,15 +172,16 @@ class LocationEvents:
         with session_scope(self.engine, readonly=True) as session:
             if location_id not in active_location_ids(session, configured=s.ghl_location_id):
                 return None
-            profile = profile_for(session, location_id, s)
         with self._lock:
             found = self._built.get(location_id)
             if found is None:
-                found = self._built[location_id] = self._build(location_id, profile)
+                found = self._built[location_id] = self._build(location_id)
                 log.info("handling GHL events of location %s", location_id)
             return found
 
-    def _build(self, location_id: str, profile: Any) -> WebhookHandlers:
+    def _build(self, location_id: str) -> WebhookHandlers:
+        with session_scope(self.engine, readonly=True) as session:
+            profile = profile_for(session, location_id, self.settings)
         own = self.settings.model_copy(
             update={
                 "deals_channel": profile.deals_channel,

@@ -89,8 +89,6 @@ def build_ops(
     alerts: DealAlertsLike | None = None,
     pipeline: Callable[[], Any] | None = None,
     metrics: Metrics | None = None,
-    digest_hour: int | None = None,
-    digest_timezone: str = "America/New_York",
 ) -> Ops:
     """Wire the jobs and endpoints for one process from `settings` and the parts it built.
 
@@ -98,8 +96,8 @@ def build_ops(
     runtime, which loads them once (None: loaded here, for tests that wire ops alone).
     `slack_client` is a slack_sdk `WebClient` (None: ops alerts go to the log); `alerts` the
     bot's `DealAlerts`; `pipeline` returns the process's one `DealPipeline` or the bot's
-    `DeskActions`, called on the first completed task. The digest is off unless
-    `digest_hour` (0-23) is given.
+    `DeskActions`, called on the first completed task. The digest is off unless the
+    settings' `digest_hour` (0-23) is set.
     """
 
     metrics = metrics or Metrics()
@@ -142,8 +140,8 @@ def build_ops(
             reminder_after=timedelta(minutes=settings.alert_reminder_minutes),
             outbox_stuck_after=timedelta(minutes=settings.outbox_stuck_minutes),
         ),
-        digest_hour=settings.digest_hour if digest_hour is None else digest_hour,
-        digest_timezone=settings.digest_timezone if digest_hour is None else digest_timezone,
+        digest_hour=settings.digest_hour,
+        digest_timezone=settings.digest_timezone,
         polling=settings.polling,
         recover_alerts=alerts.recover
         if alerts is not None and hasattr(alerts, "recover")

@@ -56,7 +56,8 @@ from services.slack_routing import ChannelRouting
 from store import cards as store_cards
 from store import outbox
 from store.db import session_scope
-from store.models import OpportunityLink, Property
+from store.deals import locations_working
+from store.models import OpportunityLink
 from store.types import utcnow
 
 log = logging.getLogger("dealfinder.bot.alerts")
@@ -72,7 +73,9 @@ class OtherLocations(Protocol):
 
     def active(self) -> list[str]: ...
 
-    def alerts_for(self, location_id: str) -> DealAlerts | None: ...
+    def alerts_for(
+        self, location_id: str, *, active: list[str] | None = None
+    ) -> DealAlerts | None: ...
 
 
 class DealAlerts(CardDelivery):
@@ -122,7 +125,7 @@ class DealAlerts(CardDelivery):
         if own is not None or self.others is None:
             return own
         for location_id in self._locations_of(mls_id):
-            ref = self._message(location_id, mls_id)
+            ref = self._message(location_id, mls_id) if location_id != self.location_id else None
             if ref is not None:
                 return ref
         return None
@@ -203,12 +206,14 @@ class DealAlerts(CardDelivery):
     def _recover_others(self) -> int:
         """The other locations' queued alerts, each through its own alerts; a location whose
         set-up or Slack fails is logged and skipped, never holding up the rest."""
-        handled = 0
-        for location_id in self.others.active() if self.others is not None else ():
+        if self.others is None:
+            return 0
+        handled, active = 0, self.others.active()
+        for location_id in active:
             if location_id == self.location_id:
                 continue
             try:
-                owner = self.others.alerts_for(location_id)  # type: ignore[union-attr]
+                owner = self.others.alerts_for(location_id, active=active)
                 handled += owner.recover() if owner is not None else 0
             except Exception:
                 log.exception("hot-deal alerts of location %s: recovery failed", location_id)
@@ -233,12 +238,7 @@ class DealAlerts(CardDelivery):
         if self.others is None:
             return [self.location_id]
         with session_scope(self.engine, readonly=True) as session:
-            linked = session.exec(
-                select(OpportunityLink.location_id).where(OpportunityLink.mls_id == mls_id)
-            ).all()
-            row = session.get(Property, mls_id)
-        found = set(linked) | ({row.location_id} if row is not None else set())
-        return sorted(found) or [self.location_id]
+            return locations_working(session=session, mls_id=mls_id) or [self.location_id]
 
     def _owner(self, location_id: str) -> DealAlerts | None:
         """Whose card a deal of `location_id` is: ours, another location's alerts, or None

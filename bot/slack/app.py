@@ -123,13 +123,15 @@ def build_services(
     roles_file = settings.roles_file or (EXAMPLE_ROLES_FILE if settings.dry_run else None)
     roles = RoleDirectory.from_file(roles_file, group_members=slack_group_members(web_client))
     roles.people = PeopleDirectory(engine).ghl_email  # email match; the roles file overrides
-    matcher = BuyerMatcher(
-        engine=engine, location_id=ghl.location_id, cache_minutes=settings.buyer_cache_minutes
-    )
-    desk = desk or DealDesk(
-        ghl=ghl, engine=engine, config=config, rules=rules, matcher=matcher,
-        min_score=settings.match_min_score, clock=clock, home_location=settings.ghl_location_id,
-    )  # fmt: skip
+    if desk is None:
+        matcher = BuyerMatcher(
+            engine=engine, location_id=ghl.location_id, cache_minutes=settings.buyer_cache_minutes
+        )
+        desk = DealDesk(
+            ghl=ghl, engine=engine, config=config, rules=rules, matcher=matcher,
+            min_score=settings.match_min_score, clock=clock,
+            home_location=settings.ghl_location_id,
+        )  # fmt: skip
     routing = channel_routing(settings, config) if config.slack_routing else None
     alerts = alerts or DealAlerts(
         web_client, engine, settings.deals_channel, cards=desk.card, clock=clock, routing=routing,

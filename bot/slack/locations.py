@@ -81,10 +81,11 @@ class LocationDesks:
                 log.info("serving Slack commands for location %s", location_id)
             return found
 
-    def alerts_for(self, location_id: str) -> DealAlerts | None:
+    def alerts_for(self, location_id: str, *, active: list[str] | None = None) -> DealAlerts | None:
         """The hot-deal alerts of an active location (`bot.slack.alerts.OtherLocations`); None
-        when it is not active, or its set-up is broken (logged: its own checks say why)."""
-        if location_id not in self.active():
+        when it is not active (`active`: the list a caller just read), or its set-up is broken
+        (logged: its own checks say why)."""
+        if location_id not in (self.active() if active is None else active):
             return None
         try:
             return self.services_for(location_id).alerts
